@@ -1,0 +1,93 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Arbiter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "arbiter", targets: ["arbiter"]),
+        .executable(name: "arbiter-bench", targets: ["ArbiterBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries reached through pkg-config.
+        .systemLibrary(
+            name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+
+        // Versioned, checksummed binary encoding of learner state.
+        .target(name: "StateFormat"),
+        // The event model and the learner contract every layer shares: learners must not
+        // import Stream, so the events they consume cannot live there.
+        .target(name: "Events", dependencies: ["StateFormat"]),
+
+        .target(
+            name: "Stream",
+            dependencies: [
+                "Events", "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "Bandits", dependencies: ["Events", "StateFormat"]),
+        .target(name: "Scoring", dependencies: ["Events", "StateFormat"]),
+        .target(name: "Models", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
+        .target(
+            name: "Engine",
+            dependencies: [
+                "Events", "StateFormat", "Stream", "Bandits", "Scoring", "Models",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Engine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(
+            name: "arbiter",
+            dependencies: [
+                "Engine", "Server", "Stream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(
+            name: "ArbiterBench",
+            dependencies: [
+                "Engine", "Stream", "Events",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ArbiterBench"),
+
+        .testTarget(name: "EventsTests", dependencies: ["Events", "StateFormat"]),
+        .testTarget(name: "StateFormatTests", dependencies: ["StateFormat"]),
+        .testTarget(name: "StreamTests", dependencies: ["Stream", "Events"]),
+        .testTarget(name: "BanditsTests", dependencies: ["Bandits", "Events", "StateFormat"]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Events", "StateFormat"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Events", "StateFormat"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Stream", "Events"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Engine",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Stream", "Events"]),
+    ]
+)

@@ -1,0 +1,68 @@
+import Events
+import StateFormat
+
+/// Exact counts of accepted events by type and of rejected inputs by reason: the
+/// engine's own bookkeeping, snapshotted with the learners so counts survive restarts.
+public struct EventTally: Learner {
+    public static let name = "engine.event-tally"
+    public static let stateVersion: UInt16 = 1
+
+    public private(set) var accepted: [EventKind: Int64] = [:]
+    /// Rejected inputs by `DecodeError.Category` raw value.
+    public private(set) var rejected: [String: Int64] = [:]
+    public private(set) var earliest: Int64 = .max
+    public private(set) var latest: Int64 = .min
+
+    public init() {}
+
+    public mutating func update(_ event: Event) {
+        accepted[event.kind, default: 0] += 1
+        earliest = min(earliest, event.timestamp)
+        latest = max(latest, event.timestamp)
+    }
+
+    public mutating func reject(category: String) {
+        rejected[category, default: 0] += 1
+    }
+
+    public var acceptedTotal: Int64 { accepted.values.reduce(0, +) }
+    public var rejectedTotal: Int64 { rejected.values.reduce(0, +) }
+
+    public mutating func merge(_ other: EventTally) {
+        for (k, n) in other.accepted { accepted[k, default: 0] += n }
+        for (k, n) in other.rejected { rejected[k, default: 0] += n }
+        earliest = min(earliest, other.earliest)
+        latest = max(latest, other.latest)
+    }
+
+    public func encode(to w: inout StateWriter) {
+        w.writeVarint(UInt64(accepted.count))
+        for kind in accepted.keys.sorted() {
+            w.write(kind.rawValue)
+            w.write(accepted[kind]!)
+        }
+        w.writeVarint(UInt64(rejected.count))
+        for category in rejected.keys.sorted() {
+            w.write(category)
+            w.write(rejected[category]!)
+        }
+        w.write(earliest)
+        w.write(latest)
+    }
+
+    public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
+        let n = try r.readCount(elementSize: 9)
+        for _ in 0..<n {
+            let raw = try r.readUInt8()
+            guard let kind = EventKind(rawValue: raw) else { throw StateFormatError("unknown event kind \(raw) in tally") }
+            accepted[kind] = try r.readInt64()
+        }
+        let m = try r.readCount(elementSize: 9)
+        for _ in 0..<m {
+            let category = try r.readString()
+            rejected[category] = try r.readInt64()
+        }
+        earliest = try r.readInt64()
+        latest = try r.readInt64()
+    }
+}

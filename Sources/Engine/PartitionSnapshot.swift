@@ -1,0 +1,46 @@
+import StateFormat
+
+/// The state of one partition of one stream, and the offset it covers up to: applying
+/// the partition's records from `nextOffset` on to `learners` continues the computation
+/// exactly where the snapshot left it.
+public struct PartitionSnapshot: Sendable, Equatable {
+    public static let stateVersion: UInt16 = 1
+
+    public var stream: String
+    public var partition: Int32
+    /// The first offset not included.
+    public var nextOffset: Int64
+    public var learners: LearnerSet
+
+    public init(stream: String, partition: Int32, nextOffset: Int64, learners: LearnerSet) {
+        self.stream = stream
+        self.partition = partition
+        self.nextOffset = nextOffset
+        self.learners = learners
+    }
+
+    /// The sealed bytes of the snapshot file (equal state gives equal bytes).
+    public func serialized() -> [UInt8] {
+        var w = StateWriter()
+        w.write(PartitionSnapshot.stateVersion)
+        w.write(stream)
+        w.write(partition)
+        w.write(nextOffset)
+        learners.encode(to: &w)
+        return Envelope.seal(w.bytes)
+    }
+
+    public init(serialized bytes: [UInt8]) throws(StateFormatError) {
+        var r = StateReader(try Envelope.open(bytes))
+        let version = try r.readUInt16()
+        guard version <= PartitionSnapshot.stateVersion else {
+            throw StateFormatError("snapshot version \(version) is newer than this build reads (\(PartitionSnapshot.stateVersion))")
+        }
+        stream = try r.readString()
+        partition = try r.readInt32()
+        nextOffset = try r.readInt64()
+        guard nextOffset >= 0 else { throw StateFormatError("negative offset \(nextOffset)") }
+        learners = try LearnerSet(from: &r)
+        guard r.isAtEnd else { throw StateFormatError("\(r.remaining) unread bytes after the learners") }
+    }
+}

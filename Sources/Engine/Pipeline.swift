@@ -1,0 +1,258 @@
+import Events
+import Logging
+import Stream
+
+/// The engine thread: takes deliveries from a source, decodes each record, folds events
+/// into the learners of the record's partition, sends rejects to the dead-letter output,
+/// and snapshots.
+///
+/// Exactly-once state: a snapshot of a partition holds its learners and the offset they
+/// cover; it is written only after every output caused by those records is acknowledged,
+/// and offsets are committed only after the snapshot is durable. On assignment a
+/// partition resumes from its newest intact snapshot, so after any crash each record is
+/// applied exactly once to the state that survives.
+public final class Pipeline: @unchecked Sendable {
+    public struct Settings: Sendable {
+        /// Time between periodic snapshots; 0 snapshots only on revocation and shutdown.
+        public var snapshotIntervalMillis: Int
+        /// How long a snapshot waits for outputs to be acknowledged before it is deferred.
+        public var outputsTimeoutMillis: Int
+
+        public init(snapshotIntervalMillis: Int = 5000, outputsTimeoutMillis: Int = 30_000) {
+            self.snapshotIntervalMillis = snapshotIntervalMillis
+            self.outputsTimeoutMillis = outputsTimeoutMillis
+        }
+    }
+
+    /// Called after a snapshot is durable with the offsets it covers (Kafka commits them).
+    public typealias Committer = @Sendable ([Int32: Int64]) -> Void
+
+    public let statistics = EngineStatistics()
+    private let source: any EventSource
+    private let outputs: any OutputSink
+    private let store: SnapshotStore
+    private let settings: Settings
+    private let logger: Logger
+    private let writer: SnapshotWriter
+    private let metrics: EngineMetrics
+    private var thread: WorkerThread?
+
+    // Engine-thread state.
+    private var partitions: [Int32: PartitionRuntime] = [:]
+    private var decoder = EventDecoder()
+    private var reading = EngineReading()
+    private var periodicInFlight: Handoff<SnapshotWriter.Outcome>?
+    private var lastSnapshotStart = MonotonicClock.nanos
+    private var lastPublish: UInt64 = 0
+    private var stopRequested = false
+
+    struct PartitionRuntime {
+        var learners = LearnerSet()
+        var nextOffset: Int64 = 0
+        var durableOffset: Int64?
+        var dirty = false
+    }
+
+    public init(source: any EventSource, outputs: any OutputSink, store: SnapshotStore, settings: Settings, logger: Logger, commit: Committer? = nil) {
+        self.source = source
+        self.outputs = outputs
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+        self.writer = SnapshotWriter(store: store, outputs: outputs, logger: logger, commit: commit)
+        self.metrics = EngineMetrics(stream: source.streamName)
+        reading.stream = source.streamName
+    }
+
+    /// Runs the engine on a thread of its own.
+    public func start() {
+        thread = WorkerThread(name: "engine") { [self] in run() }
+    }
+
+    /// Waits until the source has ended and the last snapshot is written.
+    public func join() {
+        thread?.join()
+        thread = nil
+    }
+
+    /// Asks the source to stop; its partitions are revoked (and snapshotted) before the
+    /// engine thread ends.
+    public func stop() {
+        source.stop()
+    }
+
+    /// Runs the engine on the calling thread until the source ends.
+    public func run() {
+        reading.running = true
+        defer {
+            writer.shutdown()
+            reading.running = false
+            publish(force: true)
+        }
+        while true {
+            guard let delivery = source.next(timeoutMillis: 50) else {
+                tick()
+                continue
+            }
+            switch delivery {
+            case .records(let batch):
+                apply(batch)
+                source.release(batch)
+            case .assigned(let list, let reply):
+                reply.put(restore(list))
+            case .revoked(let list, let reply):
+                reply.put(flush(list))
+            case .end:
+                return
+            }
+            tick()
+        }
+    }
+
+    /// The merged state of the partitions this engine holds (tests and tools).
+    public var heldPartitions: [Int32] { partitions.keys.sorted() }
+
+    // MARK: Applying records
+
+    private func apply(_ batch: RecordBatch) {
+        let started = MonotonicClock.nanos
+        var newestTimestamp: Int64?
+        let stream = source.streamName
+        batch.forEach { record in
+            guard partitions[record.partition] != nil else {
+                logger.error("record for a partition not held", metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)"])
+                return
+            }
+            guard record.offset >= partitions[record.partition]!.nextOffset else {
+                reading.duplicatesSkipped += 1
+                return
+            }
+            switch decoder.decode(record.value) {
+            case .success(let event):
+                partitions[record.partition]!.learners.update(event)
+                reading.accepted[event.kind, default: 0] += 1
+            case .failure(let reason):
+                partitions[record.partition]!.learners.tally.reject(category: reason.category.rawValue)
+                reading.rejected[reason.category.rawValue, default: 0] += 1
+                let letter = DeadLetter(stream: stream, partition: record.partition, offset: record.offset, reason: reason, payload: record.value)
+                do {
+                    try outputs.writeDeadLetter(letter)
+                } catch {
+                    // The output cannot take it; the snapshot that would include this record
+                    // then never becomes durable, so the record is retried after a restart.
+                    logger.error("dead letter not written", metadata: ["source": "\(letter.sourceKey)", "error": "\(error)"])
+                }
+            }
+            partitions[record.partition]!.nextOffset = record.offset + 1
+            partitions[record.partition]!.dirty = true
+            if let ts = record.timestamp { newestTimestamp = ts }
+        }
+        let elapsed = MonotonicClock.nanos - started
+        reading.batches += 1
+        reading.nanosPerRecord = Double(elapsed) / Double(max(1, batch.count))
+        if let newestTimestamp { reading.newestRecordAgeMillis = max(0, WallClock.millis - newestTimestamp) }
+        metrics.recordBatch(records: batch.count, nanos: elapsed)
+    }
+
+    // MARK: Partitions coming and going
+
+    private func restore(_ list: [Int32]) -> [Int32: Int64] {
+        var starts: [Int32: Int64] = [:]
+        for p in list {
+            if let snapshot = store.newest(stream: source.streamName, partition: p, logger: logger) {
+                partitions[p] = PartitionRuntime(learners: snapshot.learners, nextOffset: snapshot.nextOffset, durableOffset: snapshot.nextOffset)
+                starts[p] = snapshot.nextOffset
+                logger.info("partition restored from snapshot", metadata: ["partition": "\(p)", "offset": "\(snapshot.nextOffset)"])
+            } else {
+                partitions[p] = PartitionRuntime()
+                logger.info("partition has no snapshot: reading it from the beginning", metadata: ["partition": "\(p)"])
+            }
+        }
+        publish(force: true)
+        return starts
+    }
+
+    /// Snapshots the partitions synchronously, drops them, and returns the offsets their
+    /// newest durable snapshots cover.
+    private func flush(_ list: [Int32]) -> [Int32: Int64] {
+        if let inFlight = periodicInFlight {
+            record(inFlight.take())
+            periodicInFlight = nil
+        }
+        let held = list.filter { partitions[$0] != nil }
+        let snapshots = held.compactMap { p -> PartitionSnapshot? in
+            guard let rt = partitions[p], rt.dirty || rt.durableOffset == nil else { return nil }
+            return PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: rt.nextOffset, learners: rt.learners)
+        }
+        if !snapshots.isEmpty {
+            let outcome = writer.submit(snapshots, outputsMark: outputs.mark(), timeoutMillis: settings.outputsTimeoutMillis, commit: false).take()
+            record(outcome)
+        }
+        var offsets: [Int32: Int64] = [:]
+        for p in held {
+            if let durable = partitions[p]?.durableOffset { offsets[p] = durable }
+            partitions[p] = nil
+        }
+        logger.info("partitions flushed", metadata: ["partitions": "\(held)", "offsets": "\(held.map { offsets[$0] ?? -1 })"])
+        publish(force: true)
+        return offsets
+    }
+
+    // MARK: Periodic work
+
+    private func tick() {
+        if let inFlight = periodicInFlight, let outcome = inFlight.poll() {
+            record(outcome)
+            periodicInFlight = nil
+        }
+        if outputs.permanentFailure != nil, !stopRequested {
+            stopRequested = true
+            reading.fatalError = "output delivery failed: \(outputs.permanentFailure!)"
+            logger.critical("outputs cannot be delivered; stopping. A restart resumes from the last durable snapshot.", metadata: ["error": "\(outputs.permanentFailure!)"])
+            source.stop()
+        }
+        let now = MonotonicClock.nanos
+        if settings.snapshotIntervalMillis > 0, periodicInFlight == nil,
+            now - lastSnapshotStart >= UInt64(settings.snapshotIntervalMillis) * 1_000_000
+        {
+            lastSnapshotStart = now
+            let dirty = partitions.filter { $0.value.dirty }
+            if !dirty.isEmpty {
+                let snapshots = dirty.keys.sorted().map { p in
+                    PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: dirty[p]!.nextOffset, learners: dirty[p]!.learners)
+                }
+                for p in dirty.keys { partitions[p]!.dirty = false }
+                periodicInFlight = writer.submit(snapshots, outputsMark: outputs.mark(), timeoutMillis: settings.outputsTimeoutMillis, commit: true)
+            }
+        }
+        publish(force: false)
+    }
+
+    private func record(_ outcome: SnapshotWriter.Outcome) {
+        switch outcome {
+        case .written(let offsets):
+            for (p, offset) in offsets where partitions[p] != nil {
+                partitions[p]!.durableOffset = offset
+            }
+            reading.snapshotsWritten += Int64(offsets.count)
+            reading.lastSnapshotMillis = WallClock.millis
+        case .failed(let offsets):
+            // Those partitions changed but are not durable: try again next time.
+            for p in offsets.keys where partitions[p] != nil { partitions[p]!.dirty = true }
+            reading.snapshotFailures += 1
+        }
+    }
+
+    private func publish(force: Bool) {
+        let now = MonotonicClock.nanos
+        guard force || now - lastPublish >= 100_000_000 else { return }
+        lastPublish = now
+        reading.partitions = partitions.keys.sorted().map { p in
+            let rt = partitions[p]!
+            let end = source.endOffset(partition: p)
+            return EngineReading.Partition(partition: p, nextOffset: rt.nextOffset, durableOffset: rt.durableOffset, lag: end.map { max(0, $0 - rt.nextOffset) })
+        }
+        statistics.publish(reading)
+        metrics.publish(reading)
+    }
+}

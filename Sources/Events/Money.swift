@@ -1,0 +1,113 @@
+/// An amount of money in integer micro-units (10⁻⁶ of the currency unit).
+///
+/// Integers make sums exact and independent of order, so state merged from several
+/// partitions or processes equals the state of one sequential run, bit for bit.
+public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var micros: Int64
+
+    /// The largest accepted amount, 10¹² units: far below `Int64.max` micro-units so
+    /// that billions of such amounts can be summed without overflow checks failing.
+    public static let maximumUnits: Double = 1e12
+
+    public init(micros: Int64) { self.micros = micros }
+
+    /// Rounds `units` to the nearest micro-unit; nil when not finite, negative or above
+    /// `maximumUnits`.
+    public init?(units: Double) {
+        guard units.isFinite, units >= 0, units <= Money.maximumUnits else { return nil }
+        micros = Int64((units * 1_000_000).rounded())
+    }
+
+    public static let zero = Money(micros: 0)
+
+    public var units: Double { Double(micros) / 1_000_000 }
+
+    public static func + (a: Money, b: Money) -> Money { Money(micros: a.micros &+ b.micros) }
+    public static func += (a: inout Money, b: Money) { a.micros = a.micros &+ b.micros }
+    public static func < (a: Money, b: Money) -> Bool { a.micros < b.micros }
+
+    /// Decimal text with up to six fractional digits and no trailing zeros.
+    public var description: String {
+        let negative = micros < 0
+        let magnitude = micros.magnitude
+        var text = String(magnitude / 1_000_000)
+        var fraction = magnitude % 1_000_000
+        if fraction != 0 {
+            var digits = 6
+            while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+            let raw = String(fraction)
+            text += "." + String(repeating: "0", count: digits - raw.count) + raw
+        }
+        return negative ? "-" + text : text
+    }
+}
+
+/// A calendar day (proleptic Gregorian, UTC) as days since 1970-01-01.
+public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var daysSinceEpoch: Int32
+
+    public init(daysSinceEpoch: Int32) { self.daysSinceEpoch = daysSinceEpoch }
+
+    /// nil unless `month` and `day` name a real date in years 0000–9999.
+    public init?(year: Int, month: Int, day: Int) {
+        guard (0...9999).contains(year), (1...12).contains(month),
+            (1...CivilCalendar.daysIn(month: month, year: year)).contains(day)
+        else { return nil }
+        daysSinceEpoch = Int32(CivilCalendar.daysFromCivil(year: year, month: month, day: day))
+    }
+
+    /// The day containing `millis` since the epoch.
+    public init(epochMillis millis: Int64) {
+        let day = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
+        daysSinceEpoch = Int32(truncatingIfNeeded: day)
+    }
+
+    public static func < (a: Day, b: Day) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
+
+    /// `YYYY-MM-DD`.
+    public var description: String {
+        let (y, m, d) = CivilCalendar.civilFromDays(Int(daysSinceEpoch))
+        func pad(_ v: Int, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+    }
+}
+
+/// Calendar arithmetic without Foundation (Howard Hinnant's civil-date algorithms).
+public enum CivilCalendar {
+    public static func isLeap(_ year: Int) -> Bool {
+        year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    }
+
+    public static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}

@@ -1,0 +1,52 @@
+import Events
+import StateFormat
+
+/// Auction outcomes in total: the win rate, cost and click/conversion rates a bidding
+/// policy is calibrated against.
+public struct AuctionLedger: Learner {
+    public static let name = "models.auction-ledger"
+    public static let stateVersion: UInt16 = 1
+
+    public private(set) var auctions: Int64 = 0
+    public private(set) var wins: Int64 = 0
+    public private(set) var cost = Money.zero
+    public private(set) var clicks: Int64 = 0
+    public private(set) var conversions: Int64 = 0
+
+    public init() {}
+
+    public mutating func update(_ event: Event) {
+        guard case .bidOutcome(let e) = event.body else { return }
+        auctions += 1
+        if e.won {
+            wins += 1
+            cost += e.clearingPrice ?? .zero
+        }
+        if e.click { clicks += 1 }
+        if e.conversion { conversions += 1 }
+    }
+
+    public mutating func merge(_ other: AuctionLedger) {
+        auctions += other.auctions
+        wins += other.wins
+        cost += other.cost
+        clicks += other.clicks
+        conversions += other.conversions
+    }
+
+    public func encode(to w: inout StateWriter) {
+        w.write(auctions)
+        w.write(wins)
+        w.write(cost.micros)
+        w.write(clicks)
+        w.write(conversions)
+    }
+
+    public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
+        auctions = try r.readInt64()
+        wins = try r.readInt64()
+        cost = Money(micros: try r.readInt64())
+        clicks = try r.readInt64()
+        conversions = try r.readInt64()
+    }
+}

@@ -1,0 +1,78 @@
+import Events
+import StateFormat
+
+/// Daily spend per channel and the daily KPI (purchase revenue and conversions): the
+/// aggregate series a marketing-mix refit reads.
+public struct MediaLedger: Learner {
+    public static let name = "models.media-ledger"
+    public static let stateVersion: UInt16 = 1
+
+    public struct ChannelDay: Hashable, Comparable, Sendable {
+        public var channel: String
+        public var day: Day
+        public static func < (a: Self, b: Self) -> Bool {
+            (a.channel, a.day.daysSinceEpoch) < (b.channel, b.day.daysSinceEpoch)
+        }
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        public var revenue = Money.zero
+        public var conversions: Int64 = 0
+    }
+
+    public private(set) var spend: [ChannelDay: Money] = [:]
+    public private(set) var outcomes: [Day: Outcome] = [:]
+
+    public init() {}
+
+    public mutating func update(_ event: Event) {
+        switch event.body {
+        case .spend(let e):
+            spend[ChannelDay(channel: e.channel, day: e.day), default: .zero] += e.amount
+        case .purchase(let e):
+            let day = Day(epochMillis: event.timestamp)
+            outcomes[day, default: Outcome()].revenue += e.revenue
+            outcomes[day, default: Outcome()].conversions += 1
+        default:
+            break
+        }
+    }
+
+    public mutating func merge(_ other: MediaLedger) {
+        for (key, amount) in other.spend { spend[key, default: .zero] += amount }
+        for (day, o) in other.outcomes {
+            outcomes[day, default: Outcome()].revenue += o.revenue
+            outcomes[day, default: Outcome()].conversions += o.conversions
+        }
+    }
+
+    public func encode(to w: inout StateWriter) {
+        w.writeVarint(UInt64(spend.count))
+        for key in spend.keys.sorted() {
+            w.write(key.channel)
+            w.write(key.day.daysSinceEpoch)
+            w.write(spend[key]!.micros)
+        }
+        w.writeVarint(UInt64(outcomes.count))
+        for day in outcomes.keys.sorted() {
+            let o = outcomes[day]!
+            w.write(day.daysSinceEpoch)
+            w.write(o.revenue.micros)
+            w.write(o.conversions)
+        }
+    }
+
+    public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
+        let n = try r.readCount(elementSize: 13)
+        for _ in 0..<n {
+            let channel = try r.readString()
+            let day = Day(daysSinceEpoch: try r.readInt32())
+            spend[ChannelDay(channel: channel, day: day)] = Money(micros: try r.readInt64())
+        }
+        let m = try r.readCount(elementSize: 20)
+        for _ in 0..<m {
+            let day = Day(daysSinceEpoch: try r.readInt32())
+            outcomes[day] = Outcome(revenue: Money(micros: try r.readInt64()), conversions: try r.readInt64())
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Events
+import StateFormat
+
+/// Per-user purchase history summarised as recency, frequency and monetary value: the
+/// inputs of the churn and lifetime-value scores (BG/NBD, Gamma–Gamma), kept current
+/// event by event.
+public struct CustomerLedger: Learner {
+    public static let name = "scoring.customer-ledger"
+    public static let stateVersion: UInt16 = 1
+
+    public struct Customer: Sendable, Equatable {
+        public var purchases: Int64 = 0
+        public var revenue = Money.zero
+        /// Distinct purchase days: BG/NBD counts repeat transactions per time unit.
+        public var purchaseDays: Int64 = 0
+        public var firstPurchase: Int64 = .max
+        public var lastPurchase: Int64 = .min
+        /// Latest event of any kind: the activity signal for churn.
+        public var lastSeen: Int64 = .min
+        public var events: Int64 = 0
+    }
+
+    public private(set) var customers: [String: Customer] = [:]
+
+    public init() {}
+
+    public mutating func update(_ event: Event) {
+        guard let user = event.user else { return }
+        let ts = event.timestamp
+        modify(user) { c in
+            c.events += 1
+            c.lastSeen = max(c.lastSeen, ts)
+            guard case .purchase(let p) = event.body else { return }
+            // A purchase later than, and on another day than, the latest one so far starts
+            // a new purchase day (late-arriving older purchases do not).
+            if c.purchases == 0 || (ts > c.lastPurchase && Day(epochMillis: ts) != Day(epochMillis: c.lastPurchase)) {
+                c.purchaseDays += 1
+            }
+            c.purchases += 1
+            c.revenue += p.revenue
+            c.firstPurchase = min(c.firstPurchase, ts)
+            c.lastPurchase = max(c.lastPurchase, ts)
+        }
+    }
+
+    private mutating func modify(_ user: String, _ body: (inout Customer) -> Void) {
+        if let index = customers.index(forKey: user) {
+            body(&customers.values[index])
+        } else {
+            var c = Customer()
+            body(&c)
+            customers[user] = c
+        }
+    }
+
+    /// Users are partitioned by key, so shards hold disjoint customers; a customer seen in
+    /// both (a re-keyed stream) is combined field by field.
+    public mutating func merge(_ other: CustomerLedger) {
+        for (user, theirs) in other.customers {
+            modify(user) { c in
+                c.purchases += theirs.purchases
+                c.revenue += theirs.revenue
+                c.purchaseDays += theirs.purchaseDays
+                c.firstPurchase = min(c.firstPurchase, theirs.firstPurchase)
+                c.lastPurchase = max(c.lastPurchase, theirs.lastPurchase)
+                c.lastSeen = max(c.lastSeen, theirs.lastSeen)
+                c.events += theirs.events
+            }
+        }
+    }
+
+    public func encode(to w: inout StateWriter) {
+        w.writeVarint(UInt64(customers.count))
+        for user in customers.keys.sorted() {
+            let c = customers[user]!
+            w.write(user)
+            w.write(c.purchases)
+            w.write(c.revenue.micros)
+            w.write(c.purchaseDays)
+            w.write(c.firstPurchase)
+            w.write(c.lastPurchase)
+            w.write(c.lastSeen)
+            w.write(c.events)
+        }
+    }
+
+    public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
+        let n = try r.readCount(elementSize: 57)
+        customers.reserveCapacity(n)
+        for _ in 0..<n {
+            let user = try r.readString()
+            var c = Customer()
+            c.purchases = try r.readInt64()
+            c.revenue = Money(micros: try r.readInt64())
+            c.purchaseDays = try r.readInt64()
+            c.firstPurchase = try r.readInt64()
+            c.lastPurchase = try r.readInt64()
+            c.lastSeen = try r.readInt64()
+            c.events = try r.readInt64()
+            customers[user] = c
+        }
+    }
+}

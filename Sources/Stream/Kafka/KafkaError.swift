@@ -1,0 +1,39 @@
+import CRdKafka
+
+/// A librdkafka failure, with the library's own error name and text.
+public struct KafkaError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var code: Int32
+
+    public init(_ message: String, code: Int32 = -1) {
+        self.message = message
+        self.code = code
+    }
+
+    init(_ context: String, _ err: rd_kafka_resp_err_t) {
+        self.init("\(context): \(String(cString: rd_kafka_err2name(err))) (\(String(cString: rd_kafka_err2str(err))))", code: err.rawValue)
+    }
+
+    public var description: String { message }
+}
+
+/// Key/value configuration handed to librdkafka, property names as in its CONFIGURATION.md.
+public typealias KafkaProperties = [String: String]
+
+extension KafkaProperties {
+    /// Builds a librdkafka configuration object; the caller owns the result until it is
+    /// passed to `rd_kafka_new`.
+    func makeConfiguration() throws(KafkaError) -> OpaquePointer {
+        let conf = rd_kafka_conf_new()!
+        var errstr = [CChar](repeating: 0, count: 512)
+        for (name, value) in self.sorted(by: { $0.key < $1.key }) {
+            let result = rd_kafka_conf_set(conf, name, value, &errstr, errstr.count)
+            guard result == RD_KAFKA_CONF_OK else {
+                rd_kafka_conf_destroy(conf)
+                let reason = String(decoding: errstr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                throw KafkaError("invalid librdkafka property '\(name)': \(reason)")
+            }
+        }
+        return conf
+    }
+}

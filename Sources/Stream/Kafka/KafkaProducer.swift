@@ -1,0 +1,192 @@
+import CRdKafka
+import Logging
+
+/// An idempotent librdkafka producer for the engine's outputs (decisions, dead letters).
+///
+/// Every message gets a sequence number; `waitForDelivery(through:)` tells when all
+/// messages up to one are acknowledged by the broker, which is what the engine waits for
+/// before a snapshot may claim the inputs behind them. Messages are retried until
+/// delivered (`message.timeout.ms` 0 by default), so an outage delays snapshots rather
+/// than dropping output; a permanent failure is sticky and stops snapshots.
+public final class KafkaProducer: @unchecked Sendable {
+    public typealias Header = (name: String, value: [UInt8])
+
+    private let producer: OpaquePointer
+    private let logger: Logger
+    private let callbacks = ProducerCallbacks()
+    private let lock = ConditionLock()
+    private var pollThread: WorkerThread?
+
+    // Guarded by `lock`.
+    private var nextSequence: UInt64 = 1
+    private var outstanding = Set<UInt64>()
+    private var failure: KafkaError?
+    private var closing = false
+    private var delivered: Int64 = 0
+
+    public init(properties: KafkaProperties, logger: Logger) throws(KafkaError) {
+        self.logger = logger
+        var properties = properties
+        properties["enable.idempotence"] = "true"
+        properties["message.timeout.ms"] = properties["message.timeout.ms"] ?? "0"
+        let conf = try properties.makeConfiguration()
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(conf, kafkaProducerDelivery)
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError("cannot create Kafka producer: \(String(cString: errstr))")
+        }
+        producer = rk
+        callbacks.producer = self
+        pollThread = WorkerThread(name: "kafka-produce") { [self] in
+            while !lock.withLock({ closing }) { rd_kafka_poll(producer, 100) }
+        }
+    }
+
+    deinit {
+        rd_kafka_destroy(producer)
+    }
+
+    /// Queues one message (the bytes are copied) and returns its sequence number.
+    @discardableResult
+    public func send(topic: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, headers: [Header] = []) throws(KafkaError) -> UInt64 {
+        let sequence = lock.withLock {
+            let s = nextSequence
+            nextSequence += 1
+            outstanding.insert(s)
+            return s
+        }
+        let err: rd_kafka_resp_err_t = topic.withCString { topicName in
+            var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5 + headers.count)
+            values[0].vtype = RD_KAFKA_VTYPE_TOPIC
+            values[0].u.cstr = topicName
+            values[1].vtype = RD_KAFKA_VTYPE_KEY
+            values[1].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+            values[1].u.mem.size = key.count
+            values[2].vtype = RD_KAFKA_VTYPE_VALUE
+            values[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+            values[2].u.mem.size = value.count
+            values[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+            values[3].u.i = RD_KAFKA_MSG_F_COPY
+            values[4].vtype = RD_KAFKA_VTYPE_OPAQUE
+            values[4].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(sequence))
+            return withHeaderStorage(headers) { names, bytes in
+                for (i, h) in headers.enumerated() {
+                    values[5 + i].vtype = RD_KAFKA_VTYPE_HEADER
+                    values[5 + i].u.header.name = names[i]
+                    values[5 + i].u.header.val = UnsafeRawPointer(bytes[i].baseAddress)
+                    values[5 + i].u.header.size = h.value.count
+                }
+                guard let error = rd_kafka_produceva(producer, &values, values.count) else {
+                    return RD_KAFKA_RESP_ERR_NO_ERROR
+                }
+                let code = rd_kafka_error_code(error)
+                rd_kafka_error_destroy(error)
+                return code
+            }
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            lock.withLock { _ = outstanding.remove(sequence) }
+            throw KafkaError("produce to \(topic)", err)
+        }
+        return sequence
+    }
+
+    /// Sends from byte arrays (tools and tests).
+    @discardableResult
+    public func send(topic: String, key: [UInt8], value: [UInt8], headers: [Header] = []) throws(KafkaError) -> UInt64 {
+        do {
+            return try key.withUnsafeBytes { k in
+                try value.withUnsafeBytes { v in try send(topic: topic, key: k, value: v, headers: headers) }
+            }
+        } catch let error as KafkaError {
+            throw error
+        } catch {
+            throw KafkaError("\(error)")
+        }
+    }
+
+    /// The sequence number of the latest message queued (0 before the first).
+    public var lastSequence: UInt64 { lock.withLock { nextSequence - 1 } }
+
+    public var deliveredCount: Int64 { lock.withLock { delivered } }
+
+    /// The first permanent delivery failure, if any.
+    public var permanentFailure: KafkaError? { lock.withLock { failure } }
+
+    /// Waits until every message with a sequence number up to `sequence` is acknowledged.
+    /// False on timeout or after a permanent failure.
+    public func waitForDelivery(through sequence: UInt64, timeoutMillis: Int) -> Bool {
+        let deadline = MonotonicClock.nanos + UInt64(timeoutMillis) * 1_000_000
+        return lock.withLock {
+            while true {
+                if failure != nil { return false }
+                if !outstanding.contains(where: { $0 <= sequence }) { return true }
+                let now = MonotonicClock.nanos
+                if now >= deadline { return false }
+                lock.wait(untilNanos: min(deadline, now + 20_000_000))
+            }
+        }
+    }
+
+    /// Flushes what is queued (up to `timeoutMillis`) and stops the poll thread.
+    public func close(timeoutMillis: Int32) {
+        let err = rd_kafka_flush(producer, timeoutMillis)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("producer flush on close incomplete", metadata: ["error": "\(KafkaError("flush", err))"])
+        }
+        lock.withLock { closing = true }
+        pollThread?.join()
+        pollThread = nil
+    }
+
+    fileprivate func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
+        let sequence = UInt64(UInt(bitPattern: message.pointee._private))
+        let err = message.pointee.err
+        lock.withLock {
+            outstanding.remove(sequence)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                delivered += 1
+            } else if failure == nil {
+                failure = KafkaError("delivery of output message \(sequence)", err)
+            }
+            lock.broadcast()
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.error("output delivery failed", metadata: ["error": "\(KafkaError("delivery", err))"])
+        }
+    }
+}
+
+/// Keeps header names as C strings and values pinned while `body` runs.
+private func withHeaderStorage<R>(
+    _ headers: [KafkaProducer.Header],
+    _ body: ([UnsafePointer<CChar>], [UnsafeBufferPointer<UInt8>]) -> R
+) -> R {
+    var names: [UnsafeMutablePointer<CChar>] = []
+    var values: [UnsafeMutableBufferPointer<UInt8>] = []
+    defer {
+        names.forEach { $0.deallocate() }
+        values.forEach { $0.deallocate() }
+    }
+    for h in headers {
+        let utf8 = Array(h.name.utf8CString)
+        let n = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count)
+        n.initialize(from: utf8, count: utf8.count)
+        names.append(n)
+        let v = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, h.value.count))
+        _ = v.initialize(from: h.value)
+        values.append(v)
+    }
+    return body(names.map { UnsafePointer($0) }, values.map { UnsafeBufferPointer($0) })
+}
+
+private final class ProducerCallbacks: @unchecked Sendable {
+    weak var producer: KafkaProducer?
+}
+
+private func kafkaProducerDelivery(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let opaque, let message else { return }
+    Unmanaged<ProducerCallbacks>.fromOpaque(opaque).takeUnretainedValue().producer?.delivered(message)
+}

@@ -1,0 +1,319 @@
+import CRdKafka
+import Logging
+
+/// A Kafka consumer-group member feeding the engine thread.
+///
+/// Threads: a poll thread owns the librdkafka consumer — it polls, runs the rebalance
+/// callback and pauses or resumes fetching; the engine thread takes deliveries with
+/// `next`. Records wait in between in a queue bounded by `maxBufferedBytes`: past that
+/// every assigned partition is paused, and resumed once the engine has drained the queue
+/// to half. librdkafka's own prefetch queue is bounded by `queued.max.messages.kbytes`,
+/// so memory stays bounded however slow the engine is.
+///
+/// Rebalances are eager or cooperative, as configured. On revocation every record already
+/// delivered is applied first (the queue is FIFO), then the engine snapshots the revoked
+/// partitions and the poll thread commits the offsets the snapshot includes. On assignment
+/// the engine restores each partition's snapshot and fetching starts at its offset.
+public final class KafkaSource: EventSource, @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var topic: String
+        /// librdkafka consumer properties (bootstrap.servers, group.id, security …).
+        public var properties: KafkaProperties
+        public var maxBufferedBytes: Int
+        public var pollBatchSize: Int
+
+        public init(topic: String, properties: KafkaProperties, maxBufferedBytes: Int = 16 << 20, pollBatchSize: Int = 1000) {
+            self.topic = topic
+            self.properties = properties
+            self.maxBufferedBytes = maxBufferedBytes
+            self.pollBatchSize = pollBatchSize
+        }
+    }
+
+    public let streamName: String
+    private let settings: Settings
+    private let logger: Logger
+    private let consumer: OpaquePointer
+    private let queue: OpaquePointer
+    private let mailbox = Mailbox<SourceDelivery>()
+    private let lock = ConditionLock()
+    private var pollThread: WorkerThread?
+    /// librdkafka's callback opaque must exist before the client does; it points back here.
+    private let callbacks = CallbackTarget()
+
+    // Guarded by `lock`.
+    private var bufferedBytes = 0
+    private var stopping = false
+    private var assigned: [Int32] = []
+
+    // Poll-thread only.
+    private var paused = false
+    private var lastErrorLog: UInt64 = 0
+
+    /// Observable health of the consumer, read by metrics.
+    public let health = SourceHealth()
+
+    public init(settings: Settings, logger: Logger) throws(KafkaError) {
+        self.settings = settings
+        self.logger = logger
+        self.streamName = settings.topic
+        var properties = settings.properties
+        // The engine commits offsets itself, only after a durable snapshot.
+        properties["enable.auto.commit"] = "false"
+        properties["enable.auto.offset.store"] = "false"
+        properties["auto.offset.reset"] = properties["auto.offset.reset"] ?? "earliest"
+        properties["queued.max.messages.kbytes"] = properties["queued.max.messages.kbytes"] ?? "16384"
+        let conf = try properties.makeConfiguration()
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf, kafkaSourceRebalance)
+        rd_kafka_conf_set_error_cb(conf, kafkaSourceError)
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError("cannot create Kafka consumer: \(String(cString: errstr))")
+        }
+        consumer = rk
+        rd_kafka_poll_set_consumer(rk)
+        queue = rd_kafka_queue_get_consumer(rk)
+        callbacks.source = self
+    }
+
+    deinit {
+        rd_kafka_queue_destroy(queue)
+        rd_kafka_destroy(consumer)
+    }
+
+    /// Subscribes and starts the poll thread.
+    public func start() throws(KafkaError) {
+        let list = rd_kafka_topic_partition_list_new(1)!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, settings.topic, RD_KAFKA_PARTITION_UA)
+        let err = rd_kafka_subscribe(consumer, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("subscribe to \(settings.topic)", err) }
+        pollThread = WorkerThread(name: "kafka-poll") { [self] in pollLoop() }
+    }
+
+    public func next(timeoutMillis: Int) -> SourceDelivery? {
+        mailbox.take(timeoutMillis: timeoutMillis)
+    }
+
+    public func release(_ batch: RecordBatch) {
+        if case .kafka(let messages) = batch.storage {
+            for m in messages { rd_kafka_message_destroy(m) }
+        }
+        lock.withLock { bufferedBytes -= batch.byteCount }
+    }
+
+    public func stop() {
+        lock.withLock { stopping = true }
+    }
+
+    /// Waits for the poll thread after `.end` was delivered.
+    public func join() {
+        pollThread?.join()
+        pollThread = nil
+    }
+
+    /// Commits `offsets` (next offset to read, per partition) for the group.
+    public func commit(_ offsets: [Int32: Int64], synchronously: Bool) -> KafkaError? {
+        guard !offsets.isEmpty else { return nil }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (partition, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+            rd_kafka_topic_partition_list_add(list, settings.topic, partition).pointee.offset = offset
+        }
+        let err = rd_kafka_commit(consumer, list, synchronously ? 0 : 1)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError("commit offsets", err)
+    }
+
+    /// The last high watermark librdkafka saw for `partition` (no network round trip).
+    public func endOffset(partition: Int32) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(consumer, settings.topic, partition, &low, &high)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
+    /// Asks the cluster for metadata with a short timeout: false when no broker answers.
+    public func probeBroker(timeoutMillis: Int32) -> Bool {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(consumer, 0, nil, &metadata, timeoutMillis)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    public var assignedPartitions: [Int32] { lock.withLock { assigned } }
+
+    // MARK: Poll thread
+
+    private func pollLoop() {
+        let capacity = max(1, settings.pollBatchSize)
+        let messages = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
+        defer { messages.deallocate() }
+        while !lock.withLock({ stopping }) {
+            let n = rd_kafka_consume_batch_queue(queue, 100, messages, capacity)
+            if n > 0 { deliver(messages, Int(n)) }
+            regulate()
+        }
+        // Closing leaves the group; the rebalance callback revokes our partitions through
+        // the engine before the call returns.
+        let err = rd_kafka_consumer_close(consumer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("consumer close", metadata: ["error": "\(KafkaError("close", err))"])
+        }
+        mailbox.put(.end)
+    }
+
+    private func deliver(_ messages: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>, _ n: Int) {
+        var kept: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+        kept.reserveCapacity(n)
+        var bytes = 0
+        for i in 0..<n {
+            guard let m = messages[i] else { continue }
+            if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                consumerError(m.pointee.err, m.pointee.partition)
+                rd_kafka_message_destroy(m)
+                continue
+            }
+            bytes += m.pointee.len + m.pointee.key_len
+            kept.append(m)
+        }
+        guard !kept.isEmpty else { return }
+        health.recordContact()
+        lock.withLock { bufferedBytes += bytes }
+        mailbox.put(.records(RecordBatch(storage: .kafka(kept), count: kept.count, byteCount: bytes)))
+    }
+
+    private func consumerError(_ err: rd_kafka_resp_err_t, _ partition: Int32) {
+        guard err != RD_KAFKA_RESP_ERR__PARTITION_EOF else { return }
+        let now = MonotonicClock.nanos
+        if now - lastErrorLog > 5_000_000_000 {
+            lastErrorLog = now
+            logger.warning("consumer error", metadata: ["partition": "\(partition)", "error": "\(KafkaError("consume", err))"])
+        }
+    }
+
+    /// Pauses every assigned partition while the queue holds more than the budget, and
+    /// resumes once the engine has drained it to half.
+    private func regulate() {
+        let buffered = lock.withLock { bufferedBytes }
+        if !paused, buffered >= settings.maxBufferedBytes {
+            setPaused(true)
+        } else if paused, buffered <= settings.maxBufferedBytes / 2 {
+            setPaused(false)
+        }
+    }
+
+    private func setPaused(_ pause: Bool) {
+        let partitions = lock.withLock { assigned }
+        paused = pause
+        health.setPaused(pause)
+        guard !partitions.isEmpty else { return }
+        let list = partitionList(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = pause ? rd_kafka_pause_partitions(consumer, list) : rd_kafka_resume_partitions(consumer, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("pause/resume", metadata: ["error": "\(KafkaError(pause ? "pause" : "resume", err))"])
+        } else {
+            logger.debug(pause ? "paused fetching: engine queue full" : "resumed fetching")
+        }
+    }
+
+    private func partitionList(_ partitions: [Int32]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        for p in partitions { rd_kafka_topic_partition_list_add(list, settings.topic, p) }
+        return list
+    }
+
+    fileprivate func rebalance(_ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(consumer)) == "COOPERATIVE"
+        var partitions: [Int32] = []
+        for i in 0..<Int(list.pointee.cnt) where String(cString: list.pointee.elems[i].topic) == settings.topic {
+            partitions.append(list.pointee.elems[i].partition)
+        }
+        partitions.sort()
+        health.recordRebalance()
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let reply = Handoff<[Int32: Int64]>()
+            mailbox.put(.assigned(partitions, reply: reply))
+            let starts = reply.take()
+            for i in 0..<Int(list.pointee.cnt) {
+                let p = list.pointee.elems[i].partition
+                list.pointee.elems[i].offset = starts[p] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+            }
+            let failure: KafkaError?
+            if cooperative {
+                let e = rd_kafka_incremental_assign(consumer, list)
+                failure = e.map { KafkaError("incremental assign: \(String(cString: rd_kafka_error_string($0)))") }
+                if let e { rd_kafka_error_destroy(e) }
+            } else {
+                let e = rd_kafka_assign(consumer, list)
+                failure = e == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError("assign", e)
+            }
+            if let failure { logger.error("assignment failed", metadata: ["error": "\(failure)"]) }
+            lock.withLock {
+                assigned = Array(Set(assigned + partitions)).sorted()
+            }
+            if paused, !partitions.isEmpty {
+                let l = partitionList(partitions)
+                rd_kafka_pause_partitions(consumer, l)
+                rd_kafka_topic_partition_list_destroy(l)
+            }
+            logger.info("partitions assigned", metadata: [
+                "partitions": "\(partitions)", "resume_at": "\(partitions.map { starts[$0] ?? 0 })",
+            ])
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let reply = Handoff<[Int32: Int64]>()
+            mailbox.put(.revoked(partitions, reply: reply))
+            let offsets = reply.take()
+            if rd_kafka_assignment_lost(consumer) != 0 {
+                logger.warning("assignment lost (session expired): offsets not committed; the snapshot still holds them", metadata: ["partitions": "\(partitions)"])
+            } else if let failure = commit(offsets, synchronously: true) {
+                logger.warning("commit on revoke failed; the snapshot still holds the offsets", metadata: ["error": "\(failure)"])
+            }
+            if cooperative {
+                if let e = rd_kafka_incremental_unassign(consumer, list) { rd_kafka_error_destroy(e) }
+            } else {
+                rd_kafka_assign(consumer, nil)
+            }
+            lock.withLock {
+                assigned = cooperative ? assigned.filter { !partitions.contains($0) } : []
+            }
+            logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
+        default:
+            logger.error("rebalance error", metadata: ["error": "\(KafkaError("rebalance", err))"])
+            rd_kafka_assign(consumer, nil)
+            lock.withLock { assigned = [] }
+        }
+    }
+
+    fileprivate func clientError(_ code: Int32, _ reason: String) {
+        let err = rd_kafka_resp_err_t(code)
+        if err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT {
+            health.recordTransportError()
+        }
+        let now = MonotonicClock.nanos
+        if now - lastErrorLog > 5_000_000_000 {
+            lastErrorLog = now
+            logger.warning("kafka client error", metadata: ["error": "\(String(cString: rd_kafka_err2name(err))): \(reason)"])
+        }
+    }
+}
+
+private final class CallbackTarget: @unchecked Sendable {
+    weak var source: KafkaSource?
+}
+
+private func kafkaSourceRebalance(
+    _ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
+    _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let opaque, let list else { return }
+    Unmanaged<CallbackTarget>.fromOpaque(opaque).takeUnretainedValue().source?.rebalance(err, list)
+}
+
+private func kafkaSourceError(_ rk: OpaquePointer?, _ code: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let opaque else { return }
+    Unmanaged<CallbackTarget>.fromOpaque(opaque).takeUnretainedValue().source?.clientError(code, reason.map { String(cString: $0) } ?? "")
+}
