@@ -1,7 +1,6 @@
 import Engine
 import Events
 import Hummingbird
-import Metrics
 import Prometheus
 import Stream
 
@@ -19,7 +18,7 @@ public struct StatusRoutes: Sendable {
         self.statistics = statistics
         self.health = health
         self.registry = registry
-        self.brokerGauges = BrokerGauges()
+        self.brokerGauges = BrokerGauges(registry: registry)
     }
 
     /// Adds `/healthz`, `/v1/status` and `/metrics` to `router`.
@@ -55,20 +54,28 @@ func json(_ bytes: [UInt8], status: HTTPResponse.Status) -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
-/// Broker connectivity as gauges, refreshed at scrape time.
+/// Broker connectivity as gauges, refreshed at scrape time from the source's health.
 struct BrokerGauges: Sendable {
-    let reachable = Gauge(label: "arbiter_broker_reachable")
-    let outages = Gauge(label: "arbiter_broker_outages")
-    let contactAge = Gauge(label: "arbiter_broker_last_contact_age_seconds")
-    let rebalances = Gauge(label: "arbiter_rebalances")
-    let paused = Gauge(label: "arbiter_consumer_paused")
+    let reachable: Prometheus.Gauge
+    let outages: Prometheus.Gauge
+    let contactAge: Prometheus.Gauge
+    let rebalances: Prometheus.Gauge
+    let paused: Prometheus.Gauge
+
+    init(registry: PrometheusCollectorRegistry) {
+        reachable = registry.makeGauge(name: "arbiter_broker_reachable", help: "1 when the last metadata probe got an answer")
+        outages = registry.makeGauge(name: "arbiter_broker_outages", help: "Times the broker became unreachable")
+        contactAge = registry.makeGauge(name: "arbiter_broker_last_contact_age_seconds", help: "Seconds since the last message or successful probe")
+        rebalances = registry.makeGauge(name: "arbiter_rebalances", help: "Partition assignments and revocations seen")
+        paused = registry.makeGauge(name: "arbiter_consumer_paused", help: "1 while fetching is paused because the engine queue is full")
+    }
 
     func update(_ h: SourceHealth.Reading) {
-        reachable.record(h.brokerReachable ? 1 : 0)
-        outages.record(h.outages)
-        contactAge.record(Double(max(0, WallClock.millis - h.lastContactMillis)) / 1000)
-        rebalances.record(h.rebalances)
-        paused.record(h.paused ? 1 : 0)
+        reachable.set(h.brokerReachable ? 1.0 : 0.0)
+        outages.set(Double(h.outages))
+        contactAge.set(Double(max(0, WallClock.millis - h.lastContactMillis)) / 1000)
+        rebalances.set(Double(h.rebalances))
+        paused.set(h.paused ? 1.0 : 0.0)
     }
 }
 

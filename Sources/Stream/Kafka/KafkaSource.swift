@@ -38,6 +38,7 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
     private let mailbox = Mailbox<SourceDelivery>()
     private let lock = ConditionLock()
     private var pollThread: WorkerThread?
+    private var probeThread: WorkerThread?
     /// librdkafka's callback opaque must exist before the client does; it points back here.
     private let callbacks = CallbackTarget()
 
@@ -91,6 +92,20 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         let err = rd_kafka_subscribe(consumer, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("subscribe to \(settings.topic)", err) }
         pollThread = WorkerThread(name: "kafka-poll") { [self] in pollLoop() }
+        probeThread = WorkerThread(name: "kafka-probe") { [self] in probeLoop() }
+    }
+
+    /// Asks for cluster metadata every second: the only way to notice a broker that
+    /// accepts connections but no longer answers (a hung or partitioned broker).
+    private func probeLoop() {
+        while !lock.withLock({ stopping }) {
+            let started = MonotonicClock.nanos
+            health.recordProbe(reachable: probeBroker(timeoutMillis: 2000))
+            lock.withLock {
+                let deadline = started + 1_000_000_000
+                while !stopping, MonotonicClock.nanos < deadline { lock.wait(untilNanos: deadline) }
+            }
+        }
     }
 
     public func next(timeoutMillis: Int) -> SourceDelivery? {
@@ -105,13 +120,18 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
     }
 
     public func stop() {
-        lock.withLock { stopping = true }
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+        }
     }
 
-    /// Waits for the poll thread after `.end` was delivered.
+    /// Waits for the poll and probe threads after `.end` was delivered.
     public func join() {
         pollThread?.join()
         pollThread = nil
+        probeThread?.join()
+        probeThread = nil
     }
 
     /// Commits `offsets` (next offset to read, per partition) for the group.

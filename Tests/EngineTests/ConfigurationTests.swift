@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+@testable import Engine
+
+@Suite struct ConfigurationTests {
+    @Test func theReferenceFileLoadsAndMatchesTheDefaults() throws {
+        let c = try Configuration.load(path: repositoryRoot + "/config/arbiter.yaml", environment: [:])
+        var expected = Configuration()
+        expected.kafka.properties = ["client.id": "arbiter", "session.timeout.ms": "10000", "heartbeat.interval.ms": "1000", "partition.assignment.strategy": "roundrobin"]
+        #expect(c == expected)
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let c = try Configuration.load(path: repositoryRoot + "/config/arbiter.yaml", environment: [
+            "ARBITER_KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9092,kafka-2:9092",
+            "ARBITER_ENGINE_SNAPSHOT_INTERVAL_MS": "250",
+            "ARBITER_KAFKA_PROPERTY_SECURITY_PROTOCOL": "SASL_SSL",
+            "ARBITER_KAFKA_PROPERTY_SASL_MECHANISMS": "PLAIN",
+            "ARBITER_HTTP_PORT": "0",
+            "UNRELATED": "x",
+        ])
+        #expect(c.kafka.bootstrapServers == "kafka-1:9092,kafka-2:9092")
+        #expect(c.engine.snapshotIntervalMillis == 250)
+        #expect(c.http.port == 0)
+        #expect(c.consumerProperties["security.protocol"] == "SASL_SSL")
+        #expect(c.producerProperties["sasl.mechanisms"] == "PLAIN")
+        #expect(c.producerProperties["session.timeout.ms"] == nil, "consumer-only properties stay off the producer")
+        #expect(c.consumerProperties["group.id"] == "arbiter")
+    }
+
+    @Test(arguments: [
+        ("kafka:\n  bootstrap_server: x\n", "unknown configuration key 'kafka.bootstrap_server'"),
+        ("engine:\n  snapshot_interval_ms: soon\n", "'engine.snapshot_interval_ms' must be an integer"),
+        ("log:\n  format: xml\n", "'log.format' must be one of json, text"),
+        ("- a\n- b\n", "the top level must be a mapping"),
+        ("kafka: [1, 2]\n", "'kafka' must be a single value"),
+    ])
+    func badFilesAreRefusedWithAMessage(yaml: String, message: String) throws {
+        let path = temporaryDirectory("config") + "/bad.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try Configuration.load(path: path, environment: [:])
+            Issue.record("accepted \(yaml)")
+        } catch {
+            #expect(error.description.contains(message), "\(error)")
+        }
+    }
+
+    @Test func unknownEnvironmentOverridesAreRefused() {
+        #expect(throws: ConfigurationError.self) {
+            try Configuration.load(path: nil, environment: ["ARBITER_ENGINE_SNAPSHOT_DIRECTORY": "/x"])
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Stream
+import Testing
+
+@testable import Engine
+
+@Suite struct SnapshotStoreTests {
+    func snapshot(_ offset: Int64) -> PartitionSnapshot {
+        var learners = LearnerSet()
+        learners.tally.reject(category: "offset-\(offset)")
+        return PartitionSnapshot(stream: "events", partition: 1, nextOffset: offset, learners: learners)
+    }
+
+    @Test func keepsTheNewestAndPrunesOlder() throws {
+        let store = SnapshotStore(root: temporaryDirectory("store"), keep: 2)
+        for offset: Int64 in [5, 100, 20, 7] { try store.write(snapshot(offset)) }
+        let files = try FileIO.list(store.root + "/events/p1")
+        #expect(files == ["00000000000000000020.snap", "00000000000000000100.snap"])
+        #expect(store.newest(stream: "events", partition: 1, logger: CapturedLogs().logger())?.nextOffset == 100)
+        #expect(store.newest(stream: "events", partition: 2, logger: CapturedLogs().logger()) == nil)
+    }
+
+    @Test(arguments: ["truncate", "corrupt", "empty", "garbage"])
+    func skipsADamagedNewestSnapshotForThePreviousOneWithALogLine(damage: String) throws {
+        let store = SnapshotStore(root: temporaryDirectory("damaged"), keep: 3)
+        try store.write(snapshot(10))
+        try store.write(snapshot(20))
+        let newest = store.root + "/events/p1/00000000000000000020.snap"
+        var bytes = try FileIO.readAll(newest)
+        switch damage {
+        case "truncate": bytes.removeLast(bytes.count / 2)
+        case "corrupt": bytes[bytes.count - 9] ^= 0xFF
+        case "empty": bytes = []
+        default: bytes = Array("not a snapshot at all".utf8)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: newest))
+        let logs = CapturedLogs()
+        let restored = store.newest(stream: "events", partition: 1, logger: logs.logger())
+        #expect(restored == snapshot(10))
+        #expect(logs.all.contains { $0.contains("snapshot skipped") && $0.contains("00000000000000000020.snap") }, "\(logs.all)")
+    }
+}

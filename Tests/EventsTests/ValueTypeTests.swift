@@ -1,0 +1,70 @@
+import StateFormat
+import Testing
+
+@testable import Events
+
+@Suite struct ValueTypeTests {
+    @Test func moneyRoundsToMicrosAndPrintsExactly() {
+        #expect(Money(units: 12.5)?.micros == 12_500_000)
+        #expect(Money(units: 0.1)?.micros == 100_000)
+        #expect(Money(units: 1e12) != nil)
+        #expect(Money(units: 1e12 + 1) == nil)
+        #expect(Money(units: -0.01) == nil)
+        #expect(Money(units: .infinity) == nil)
+        #expect(Money(micros: 25_100_000).description == "25.1")
+        #expect(Money(micros: 1).description == "0.000001")
+        #expect(Money(micros: 3_000_000).description == "3")
+    }
+
+    @Test func civilCalendarRoundTripsEveryDayOverFourCenturies() {
+        var expected = CivilCalendar.daysFromCivil(year: 1900, month: 1, day: 1)
+        for year in 1900..<2300 {
+            for month in 1...12 {
+                for day in 1...CivilCalendar.daysIn(month: month, year: year) {
+                    #expect(CivilCalendar.daysFromCivil(year: year, month: month, day: day) == expected)
+                    let back = CivilCalendar.civilFromDays(expected)
+                    #expect(back.year == year && back.month == month && back.day == day)
+                    expected += 1
+                }
+            }
+        }
+        #expect(Day(year: 1970, month: 1, day: 1)?.daysSinceEpoch == 0)
+        #expect(Day(year: 2019, month: 2, day: 29) == nil)
+        #expect(Day(year: 2020, month: 2, day: 29)?.description == "2020-02-29")
+        #expect(Day(epochMillis: -1).description == "1969-12-31")
+    }
+
+    @Test func exactSumDoesNotDependOnOrder() {
+        var rng = SystemRandomNumberGenerator()
+        let terms = (0..<10_000).map { _ in Double.random(in: -1e6...1e6, using: &rng) * Double.random(in: 0...1, using: &rng) }
+        var forward = ExactSum()
+        terms.forEach { forward.add($0) }
+        var backward = ExactSum()
+        terms.reversed().forEach { backward.add($0) }
+        var sharded = [ExactSum](repeating: ExactSum(), count: 7)
+        for (i, t) in terms.shuffled().enumerated() { sharded[i % 7].add(t) }
+        var merged = ExactSum()
+        sharded.forEach { merged.add($0) }
+        #expect(forward == backward)
+        #expect(forward == merged)
+        #expect(abs(forward.value - terms.reduce(0, +)) < 1e-6)
+    }
+
+    @Test func exactSumRoundTripsThroughState() throws {
+        var s = ExactSum()
+        s.add(-123.456)
+        s.add(1e-9)
+        var w = StateWriter()
+        s.encode(to: &w)
+        var r = StateReader(w.bytes)
+        #expect(try ExactSum(from: &r) == s)
+    }
+
+    @Test func partitionKeyFollowsTheDocumentedRule() {
+        #expect(Event(timestamp: 0, body: .reward(Reward(decisionID: "d", value: 1))).partitionKey == "d")
+        #expect(Event(timestamp: 0, body: .reward(Reward(decisionID: "d", value: 1, user: "u"))).partitionKey == "u")
+        #expect(Event(timestamp: 0, body: .bidOutcome(BidOutcome(auctionID: "a", won: false, clearingPrice: nil))).partitionKey == "a")
+        #expect(Event(timestamp: 0, body: .spend(Spend(channel: "tv", amount: .zero, day: Day(daysSinceEpoch: 0)))).partitionKey == "tv")
+        #expect(EventKind(wireName: "bid_outcome") == .bidOutcome)
+    }
+}
