@@ -1,1 +1,232 @@
-print("bench")
+import ArgumentParser
+import CRdKafka
+import Engine
+import Events
+import Foundation
+import Logging
+import Stream
+
+/// Measurements for Benchmarks/run.sh. Each subcommand prints one JSON object on
+/// stdout; the script runs them in separate processes (so each reports its own peak
+/// memory) and interleaves repetitions so machine noise hits all of them alike.
+@main
+struct ArbiterBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "arbiter-bench",
+        abstract: "Arbiter benchmarks (run them with Benchmarks/run.sh).",
+        subcommands: [Decode.self, Bare.self, PipelineRun.self])
+}
+
+/// Peak resident memory of this process (VmHWM), in bytes.
+func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+    else { return -1 }
+    let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? -1
+    return kb * 1024
+}
+
+/// `BENCH_PROPERTY_<NAME>` variables, as librdkafka properties, for experiments.
+func extraProperties() -> KafkaProperties {
+    var p: KafkaProperties = [:]
+    for (k, v) in ProcessInfo.processInfo.environment where k.hasPrefix("BENCH_PROPERTY_") {
+        p[k.dropFirst("BENCH_PROPERTY_".count).lowercased().replacing("_", with: ".")] = v
+    }
+    return p
+}
+
+func emit(_ fields: [(String, Any)]) {
+    let body = fields.map { key, value -> String in
+        switch value {
+        case let s as String: return "\"\(key)\":\"\(s)\""
+        case let d as Double: return "\"\(key)\":\(d.isFinite ? String(format: "%.6g", d) : "null")"
+        default: return "\"\(key)\":\(value)"
+        }
+    }.joined(separator: ",")
+    print("{\(body)}")
+}
+
+/// Decode alone, and decode + learner update, on one core over the sample events held in
+/// memory.
+struct Decode: ParsableCommand {
+    @Option var input: String
+    @Option(help: "Seconds per measurement.") var seconds: Double = 2
+
+    func run() throws {
+        let file = try FileSource(path: input)
+        var records: [[UInt8]] = []
+        file.forEachLine { _, bytes in records.append(Array(bytes)) }
+        let totalBytes = records.reduce(0) { $0 + $1.count }
+
+        func measure(_ body: (inout EventDecoder, inout LearnerSet, [UInt8]) -> Void) -> (events: Int, nanos: UInt64) {
+            var decoder = EventDecoder()
+            var learners = LearnerSet()
+            var events = 0
+            let start = MonotonicClock.nanos
+            let budget = UInt64(seconds * 1e9)
+            repeat {
+                for r in records { body(&decoder, &learners, r) }
+                events += records.count
+            } while MonotonicClock.nanos - start < budget
+            return (events, MonotonicClock.nanos - start)
+        }
+
+        let decodeOnly = measure { decoder, _, r in
+            if case .failure = decoder.decode(r) { fatalError("sample event rejected") }
+        }
+        let decodeUpdate = measure { decoder, learners, r in
+            if case .success(let e) = decoder.decode(r) { learners.update(e) }
+        }
+        let passes = Double(decodeOnly.events) / Double(records.count)
+        emit([
+            ("benchmark", "decode"), ("records", records.count), ("bytes_per_record", Double(totalBytes) / Double(records.count)),
+            ("decode_events_per_s", Double(decodeOnly.events) / (Double(decodeOnly.nanos) / 1e9)),
+            ("decode_mb_per_s", passes * Double(totalBytes) / 1e6 / (Double(decodeOnly.nanos) / 1e9)),
+            ("decode_update_events_per_s", Double(decodeUpdate.events) / (Double(decodeUpdate.nanos) / 1e9)),
+            ("peak_rss_bytes", peakResidentBytes()),
+        ])
+    }
+}
+
+/// The ceiling: a bare librdkafka consume loop doing no work on the same topic.
+/// It polls as `KafkaSource` does (batches of 1000, 100 ms timeout): with a 1 s timeout
+/// `rd_kafka_consume_batch_queue` waits for full batches and the loop runs at less than
+/// half the speed, which would flatter the pipeline.
+struct Bare: ParsableCommand {
+    @Option var bootstrapServers: String
+    @Option var topic: String
+    @Option(help: "Messages in the topic.") var expect: Int
+
+    func run() throws {
+        let properties: KafkaProperties = [
+            "bootstrap.servers": bootstrapServers, "group.id": "bare-\(UUID().uuidString)",
+            "auto.offset.reset": "earliest", "enable.auto.commit": "false",
+            "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000",
+            // The same prefetch settings the engine's consumer uses.
+            "queued.max.messages.kbytes": "16384", "fetch.queue.backoff.ms": "10",
+        ].merging(extraProperties()) { $1 }
+        let conf = rd_kafka_conf_new()!
+        for (k, v) in properties { _ = rd_kafka_conf_set(conf, k, v, nil, 0) }
+        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, nil, 0) else { throw ValidationError("consumer") }
+        rd_kafka_poll_set_consumer(rk)
+        let list = rd_kafka_topic_partition_list_new(1)!
+        rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+        rd_kafka_subscribe(rk, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        let queue = rd_kafka_queue_get_consumer(rk)!
+        let capacity = 1000
+        let messages = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
+        var count = 0
+        var bytes = 0
+        var first: UInt64 = 0
+        while count < expect {
+            let n = rd_kafka_consume_batch_queue(queue, 100, messages, capacity)
+            guard n > 0 else { continue }
+            if first == 0 { first = MonotonicClock.nanos }
+            for i in 0..<n {
+                if messages[i]!.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    count += 1
+                    bytes += messages[i]!.pointee.len
+                }
+                rd_kafka_message_destroy(messages[i])
+            }
+        }
+        let seconds = Double(MonotonicClock.nanos - first) / 1e9
+        messages.deallocate()
+        rd_kafka_queue_destroy(queue)
+        rd_kafka_consumer_close(rk)
+        rd_kafka_destroy(rk)
+        emit([
+            ("benchmark", "bare_consume"), ("messages", count), ("seconds", seconds),
+            ("events_per_s", Double(count) / seconds), ("mb_per_s", Double(bytes) / 1e6 / seconds),
+            ("peak_rss_bytes", peakResidentBytes()),
+        ])
+    }
+}
+
+/// The whole pipeline: KafkaSource → decode → learners → periodic snapshot → commit, as
+/// `serve` runs it, on the same topic.
+struct PipelineRun: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pipeline")
+
+    @Option var bootstrapServers: String
+    @Option var topic: String
+    @Option(help: "Messages in the topic.") var expect: Int
+    @Option(help: "Snapshot directory (must be fresh).") var snapshots: String
+    @Option var snapshotIntervalMillis = 200
+
+    func run() throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        // ARBITER_* variables of the caller apply too, for experiments with settings.
+        let config = try Configuration.load(path: nil, environment: ProcessInfo.processInfo.environment.merging([
+            "ARBITER_KAFKA_BOOTSTRAP_SERVERS": bootstrapServers,
+            "ARBITER_KAFKA_GROUP_ID": "pipeline-\(UUID().uuidString)",
+            "ARBITER_KAFKA_TOPICS_EVENTS": topic,
+            "ARBITER_KAFKA_PROPERTY_SESSION_TIMEOUT_MS": "6000",
+            "ARBITER_KAFKA_PROPERTY_HEARTBEAT_INTERVAL_MS": "1000",
+        ]) { mine, _ in mine })
+        let producer = try KafkaProducer(properties: config.producerProperties, logger: logger)
+        let outputs = KafkaOutputs(producer: producer, deadLetterTopic: config.kafka.deadLettersTopic)
+        let source = try KafkaSource(
+            settings: .init(topic: topic, properties: config.consumerProperties, maxBufferedBytes: config.engine.maxBufferedBytes, pollBatchSize: config.engine.pollBatchSize),
+            logger: logger)
+        let committed = CommitLog()
+        let pipeline = Pipeline(
+            source: source, outputs: outputs, store: SnapshotStore(root: snapshots),
+            settings: .init(snapshotIntervalMillis: snapshotIntervalMillis), logger: logger,
+            commit: { offsets in
+                _ = source.commit(offsets, synchronously: false)
+                committed.record(offsets)
+            })
+        try source.start()
+        pipeline.start()
+        var first: UInt64 = 0
+        var applied: UInt64 = 0
+        while true {
+            let r = pipeline.statistics.current
+            let done = Int(r.totalAccepted + r.totalRejected)
+            if first == 0, done > 0 { first = MonotonicClock.nanos }
+            if done >= expect {
+                applied = MonotonicClock.nanos
+                break
+            }
+            usleep(500)
+        }
+        // Until a snapshot covering everything is durable and its offsets are committed.
+        while committed.total < Int64(expect) { usleep(500) }
+        let durable = MonotonicClock.nanos
+        pipeline.stop()
+        pipeline.join()
+        source.join()
+        outputs.close()
+        let reading = pipeline.statistics.current
+        emit([
+            ("benchmark", "pipeline"), ("messages", expect),
+            ("seconds_to_apply", Double(applied - first) / 1e9),
+            ("events_per_s", Double(expect) / (Double(applied - first) / 1e9)),
+            ("seconds_to_commit", Double(durable - first) / 1e9),
+            ("committed_events_per_s", Double(expect) / (Double(durable - first) / 1e9)),
+            ("snapshots", reading.snapshotsWritten), ("dead_letters", reading.totalRejected),
+            ("peak_rss_bytes", peakResidentBytes()),
+        ])
+    }
+}
+
+/// Sums the offsets of durable commits, per partition, as the pipeline reports them.
+final class CommitLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var offsets: [Int32: Int64] = [:]
+
+    func record(_ o: [Int32: Int64]) {
+        lock.lock()
+        offsets.merge(o) { max($0, $1) }
+        lock.unlock()
+    }
+
+    var total: Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return offsets.values.reduce(0, +)
+    }
+}

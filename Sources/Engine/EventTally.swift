@@ -7,7 +7,9 @@ public struct EventTally: Learner {
     public static let name = "engine.event-tally"
     public static let stateVersion: UInt16 = 1
 
-    public private(set) var accepted: [EventKind: Int64] = [:]
+    /// Accepted events by type, indexed by `EventKind.rawValue` (an array: this is
+    /// updated for every event, and hashing a key would cost more than the count).
+    private var counts = [Int64](repeating: 0, count: EventKind.allCases.count)
     /// Rejected inputs by `DecodeError.Category` raw value.
     public private(set) var rejected: [String: Int64] = [:]
     public private(set) var earliest: Int64 = .max
@@ -15,8 +17,15 @@ public struct EventTally: Learner {
 
     public init() {}
 
+    /// Accepted events by type (types never seen are absent).
+    public var accepted: [EventKind: Int64] {
+        var out: [EventKind: Int64] = [:]
+        for kind in EventKind.allCases where counts[Int(kind.rawValue)] > 0 { out[kind] = counts[Int(kind.rawValue)] }
+        return out
+    }
+
     public mutating func update(_ event: Event) {
-        accepted[event.kind, default: 0] += 1
+        counts[Int(event.kind.rawValue)] += 1
         earliest = min(earliest, event.timestamp)
         latest = max(latest, event.timestamp)
     }
@@ -25,21 +34,22 @@ public struct EventTally: Learner {
         rejected[category, default: 0] += 1
     }
 
-    public var acceptedTotal: Int64 { accepted.values.reduce(0, +) }
+    public var acceptedTotal: Int64 { counts.reduce(0, +) }
     public var rejectedTotal: Int64 { rejected.values.reduce(0, +) }
 
     public mutating func merge(_ other: EventTally) {
-        for (k, n) in other.accepted { accepted[k, default: 0] += n }
+        for i in counts.indices { counts[i] += other.counts[i] }
         for (k, n) in other.rejected { rejected[k, default: 0] += n }
         earliest = min(earliest, other.earliest)
         latest = max(latest, other.latest)
     }
 
     public func encode(to w: inout StateWriter) {
-        w.writeVarint(UInt64(accepted.count))
-        for kind in accepted.keys.sorted() {
+        let seen = accepted
+        w.writeVarint(UInt64(seen.count))
+        for kind in seen.keys.sorted() {
             w.write(kind.rawValue)
-            w.write(accepted[kind]!)
+            w.write(seen[kind]!)
         }
         w.writeVarint(UInt64(rejected.count))
         for category in rejected.keys.sorted() {
@@ -55,7 +65,7 @@ public struct EventTally: Learner {
         for _ in 0..<n {
             let raw = try r.readUInt8()
             guard let kind = EventKind(rawValue: raw) else { throw StateFormatError("unknown event kind \(raw) in tally") }
-            accepted[kind] = try r.readInt64()
+            counts[Int(kind.rawValue)] = try r.readInt64()
         }
         let m = try r.readCount(elementSize: 9)
         for _ in 0..<m {

@@ -116,23 +116,38 @@ public final class Pipeline: @unchecked Sendable {
 
     private func apply(_ batch: RecordBatch) {
         let started = MonotonicClock.nanos
-        var newestTimestamp: Int64?
         let stream = source.streamName
+        // Records come in runs of one partition: work on that partition's state taken out
+        // of the dictionary (so it is uniquely referenced and mutated in place), and put
+        // it back when the run ends.
+        var current: Int32 = -1
+        var state = PartitionRuntime()
+        var held = false
+        var accepted = [Int64](repeating: 0, count: EventKind.allCases.count)
+        var last: Record?
         batch.forEach { record in
-            guard partitions[record.partition] != nil else {
-                logger.error("record for a partition not held", metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)"])
-                return
+            if record.partition != current {
+                if held { partitions[current] = state }
+                current = record.partition
+                guard let next = partitions.removeValue(forKey: current) else {
+                    held = false
+                    logger.error("record for a partition not held", metadata: ["partition": "\(current)", "offset": "\(record.offset)"])
+                    return
+                }
+                state = next
+                held = true
             }
-            guard record.offset >= partitions[record.partition]!.nextOffset else {
+            guard held else { return }
+            guard record.offset >= state.nextOffset else {
                 reading.duplicatesSkipped += 1
                 return
             }
             switch decoder.decode(record.value) {
             case .success(let event):
-                partitions[record.partition]!.learners.update(event)
-                reading.accepted[event.kind, default: 0] += 1
+                state.learners.update(event)
+                accepted[Int(event.kind.rawValue)] += 1
             case .failure(let reason):
-                partitions[record.partition]!.learners.tally.reject(category: reason.category.rawValue)
+                state.learners.tally.reject(category: reason.category.rawValue)
                 reading.rejected[reason.category.rawValue, default: 0] += 1
                 let letter = DeadLetter(stream: stream, partition: record.partition, offset: record.offset, reason: reason, payload: record.value)
                 do {
@@ -143,14 +158,18 @@ public final class Pipeline: @unchecked Sendable {
                     logger.error("dead letter not written", metadata: ["source": "\(letter.sourceKey)", "error": "\(error)"])
                 }
             }
-            partitions[record.partition]!.nextOffset = record.offset + 1
-            partitions[record.partition]!.dirty = true
-            if let ts = record.timestamp { newestTimestamp = ts }
+            state.nextOffset = record.offset + 1
+            state.dirty = true
+            last = record
+        }
+        if held { partitions[current] = state }
+        for kind in EventKind.allCases where accepted[Int(kind.rawValue)] > 0 {
+            reading.accepted[kind, default: 0] += accepted[Int(kind.rawValue)]
         }
         let elapsed = MonotonicClock.nanos - started
         reading.batches += 1
         reading.nanosPerRecord = Double(elapsed) / Double(max(1, batch.count))
-        if let newestTimestamp { reading.newestRecordAgeMillis = max(0, WallClock.millis - newestTimestamp) }
+        if let ts = last?.timestamp { reading.newestRecordAgeMillis = max(0, WallClock.millis - ts) }
         metrics.recordBatch(records: batch.count, nanos: elapsed)
     }
 
@@ -247,6 +266,10 @@ public final class Pipeline: @unchecked Sendable {
         let now = MonotonicClock.nanos
         guard force || now - lastPublish >= 100_000_000 else { return }
         lastPublish = now
+        // Fully durable state is as fresh as a snapshot taken now.
+        if !partitions.isEmpty, partitions.values.allSatisfy({ $0.durableOffset == $0.nextOffset }) {
+            reading.lastSnapshotMillis = WallClock.millis
+        }
         reading.partitions = partitions.keys.sorted().map { p in
             let rt = partitions[p]!
             let end = source.endOffset(partition: p)

@@ -7,8 +7,28 @@ public struct Record {
     public var offset: Int64
     public var key: UnsafeRawBufferPointer
     public var value: UnsafeRawBufferPointer
-    /// Broker or file timestamp in epoch milliseconds, when known.
-    public var timestamp: Int64?
+    /// The Kafka message, for reading its timestamp and headers on demand.
+    var message: UnsafeMutablePointer<rd_kafka_message_t>?
+
+    /// The broker's timestamp in epoch milliseconds, when the record has one.
+    public var timestamp: Int64? {
+        guard let message else { return nil }
+        var kind = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let ts = rd_kafka_message_timestamp(message, &kind)
+        return kind == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts
+    }
+
+    /// The value of the last header called `name`, if the record has one.
+    public func header(_ name: String) -> [UInt8]? {
+        guard let message else { return nil }
+        var headers: OpaquePointer?
+        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return nil }
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_header_get_last(headers, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        guard let value else { return [] }
+        return Array(UnsafeRawBufferPointer(start: value, count: size))
+    }
 }
 
 /// Records in source order (per partition, offsets increase). A batch holds the memory of
@@ -34,13 +54,11 @@ public final class RecordBatch: @unchecked Sendable {
         case .kafka(let messages):
             for m in messages {
                 let msg = m.pointee
-                var kind = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-                let ts = rd_kafka_message_timestamp(m, &kind)
                 body(Record(
                     partition: msg.partition, offset: msg.offset,
                     key: UnsafeRawBufferPointer(start: msg.key, count: msg.key == nil ? 0 : msg.key_len),
                     value: UnsafeRawBufferPointer(start: msg.payload, count: msg.payload == nil ? 0 : msg.len),
-                    timestamp: kind == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts))
+                    message: m))
             }
         case .lines(let bytes, let lines, let partition):
             bytes.withUnsafeBytes { raw in
@@ -49,7 +67,7 @@ public final class RecordBatch: @unchecked Sendable {
                         partition: partition, offset: line.number,
                         key: UnsafeRawBufferPointer(start: nil, count: 0),
                         value: UnsafeRawBufferPointer(rebasing: raw[line.range]),
-                        timestamp: nil))
+                        message: nil))
                 }
             }
         }

@@ -7,7 +7,7 @@ import Testing
     @Test func theReferenceFileLoadsAndMatchesTheDefaults() throws {
         let c = try Configuration.load(path: repositoryRoot + "/config/arbiter.yaml", environment: [:])
         var expected = Configuration()
-        expected.kafka.properties = ["client.id": "arbiter", "session.timeout.ms": "10000", "heartbeat.interval.ms": "1000", "partition.assignment.strategy": "roundrobin"]
+        expected.kafka.properties = ["client.id": "arbiter", "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000", "partition.assignment.strategy": "roundrobin"]
         #expect(c == expected)
     }
 

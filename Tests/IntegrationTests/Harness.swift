@@ -1,1 +1,294 @@
-// Integration tests against a real broker; see BrokerTests.
+import Foundation
+import Logging
+import Stream
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Integration tests run the real `arbiter` binary against a real Tansu broker started by
+/// `scripts/broker.sh`. `scripts/test.sh` builds both and puts librdkafka 2.16 first in
+/// LD_LIBRARY_PATH.
+enum Paths {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+    static let arbiter = root + "/.build/debug/arbiter"
+    static let brokerScript = root + "/scripts/broker.sh"
+    static let sampleEvents = root + "/replay-data/sample-events.jsonl"
+
+    static func temporary(_ name: String) -> String {
+        let path = NSTemporaryDirectory() + "arbiter-it-\(name)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// A TCP port nothing listens on right now.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A child process started with posix_spawn and reaped with waitpid. (Foundation's
+/// `Process` waits on a run loop that async test contexts do not always turn, and hangs.)
+final class Child: @unchecked Sendable {
+    let pid: pid_t
+    private var status: Int32?
+    private let lock = NSLock()
+
+    /// Starts `executable` with stdout and stderr appended to `outputPath`.
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], outputPath: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        guard rc == 0 else { throw HarnessError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    /// The exit status once the child has ended (nil while it runs).
+    var exitStatus: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        if status == nil {
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                status = (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+            }
+        }
+        return status
+    }
+
+    var isRunning: Bool { exitStatus == nil }
+
+    func signal(_ sig: Int32) { kill(pid, sig) }
+
+    /// Blocks until the child ends.
+    func wait() -> Int32 {
+        while true {
+            if let s = exitStatus { return s }
+            usleep(20_000)
+        }
+    }
+}
+
+/// Runs a command to completion; throws with its output when it fails.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    let outputPath = NSTemporaryDirectory() + "arbiter-it-run-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    let child = try Child(executable, arguments, environment: environment, outputPath: outputPath)
+    let status = child.wait()
+    let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    guard status == 0 else {
+        throw HarnessError("\(executable) \(arguments.joined(separator: " ")) exited \(status):\n\(text)")
+    }
+    return text
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+func eventually(_ seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    throw HarnessError("timed out after \(seconds) s waiting for: \(what)")
+}
+
+/// A Tansu broker on a free loopback port, stopped on deinit.
+final class Broker: @unchecked Sendable {
+    let port = freePort()
+    let directory = Paths.temporary("broker")
+    var bootstrap: String { "127.0.0.1:\(port)" }
+
+    init() throws {
+        try run(Paths.brokerScript, ["start", directory, String(port)])
+    }
+
+    deinit { stop() }
+
+    func createTopic(_ name: String, partitions: Int) throws {
+        try run(Paths.brokerScript, ["topic", String(port), name, String(partitions)])
+    }
+
+    var pid: Int32 { Int32((try? String(contentsOfFile: directory + "/tansu.pid", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 }
+
+    /// SIGSTOP: the broker keeps its sockets but answers nothing, as a hung or
+    /// partitioned broker would.
+    func freeze() { kill(pid, SIGSTOP) }
+    func thaw() { kill(pid, SIGCONT) }
+
+    func stop() {
+        _ = try? run(Paths.brokerScript, ["stop", directory])
+    }
+}
+
+/// One `arbiter serve` process.
+final class EngineProcess: @unchecked Sendable {
+    let httpPort = freePort()
+    let logPath: String
+    private var child: Child?
+    private let environment: [String: String]
+
+    /// - Parameters: the broker, the consumer group, and the snapshot directory shared by
+    ///   the group's processes.
+    init(broker: Broker, group: String, snapshots: String, name: String, snapshotIntervalMillis: Int = 300) {
+        logPath = snapshots + "-\(name).log"
+        environment = [
+            "ARBITER_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+            "ARBITER_KAFKA_GROUP_ID": group,
+            "ARBITER_ENGINE_SNAPSHOT_DIR": snapshots,
+            "ARBITER_ENGINE_SNAPSHOT_INTERVAL_MS": String(snapshotIntervalMillis),
+            "ARBITER_HTTP_PORT": String(httpPort),
+            "ARBITER_KAFKA_PROPERTY_SESSION_TIMEOUT_MS": "6000",
+            "ARBITER_KAFKA_PROPERTY_HEARTBEAT_INTERVAL_MS": "500",
+            "ARBITER_LOG_LEVEL": "info",
+        ]
+    }
+
+    func start() throws {
+        child = try Child(Paths.arbiter, ["serve", "--config", Paths.root + "/config/arbiter.yaml"], environment: environment, outputPath: logPath)
+    }
+
+    var isRunning: Bool { child?.isRunning ?? false }
+
+    /// SIGTERM, then waits: the engine flushes its partitions and leaves the group.
+    func terminate() async throws {
+        guard let child, child.isRunning else { return }
+        child.signal(SIGTERM)
+        try await eventually(60, "engine exit after SIGTERM") { !child.isRunning }
+        #expect(child.exitStatus == 0, "serve exited \(String(describing: child.exitStatus)); log:\n\(tail())")
+    }
+
+    /// SIGKILL: no flush, no goodbye.
+    func kill9() async throws {
+        guard let child else { return }
+        child.signal(SIGKILL)
+        try await eventually(10, "engine death") { !child.isRunning }
+    }
+
+    func get(_ path: String, timeout: Double = 5) async throws -> (status: Int, body: Data) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)\(path)")!)
+        request.timeoutInterval = timeout
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, data)
+    }
+
+    func status() async throws -> [String: Any] {
+        let (code, body) = try await get("/v1/status")
+        guard code == 200, let json = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            throw HarnessError("status \(code)")
+        }
+        return json
+    }
+
+    func metrics() async throws -> String {
+        String(decoding: try await get("/metrics").body, as: UTF8.self)
+    }
+
+    func tail(_ lines: Int = 40) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+}
+
+/// Status helpers.
+extension Dictionary where Key == String, Value == Any {
+    var accepted: Int { self["accepted"] as? Int ?? -1 }
+    var deadLetters: Int { self["dead_letters"] as? Int ?? -1 }
+    var lag: Int { self["lag"] as? Int ?? -1 }
+    var heldPartitions: [Int] { (self["partitions"] as? [[String: Any]] ?? []).compactMap { $0["partition"] as? Int } }
+}
+
+/// `arbiter produce` in the background.
+func produce(_ file: String, to broker: Broker, topic: String = "arbiter.events", rate: Double = 0) throws -> Child {
+    try Child(
+        Paths.arbiter,
+        ["produce", "--input", file, "--topic", topic, "--bootstrap-servers", broker.bootstrap, "--rate", String(rate)],
+        outputPath: NSTemporaryDirectory() + "arbiter-it-produce-\(UUID().uuidString).log")
+}
+
+func waitForExit(_ child: Child, _ seconds: Double, _ what: String) async throws {
+    try await eventually(seconds, what) { !child.isRunning }
+    guard child.exitStatus == 0 else { throw HarnessError("\(what): exit \(String(describing: child.exitStatus))") }
+}
+
+/// The digest of the merged state in a snapshot directory (`arbiter state`).
+func stateDigest(snapshots: String) throws -> (digest: String, json: [String: Any]) {
+    let text = try run(Paths.arbiter, ["state", "--snapshots", snapshots])
+    let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+    return (json["digest"] as! String, json)
+}
+
+/// The digest `arbiter replay` computes for a file: the uninterrupted sequential run.
+func replayDigest(_ file: String) throws -> String {
+    let out = Paths.temporary("replay")
+    try FileManager.default.removeItem(atPath: out)
+    let text = try run(Paths.arbiter, ["replay", "--input", file, "--output", out])
+    return String(text.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+/// Reads every message of a topic from the beginning with a fresh consumer group.
+func readTopic(_ topic: String, broker: Broker, expected: Int, seconds: Double = 30) async throws -> [(key: String, value: [UInt8], headers: [String: String])] {
+    let source = try KafkaSource(
+        settings: .init(topic: topic, properties: ["bootstrap.servers": broker.bootstrap, "group.id": "reader-\(UUID().uuidString)"]),
+        logger: Logger(label: "reader"))
+    try source.start()
+    var messages: [(key: String, value: [UInt8], headers: [String: String])] = []
+    let deadline = Date().addingTimeInterval(seconds)
+    while messages.count < expected, Date() < deadline {
+        guard let delivery = source.next(timeoutMillis: 100) else { continue }
+        switch delivery {
+        case .assigned(_, let reply): reply.put([:])
+        case .revoked(_, let reply): reply.put([:])
+        case .records(let batch):
+            batch.forEach { r in
+                var headers: [String: String] = [:]
+                for name in ["arbiter.reason", "arbiter.message", "arbiter.source"] {
+                    if let v = r.header(name) { headers[name] = String(decoding: v, as: UTF8.self) }
+                }
+                messages.append((String(decoding: r.key, as: UTF8.self), Array(r.value), headers))
+            }
+            source.release(batch)
+        case .end: break
+        }
+    }
+    source.stop()
+    while let delivery = source.next(timeoutMillis: 5000) {
+        switch delivery {
+        case .revoked(_, let reply), .assigned(_, let reply): reply.put([:])
+        case .records(let batch): source.release(batch)
+        case .end: source.join(); return messages
+        }
+    }
+    return messages
+}

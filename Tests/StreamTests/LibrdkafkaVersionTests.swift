@@ -10,6 +10,8 @@ import Testing
 
     @Test func brokenReleaseIsBelowTheMinimumAndWorkingOneAbove() {
         #expect(LibrdkafkaVersion(major: 2, minor: 0, patch: 2) < LibrdkafkaVersion.minimumForTaggedFields)
+        #expect(LibrdkafkaVersion(major: 2, minor: 1, patch: 1) < LibrdkafkaVersion.minimumForTaggedFields)
+        #expect(!(LibrdkafkaVersion(major: 2, minor: 2, patch: 0) < LibrdkafkaVersion.minimumForTaggedFields))
         #expect(!(LibrdkafkaVersion(major: 2, minor: 16, patch: 0) < LibrdkafkaVersion.minimumForTaggedFields))
     }
 

@@ -164,6 +164,8 @@ struct JSONScanner {
         let start = position
         var escaped = false
         while position < count {
+            skipPlainBytes()
+            guard position < count else { break }
             let b = base[position]
             if b == UInt8(ascii: "\"") {
                 let span = Span(start: start, end: position)
@@ -181,6 +183,24 @@ struct JSONScanner {
             }
         }
         throw syntaxError("unterminated string")
+    }
+
+    /// Skips, eight bytes at a time, string content that needs no attention: printable
+    /// ASCII other than `"` and `\`. Stops at the first word holding anything else.
+    @inline(__always) private mutating func skipPlainBytes() {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while count - position >= 8 {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+            // A byte is flagged when it is a quote, a backslash, below 0x20 or above 0x7F
+            // (the classic "has zero byte" trick applied to word ^ pattern and word - 0x20).
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let flagged = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                | ((word &- ones &* 0x20) & ~word) | word
+            if flagged & highs != 0 { return }
+            position += 8
+        }
     }
 
     private mutating func scanEscape() throws(DecodeError) {

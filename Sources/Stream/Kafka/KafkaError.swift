@@ -1,4 +1,5 @@
 import CRdKafka
+import Logging
 
 /// A librdkafka failure, with the library's own error name and text.
 public struct KafkaError: Error, Sendable, CustomStringConvertible {
@@ -36,4 +37,29 @@ extension KafkaProperties {
         }
         return conf
     }
+}
+
+/// What a librdkafka client's opaque points to: the object its callbacks reach, which
+/// also carries the logger librdkafka's own log lines are routed to.
+protocol LibrdkafkaCallbackTarget: AnyObject {
+    var logger: Logger { get }
+}
+
+/// Routes librdkafka's log lines into swift-log (structured like the engine's), instead
+/// of librdkafka's own stderr format. The conf's opaque must be a `LibrdkafkaCallbackTarget`.
+func forwardLibrdkafkaLogs(_ conf: OpaquePointer) {
+    rd_kafka_conf_set_log_cb(conf, librdkafkaLogLine)
+}
+
+private func librdkafkaLogLine(_ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ message: UnsafePointer<CChar>?) {
+    guard let rk, let opaque = rd_kafka_opaque(rk),
+        let target = Unmanaged<AnyObject>.fromOpaque(opaque).takeUnretainedValue() as? LibrdkafkaCallbackTarget
+    else { return }
+    let mapped: Logger.Level = switch level {
+    case ...3: .error
+    case 4: .warning
+    case 5, 6: .info
+    default: .debug
+    }
+    target.logger.log(level: mapped, "librdkafka: \(message.map { String(cString: $0) } ?? "")", metadata: ["facility": "\(facility.map { String(cString: $0) } ?? "")"])
 }

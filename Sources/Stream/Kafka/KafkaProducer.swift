@@ -13,7 +13,7 @@ public final class KafkaProducer: @unchecked Sendable {
 
     private let producer: OpaquePointer
     private let logger: Logger
-    private let callbacks = ProducerCallbacks()
+    private let callbacks: ProducerCallbacks
     private let lock = ConditionLock()
     private var pollThread: WorkerThread?
 
@@ -26,12 +26,14 @@ public final class KafkaProducer: @unchecked Sendable {
 
     public init(properties: KafkaProperties, logger: Logger) throws(KafkaError) {
         self.logger = logger
+        self.callbacks = ProducerCallbacks(logger: logger)
         var properties = properties
         properties["enable.idempotence"] = "true"
         properties["message.timeout.ms"] = properties["message.timeout.ms"] ?? "0"
         let conf = try properties.makeConfiguration()
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
         rd_kafka_conf_set_dr_msg_cb(conf, kafkaProducerDelivery)
+        forwardLibrdkafkaLogs(conf)
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
@@ -57,7 +59,21 @@ public final class KafkaProducer: @unchecked Sendable {
             outstanding.insert(s)
             return s
         }
-        let err: rd_kafka_resp_err_t = topic.withCString { topicName in
+        var err = attempt(topic: topic, key: key, value: value, headers: headers, sequence: sequence)
+        // A full local queue is back-pressure: wait for deliveries to make room.
+        while err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            lock.withLock { _ = lock.wait(untilNanos: MonotonicClock.nanos + 10_000_000) }
+            err = attempt(topic: topic, key: key, value: value, headers: headers, sequence: sequence)
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            lock.withLock { _ = outstanding.remove(sequence) }
+            throw KafkaError("produce to \(topic)", err)
+        }
+        return sequence
+    }
+
+    private func attempt(topic: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, headers: [Header], sequence: UInt64) -> rd_kafka_resp_err_t {
+        topic.withCString { topicName in
             var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5 + headers.count)
             values[0].vtype = RD_KAFKA_VTYPE_TOPIC
             values[0].u.cstr = topicName
@@ -86,11 +102,6 @@ public final class KafkaProducer: @unchecked Sendable {
                 return code
             }
         }
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            lock.withLock { _ = outstanding.remove(sequence) }
-            throw KafkaError("produce to \(topic)", err)
-        }
-        return sequence
     }
 
     /// Sends from byte arrays (tools and tests).
@@ -182,8 +193,10 @@ private func withHeaderStorage<R>(
     return body(names.map { UnsafePointer($0) }, values.map { UnsafeBufferPointer($0) })
 }
 
-private final class ProducerCallbacks: @unchecked Sendable {
+private final class ProducerCallbacks: LibrdkafkaCallbackTarget, @unchecked Sendable {
     weak var producer: KafkaProducer?
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
 }
 
 private func kafkaProducerDelivery(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {

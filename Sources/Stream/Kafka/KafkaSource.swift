@@ -5,10 +5,14 @@ import Logging
 ///
 /// Threads: a poll thread owns the librdkafka consumer — it polls, runs the rebalance
 /// callback and pauses or resumes fetching; the engine thread takes deliveries with
-/// `next`. Records wait in between in a queue bounded by `maxBufferedBytes`: past that
-/// every assigned partition is paused, and resumed once the engine has drained the queue
-/// to half. librdkafka's own prefetch queue is bounded by `queued.max.messages.kbytes`,
-/// so memory stays bounded however slow the engine is.
+/// `next`. Records wait in between in a queue bounded by `maxBufferedBytes`. When it is
+/// full the poll thread first stalls: it stops draining librdkafka, whose own prefetch
+/// queue (bounded by `queued.max.messages.kbytes`) then stops the fetcher without
+/// discarding anything. A stall longer than `pauseAfterMillis` pauses every assigned
+/// partition, so that polling — and with it rebalances — can go on; fetching resumes once
+/// the engine has drained the queue to half. (Pausing alone would be costly: librdkafka
+/// discards what it has prefetched for a paused partition and fetches it again.) Memory
+/// stays bounded however slow the engine is.
 ///
 /// Rebalances are eager or cooperative, as configured. On revocation every record already
 /// delivered is applied first (the queue is FIFO), then the engine snapshots the revoked
@@ -21,12 +25,14 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         public var properties: KafkaProperties
         public var maxBufferedBytes: Int
         public var pollBatchSize: Int
+        public var pauseAfterMillis: Int
 
-        public init(topic: String, properties: KafkaProperties, maxBufferedBytes: Int = 16 << 20, pollBatchSize: Int = 1000) {
+        public init(topic: String, properties: KafkaProperties, maxBufferedBytes: Int = 16 << 20, pollBatchSize: Int = 1000, pauseAfterMillis: Int = 1000) {
             self.topic = topic
             self.properties = properties
             self.maxBufferedBytes = maxBufferedBytes
             self.pollBatchSize = pollBatchSize
+            self.pauseAfterMillis = pauseAfterMillis
         }
     }
 
@@ -40,10 +46,10 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
     private var pollThread: WorkerThread?
     private var probeThread: WorkerThread?
     /// librdkafka's callback opaque must exist before the client does; it points back here.
-    private let callbacks = CallbackTarget()
+    private let callbacks: CallbackTarget
 
     // Guarded by `lock`.
-    private var bufferedBytes = 0
+    private var queuedBytes = 0
     private var stopping = false
     private var assigned: [Int32] = []
 
@@ -58,6 +64,7 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.streamName = settings.topic
+        self.callbacks = CallbackTarget(logger: logger)
         var properties = settings.properties
         // The engine commits offsets itself, only after a durable snapshot.
         properties["enable.auto.commit"] = "false"
@@ -65,9 +72,15 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         properties["auto.offset.reset"] = properties["auto.offset.reset"] ?? "earliest"
         properties["queued.max.messages.kbytes"] = properties["queued.max.messages.kbytes"] ?? "16384"
         let conf = try properties.makeConfiguration()
+        if properties["fetch.queue.backoff.ms"] == nil {
+            // After a stall the fetcher should restart at once, not after the default 1 s
+            // back-off. The property exists from librdkafka 2.4.0; older ones keep the default.
+            _ = rd_kafka_conf_set(conf, "fetch.queue.backoff.ms", "10", nil, 0)
+        }
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf, kafkaSourceRebalance)
         rd_kafka_conf_set_error_cb(conf, kafkaSourceError)
+        forwardLibrdkafkaLogs(conf)
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
@@ -116,7 +129,10 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         if case .kafka(let messages) = batch.storage {
             for m in messages { rd_kafka_message_destroy(m) }
         }
-        lock.withLock { bufferedBytes -= batch.byteCount }
+        lock.withLock {
+            queuedBytes -= batch.byteCount
+            lock.broadcast()
+        }
     }
 
     public func stop() {
@@ -164,16 +180,23 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
 
     public var assignedPartitions: [Int32] { lock.withLock { assigned } }
 
+    /// Bytes of records delivered to the engine's queue and not yet released.
+    public var bufferedBytes: Int { lock.withLock { queuedBytes } }
+
     // MARK: Poll thread
 
     private func pollLoop() {
         let capacity = max(1, settings.pollBatchSize)
         let messages = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
         defer { messages.deallocate() }
+        var stalledSince: UInt64?
         while !lock.withLock({ stopping }) {
+            if !paused, waitWhileFull(since: &stalledSince) { continue }
             let n = rd_kafka_consume_batch_queue(queue, 100, messages, capacity)
             if n > 0 { deliver(messages, Int(n)) }
-            regulate()
+            if paused, lock.withLock({ queuedBytes }) <= settings.maxBufferedBytes / 2 {
+                setPaused(false)
+            }
         }
         // Closing leaves the group; the rebalance callback revokes our partitions through
         // the engine before the call returns.
@@ -182,6 +205,30 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
             logger.warning("consumer close", metadata: ["error": "\(KafkaError("close", err))"])
         }
         mailbox.put(.end)
+    }
+
+    /// While the queue is full, waits (up to 50 ms at a time) for the engine to drain it
+    /// and returns true; pauses fetching once the stall has lasted `pauseAfterMillis`.
+    /// Returns false when there is room.
+    private func waitWhileFull(since stalledSince: inout UInt64?) -> Bool {
+        let full = lock.withLock {
+            if queuedBytes >= settings.maxBufferedBytes, !stopping {
+                _ = lock.wait(untilNanos: MonotonicClock.nanos + 50_000_000)
+            }
+            return queuedBytes >= settings.maxBufferedBytes && !stopping
+        }
+        guard full else {
+            stalledSince = nil
+            return false
+        }
+        let now = MonotonicClock.nanos
+        let since = stalledSince ?? now
+        stalledSince = since
+        if now - since >= UInt64(settings.pauseAfterMillis) * 1_000_000 {
+            setPaused(true)
+            return false
+        }
+        return true
     }
 
     private func deliver(_ messages: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>, _ n: Int) {
@@ -200,7 +247,7 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         }
         guard !kept.isEmpty else { return }
         health.recordContact()
-        lock.withLock { bufferedBytes += bytes }
+        lock.withLock { queuedBytes += bytes }
         mailbox.put(.records(RecordBatch(storage: .kafka(kept), count: kept.count, byteCount: bytes)))
     }
 
@@ -210,17 +257,6 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         if now - lastErrorLog > 5_000_000_000 {
             lastErrorLog = now
             logger.warning("consumer error", metadata: ["partition": "\(partition)", "error": "\(KafkaError("consume", err))"])
-        }
-    }
-
-    /// Pauses every assigned partition while the queue holds more than the budget, and
-    /// resumes once the engine has drained it to half.
-    private func regulate() {
-        let buffered = lock.withLock { bufferedBytes }
-        if !paused, buffered >= settings.maxBufferedBytes {
-            setPaused(true)
-        } else if paused, buffered <= settings.maxBufferedBytes / 2 {
-            setPaused(false)
         }
     }
 
@@ -321,8 +357,10 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
     }
 }
 
-private final class CallbackTarget: @unchecked Sendable {
+private final class CallbackTarget: LibrdkafkaCallbackTarget, @unchecked Sendable {
     weak var source: KafkaSource?
+    let logger: Logger
+    init(logger: Logger) { self.logger = logger }
 }
 
 private func kafkaSourceRebalance(

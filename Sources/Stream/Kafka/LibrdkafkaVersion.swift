@@ -25,9 +25,12 @@ public struct LibrdkafkaVersion: Sendable, Comparable, CustomStringConvertible {
     public static var loadedText: String { String(cString: rd_kafka_version_str()) }
 
     /// The first release whose ApiVersions v3 parsing skips tagged fields correctly.
-    /// Older releases misread a response carrying tagged fields and fail every
-    /// connection with "Read underflow".
-    public static let minimumForTaggedFields = LibrdkafkaVersion(major: 2, minor: 1, patch: 0)
+    /// Up to 2.1.1 the shared tag-skipping macro skips one byte too few
+    /// (`if (len > 1) skip(len - 1)`), so a response carrying tagged fields is misread
+    /// and every connection fails with "Read underflow"; 2.2.0 fixed it (librdkafka
+    /// #4278, listed as a MetadataResponse fix). Bisected against Tansu 0.6.0: 2.1.1
+    /// fails, 2.2.0 works.
+    public static let minimumForTaggedFields = LibrdkafkaVersion(major: 2, minor: 2, patch: 0)
 
     public static func < (a: Self, b: Self) -> Bool {
         (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The embedded default: sets up, builds (release), starts a local Tansu broker, creates
+# the topics, starts `arbiter serve` and streams the sample events from replay-data/
+# into it, then shows status and metrics until Ctrl-C (which stops everything cleanly).
+#   ARBITER_RATE      events per second for the sample stream (default 2000)
+#   ARBITER_DURATION  stop by itself after this many seconds (default: run until Ctrl-C)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/setup.sh
+source scripts/env.sh
+
+port=19092
+http=8080
+run="$root/run"
+rate="${ARBITER_RATE:-2000}"
+
+echo "[run] building arbiter (release; the first build takes a few minutes)" >&2
+swift build -c release --product arbiter
+arbiter="$(swift build -c release --show-bin-path)/arbiter"
+
+# The broker keeps its data in memory: each run starts from an empty topic, so it starts
+# from empty state too.
+scripts/broker.sh stop "$run" 2>/dev/null || true
+rm -rf "$run"
+mkdir -p "$run"
+cleanup() {
+  trap - INT TERM EXIT
+  echo "[run] stopping" >&2
+  [ -n "${serve_pid:-}" ] && kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+  scripts/broker.sh stop "$run"
+}
+trap cleanup INT TERM EXIT
+
+scripts/broker.sh start "$run" "$port"
+scripts/broker.sh topic "$port" arbiter.events 4
+scripts/broker.sh topic "$port" arbiter.decisions 4
+scripts/broker.sh topic "$port" arbiter.dead-letters 1
+echo "[run] Tansu broker on 127.0.0.1:$port (log: run/tansu.log)" >&2
+
+ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$run/snapshots" \
+  ARBITER_HTTP_PORT="$http" "$arbiter" serve --config config/arbiter.yaml >"$run/arbiter.log" 2>&1 &
+serve_pid=$!
+echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics (log: run/arbiter.log)" >&2
+
+"$arbiter" produce --input replay-data/sample-events.jsonl --bootstrap-servers "127.0.0.1:$port" --rate "$rate" &
+produce_pid=$!
+echo "[run] streaming replay-data/sample-events.jsonl at $rate events/s" >&2
+
+started=$SECONDS
+while kill -0 "$serve_pid" 2>/dev/null; do
+  sleep 2
+  status=$(curl -fsS "http://127.0.0.1:$http/v1/status" 2>/dev/null || true)
+  [ -n "$status" ] || continue
+  python3 - "$status" <<'PY'
+import json, sys
+s = json.loads(sys.argv[1])
+types = ", ".join(f"{k} {v}" for k, v in s["accepted_by_type"].items() if v)
+print(f"[run] accepted {s['accepted']} ({types}); dead letters {s['dead_letters']}; "
+      f"lag {s['lag']}; partitions {[p['partition'] for p in s['partitions']]}; "
+      f"snapshots {s['snapshots_written']}", file=sys.stderr)
+PY
+  if [ -n "${ARBITER_DURATION:-}" ] && ((SECONDS - started >= ARBITER_DURATION)); then break; fi
+done
+kill -0 "$produce_pid" 2>/dev/null && kill "$produce_pid" 2>/dev/null || true
+curl -fsS "http://127.0.0.1:$http/metrics" 2>/dev/null | grep -E '^arbiter_(events_total|dead_letters_total|consumer_lag |snapshot_age)' >&2 || true

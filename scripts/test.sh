@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing (scripts/setup.sh), builds, and runs
+# the unit and integration tests. Integration tests start and stop their own Tansu
+# brokers through scripts/broker.sh and run the real `arbiter` binary.
+# Extra arguments go to `swift test` (e.g. --filter PipelineIntegrationTests).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/setup.sh
+source scripts/env.sh
+echo "[test] building (debug) with tests" >&2
+swift build --build-tests
+echo "[test] running tests with librdkafka from $ARBITER_DEPS/lib" >&2
+swift test --skip-build "$@"
