@@ -52,7 +52,7 @@ final class EngineMetrics {
         for (p, gauge) in lagGauges where !r.partitions.contains(where: { $0.partition == p }) {
             gauge.record(0)
         }
-        totalLag.record(r.totalLag)
+        if let lag = r.totalLag { totalLag.record(lag) }
         assigned.record(r.partitions.count)
         perRecord.record(r.nanosPerRecord / 1e9)
         if let age = r.newestRecordAgeMillis { recordAge.record(Double(age) / 1000) }

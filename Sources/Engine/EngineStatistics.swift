@@ -39,7 +39,11 @@ public struct EngineReading: Sendable {
 
     public var totalAccepted: Int64 { accepted.values.reduce(0, +) }
     public var totalRejected: Int64 { rejected.values.reduce(0, +) }
-    public var totalLag: Int64 { partitions.reduce(0) { $0 + ($1.lag ?? 0) } }
+    /// Records behind across held partitions; nil while any partition's end is unknown
+    /// (just assigned, nothing fetched yet), so that "no lag" is never claimed by default.
+    public var totalLag: Int64? {
+        partitions.reduce(Int64(0)) { sum, p in sum.flatMap { s in p.lag.map { s + $0 } } }
+    }
 }
 
 /// The shared slot holding the latest `EngineReading`.

@@ -109,9 +109,6 @@ public final class Pipeline: @unchecked Sendable {
         }
     }
 
-    /// The merged state of the partitions this engine holds (tests and tools).
-    public var heldPartitions: [Int32] { partitions.keys.sorted() }
-
     // MARK: Applying records
 
     private func apply(_ batch: RecordBatch) {

@@ -96,7 +96,8 @@ public enum StatusDocument {
         for reason in r.rejected.keys.sorted() { w.key(reason); w.int(r.rejected[reason]!) }
         w.endObject()
         w.key("duplicates_skipped"); w.int(r.duplicatesSkipped)
-        w.key("lag"); w.int(r.totalLag)
+        w.key("lag")
+        if let lag = r.totalLag { w.int(lag) } else { w.null() }
         w.key("partitions"); w.beginArray()
         for p in r.partitions {
             w.beginObject()

@@ -88,14 +88,16 @@ struct EngineService: Service {
     func run() async throws {
         try source.start()
         pipeline.start()
-        await withGracefulShutdownHandler {
+        // Cancellation too (another service failed, e.g. the HTTP port was taken) stops
+        // the engine cleanly, so the process exits with the error instead of lingering.
+        await withTaskCancellationOrGracefulShutdownHandler {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 _ = WorkerThread(name: "engine-join") {
                     pipeline.join()
                     done.resume()
                 }
             }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             logger.info("shutting down: flushing state")
             pipeline.stop()
         }

@@ -124,17 +124,47 @@ func eventually(_ seconds: Double, _ what: String, _ condition: () async throws 
     throw HarnessError("timed out after \(seconds) s waiting for: \(what)")
 }
 
-/// A Tansu broker on a free loopback port, stopped on deinit.
+/// A local S3 server (moto) for a broker whose data must survive a restart.
+final class S3Server: @unchecked Sendable {
+    let port = freePort()
+    let directory = Paths.temporary("s3")
+    let bucket = "tansu"
+
+    init() throws {
+        try run(Paths.root + "/scripts/s3.sh", ["start", directory, String(port), bucket])
+    }
+
+    deinit { _ = try? run(Paths.root + "/scripts/s3.sh", ["stop", directory]) }
+
+    /// The environment a broker needs to use this server.
+    var brokerEnvironment: [String: String] {
+        [
+            "AWS_ENDPOINT": "http://127.0.0.1:\(port)", "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "eu-west-2",
+        ]
+    }
+}
+
+/// A Tansu broker on a free loopback port, stopped on deinit. In memory by default;
+/// given an S3 server, its topics, data and group offsets survive `restart`.
 final class Broker: @unchecked Sendable {
     let port = freePort()
     let directory = Paths.temporary("broker")
+    private let s3: S3Server?
     var bootstrap: String { "127.0.0.1:\(port)" }
 
-    init() throws {
-        try run(Paths.brokerScript, ["start", directory, String(port)])
+    init(s3: S3Server? = nil) throws {
+        self.s3 = s3
+        try start()
     }
 
     deinit { stop() }
+
+    func start() throws {
+        var arguments = ["start", directory, String(port)]
+        if let s3 { arguments.append("s3://\(s3.bucket)/") }
+        try run(Paths.brokerScript, arguments, environment: s3?.brokerEnvironment ?? [:])
+    }
 
     func createTopic(_ name: String, partitions: Int) throws {
         try run(Paths.brokerScript, ["topic", String(port), name, String(partitions)])
@@ -180,6 +210,14 @@ final class EngineProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { child?.isRunning ?? false }
+
+    /// A test that failed half-way must not leave an engine running.
+    deinit {
+        if let child, child.isRunning {
+            child.signal(SIGKILL)
+            _ = child.wait()
+        }
+    }
 
     /// SIGTERM, then waits: the engine flushes its partitions and leaves the group.
     func terminate() async throws {
@@ -257,18 +295,35 @@ func replayDigest(_ file: String) throws -> String {
     return String(text.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
-/// Reads every message of a topic from the beginning with a fresh consumer group.
-func readTopic(_ topic: String, broker: Broker, expected: Int, seconds: Double = 30) async throws -> [(key: String, value: [UInt8], headers: [String: String])] {
+/// A message read back from a topic.
+struct TopicMessage {
+    var partition: Int32
+    var offset: Int64
+    var key: String
+    var value: [UInt8]
+    var headers: [String: String]
+}
+
+/// Reads a topic from the beginning with a fresh consumer group, until `expected`
+/// messages arrived, or (with no expectation) until nothing new came for `idleSeconds`.
+func readTopic(_ topic: String, broker: Broker, expected: Int? = nil, idleSeconds: Double = 5, seconds: Double = 60) async throws -> [TopicMessage] {
     let source = try KafkaSource(
         settings: .init(topic: topic, properties: ["bootstrap.servers": broker.bootstrap, "group.id": "reader-\(UUID().uuidString)"]),
         logger: Logger(label: "reader"))
     try source.start()
-    var messages: [(key: String, value: [UInt8], headers: [String: String])] = []
+    var messages: [TopicMessage] = []
     let deadline = Date().addingTimeInterval(seconds)
-    while messages.count < expected, Date() < deadline {
+    var lastArrival = Date()
+    var assigned = false
+    while Date() < deadline {
+        if let expected, messages.count >= expected { break }
+        if expected == nil, assigned, Date().timeIntervalSince(lastArrival) > idleSeconds { break }
         guard let delivery = source.next(timeoutMillis: 100) else { continue }
         switch delivery {
-        case .assigned(_, let reply): reply.put([:])
+        case .assigned(_, let reply):
+            reply.put([:])
+            assigned = true
+            lastArrival = Date()
         case .revoked(_, let reply): reply.put([:])
         case .records(let batch):
             batch.forEach { r in
@@ -276,9 +331,10 @@ func readTopic(_ topic: String, broker: Broker, expected: Int, seconds: Double =
                 for name in ["arbiter.reason", "arbiter.message", "arbiter.source"] {
                     if let v = r.header(name) { headers[name] = String(decoding: v, as: UTF8.self) }
                 }
-                messages.append((String(decoding: r.key, as: UTF8.self), Array(r.value), headers))
+                messages.append(TopicMessage(partition: r.partition, offset: r.offset, key: String(decoding: r.key, as: UTF8.self), value: Array(r.value), headers: headers))
             }
             source.release(batch)
+            lastArrival = Date()
         case .end: break
         }
     }
@@ -287,7 +343,9 @@ func readTopic(_ topic: String, broker: Broker, expected: Int, seconds: Double =
         switch delivery {
         case .revoked(_, let reply), .assigned(_, let reply): reply.put([:])
         case .records(let batch): source.release(batch)
-        case .end: source.join(); return messages
+        case .end:
+            source.join()
+            return messages
         }
     }
     return messages

@@ -43,6 +43,29 @@ extension KafkaProperties {
 /// also carries the logger librdkafka's own log lines are routed to.
 protocol LibrdkafkaCallbackTarget: AnyObject {
     var logger: Logger { get }
+    var logThrottle: LogThrottle { get }
+}
+
+/// Lets one line per facility through every few seconds and counts the rest: while a
+/// broker is down librdkafka reports every reconnection attempt, many times a second.
+final class LogThrottle: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var last: [String: (at: UInt64, suppressed: Int)] = [:]
+    private let intervalNanos: UInt64 = 5_000_000_000
+
+    /// nil to drop the line, else the number of lines of the facility dropped before it.
+    func admit(_ facility: String) -> Int? {
+        let now = MonotonicClock.nanos
+        return lock.withLock {
+            if let entry = last[facility], now - entry.at < intervalNanos {
+                last[facility] = (entry.at, entry.suppressed + 1)
+                return nil
+            }
+            let suppressed = last[facility]?.suppressed ?? 0
+            last[facility] = (now, 0)
+            return suppressed
+        }
+    }
 }
 
 /// Routes librdkafka's log lines into swift-log (structured like the engine's), instead
@@ -61,5 +84,9 @@ private func librdkafkaLogLine(_ rk: OpaquePointer?, _ level: Int32, _ facility:
     case 5, 6: .info
     default: .debug
     }
-    target.logger.log(level: mapped, "librdkafka: \(message.map { String(cString: $0) } ?? "")", metadata: ["facility": "\(facility.map { String(cString: $0) } ?? "")"])
+    let facilityName = facility.map { String(cString: $0) } ?? ""
+    guard let suppressed = target.logThrottle.admit(facilityName) else { return }
+    var metadata: Logger.Metadata = ["facility": "\(facilityName)"]
+    if suppressed > 0 { metadata["suppressed_since_last"] = "\(suppressed)" }
+    target.logger.log(level: mapped, "librdkafka: \(message.map { String(cString: $0) } ?? "")", metadata: metadata)
 }

@@ -196,6 +196,7 @@ private func withHeaderStorage<R>(
 private final class ProducerCallbacks: LibrdkafkaCallbackTarget, @unchecked Sendable {
     weak var producer: KafkaProducer?
     let logger: Logger
+    let logThrottle = LogThrottle()
     init(logger: Logger) { self.logger = logger }
 }
 

@@ -178,8 +178,6 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         return err == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
-    public var assignedPartitions: [Int32] { lock.withLock { assigned } }
-
     /// Bytes of records delivered to the engine's queue and not yet released.
     public var bufferedBytes: Int { lock.withLock { queuedBytes } }
 
@@ -360,6 +358,7 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
 private final class CallbackTarget: LibrdkafkaCallbackTarget, @unchecked Sendable {
     weak var source: KafkaSource?
     let logger: Logger
+    let logThrottle = LogThrottle()
     init(logger: Logger) { self.logger = logger }
 }
 

@@ -132,7 +132,6 @@ public final class Mailbox<Item>: @unchecked Sendable {
         }
     }
 
-    public var count: Int { lock.withLock { items.count - head } }
 }
 
 /// A named OS thread running one closure; joined explicitly.
