@@ -34,7 +34,6 @@ trap cleanup INT TERM EXIT
 
 scripts/broker.sh start "$run" "$port"
 scripts/broker.sh topic "$port" arbiter.events 4
-scripts/broker.sh topic "$port" arbiter.decisions 4
 scripts/broker.sh topic "$port" arbiter.dead-letters 1
 echo "[run] Tansu broker on 127.0.0.1:$port (log: run/tansu.log)" >&2
 

@@ -21,7 +21,6 @@ public struct Configuration: Sendable, Equatable {
         public var bootstrapServers = "127.0.0.1:19092"
         public var groupID = "arbiter"
         public var eventsTopic = "arbiter.events"
-        public var decisionsTopic = "arbiter.decisions"
         public var deadLettersTopic = "arbiter.dead-letters"
         /// Passed to librdkafka unchanged, for consumer and producer alike (security,
         /// timeouts, client id …).
@@ -61,15 +60,14 @@ public struct Configuration: Sendable, Equatable {
         "kafka.bootstrap_servers": { c, v throws(ConfigurationError) in c.kafka.bootstrapServers = try nonEmpty(v, "kafka.bootstrap_servers") },
         "kafka.group_id": { c, v throws(ConfigurationError) in c.kafka.groupID = try nonEmpty(v, "kafka.group_id") },
         "kafka.topics.events": { c, v throws(ConfigurationError) in c.kafka.eventsTopic = try nonEmpty(v, "kafka.topics.events") },
-        "kafka.topics.decisions": { c, v throws(ConfigurationError) in c.kafka.decisionsTopic = try nonEmpty(v, "kafka.topics.decisions") },
         "kafka.topics.dead_letters": { c, v throws(ConfigurationError) in c.kafka.deadLettersTopic = try nonEmpty(v, "kafka.topics.dead_letters") },
         "kafka.allow_old_librdkafka": { c, v throws(ConfigurationError) in c.kafka.allowOldLibrdkafka = try bool(v, "kafka.allow_old_librdkafka") },
         "engine.snapshot_dir": { c, v throws(ConfigurationError) in c.engine.snapshotDirectory = try nonEmpty(v, "engine.snapshot_dir") },
-        "engine.snapshot_interval_ms": { c, v throws(ConfigurationError) in c.engine.snapshotIntervalMillis = try int(v, "engine.snapshot_interval_ms", min: 0) },
-        "engine.snapshots_kept": { c, v throws(ConfigurationError) in c.engine.snapshotsKept = try int(v, "engine.snapshots_kept", min: 2) },
-        "engine.max_buffered_bytes": { c, v throws(ConfigurationError) in c.engine.maxBufferedBytes = try int(v, "engine.max_buffered_bytes", min: 65536) },
-        "engine.poll_batch_size": { c, v throws(ConfigurationError) in c.engine.pollBatchSize = try int(v, "engine.poll_batch_size", min: 1) },
-        "engine.outputs_timeout_ms": { c, v throws(ConfigurationError) in c.engine.outputsTimeoutMillis = try int(v, "engine.outputs_timeout_ms", min: 1) },
+        "engine.snapshot_interval_ms": { c, v throws(ConfigurationError) in c.engine.snapshotIntervalMillis = try int(v, "engine.snapshot_interval_ms", min: 0, max: 86_400_000) },
+        "engine.snapshots_kept": { c, v throws(ConfigurationError) in c.engine.snapshotsKept = try int(v, "engine.snapshots_kept", min: 2, max: 1000) },
+        "engine.max_buffered_bytes": { c, v throws(ConfigurationError) in c.engine.maxBufferedBytes = try int(v, "engine.max_buffered_bytes", min: 65536, max: 1 << 36) },
+        "engine.poll_batch_size": { c, v throws(ConfigurationError) in c.engine.pollBatchSize = try int(v, "engine.poll_batch_size", min: 1, max: 100_000) },
+        "engine.outputs_timeout_ms": { c, v throws(ConfigurationError) in c.engine.outputsTimeoutMillis = try int(v, "engine.outputs_timeout_ms", min: 1, max: 3_600_000) },
         "http.host": { c, v throws(ConfigurationError) in c.http.host = try nonEmpty(v, "http.host") },
         "http.port": { c, v throws(ConfigurationError) in c.http.port = try int(v, "http.port", min: 0, max: 65535) },
         "log.level": { c, v throws(ConfigurationError) in c.log.level = try oneOf(v, "log.level", ["trace", "debug", "info", "notice", "warning", "error", "critical"]) },

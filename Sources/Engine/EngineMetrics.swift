@@ -30,7 +30,7 @@ final class EngineMetrics {
         }
     }
 
-    func recordBatch(records: Int, nanos: UInt64) {
+    func recordBatch(nanos: UInt64) {
         batchTimer.recordNanoseconds(Int64(nanos))
     }
 

@@ -25,7 +25,8 @@ public struct EngineReading: Sendable {
     public var partitions: [Partition] = []
     public var snapshotsWritten: Int64 = 0
     public var snapshotFailures: Int64 = 0
-    /// Wall-clock milliseconds of the newest durable snapshot.
+    /// Wall-clock milliseconds since which the durable state has been current: the
+    /// newest snapshot, or now while every applied record is already covered by one.
     public var lastSnapshotMillis: Int64?
     /// Mean processing time per record of the latest batch.
     public var nanosPerRecord: Double = 0

@@ -150,8 +150,8 @@ public final class Pipeline: @unchecked Sendable {
                 do {
                     try outputs.writeDeadLetter(letter)
                 } catch {
-                    // The output cannot take it; the snapshot that would include this record
-                    // then never becomes durable, so the record is retried after a restart.
+                    // The failure is sticky in the output: no later snapshot becomes durable,
+                    // the engine stops (see `tick`), and a restart retries this record.
                     logger.error("dead letter not written", metadata: ["source": "\(letter.sourceKey)", "error": "\(error)"])
                 }
             }
@@ -167,12 +167,18 @@ public final class Pipeline: @unchecked Sendable {
         reading.batches += 1
         reading.nanosPerRecord = Double(elapsed) / Double(max(1, batch.count))
         if let ts = last?.timestamp { reading.newestRecordAgeMillis = max(0, WallClock.millis - ts) }
-        metrics.recordBatch(records: batch.count, nanos: elapsed)
+        metrics.recordBatch(nanos: elapsed)
     }
 
     // MARK: Partitions coming and going
 
     private func restore(_ list: [Int32]) -> [Int32: Int64] {
+        // A snapshot in flight may cover a partition being restored: settle it first so
+        // its outcome cannot land on the restored state.
+        if let inFlight = periodicInFlight {
+            record(inFlight.take())
+            periodicInFlight = nil
+        }
         var starts: [Int32: Int64] = [:]
         for p in list {
             if let snapshot = store.newest(stream: source.streamName, partition: p, logger: logger) {

@@ -28,18 +28,19 @@ public struct SnapshotStore: Sendable {
     }
 
     static func fileName(nextOffset: Int64) -> String {
-        let digits = String(nextOffset)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".snap"
+        String(nextOffset).zeroPadded(to: 20) + ".snap"
     }
 
-    /// Writes `snapshot` durably, then removes files beyond the newest `keep`.
+    /// Writes `snapshot` durably, then removes older files beyond `keep` in all. Only
+    /// files older than the one just written are candidates: newer ones may be from
+    /// another build or owner, and the new file must never be the one removed.
     public func write(_ snapshot: PartitionSnapshot) throws(StreamIOError) {
         let dir = directory(stream: snapshot.stream, partition: snapshot.partition)
         try FileIO.makeDirectories(dir)
-        let path = dir + "/" + SnapshotStore.fileName(nextOffset: snapshot.nextOffset)
-        try FileIO.writeAtomically(snapshot.serialized(), to: path)
-        let files = (try? FileIO.list(dir))?.filter { $0.hasSuffix(".snap") } ?? []
-        for old in files.dropLast(keep) { FileIO.remove(dir + "/" + old) }
+        let name = SnapshotStore.fileName(nextOffset: snapshot.nextOffset)
+        try FileIO.writeAtomically(snapshot.serialized(), to: dir + "/" + name)
+        let older = ((try? FileIO.list(dir)) ?? []).filter { $0.hasSuffix(".snap") && $0 < name }
+        for old in older.dropLast(keep - 1) { FileIO.remove(dir + "/" + old) }
     }
 
     /// The newest snapshot of the partition that reads back intact. Damaged files are

@@ -12,8 +12,7 @@ public enum StateSummary {
     public static func digest(_ learners: LearnerSet) -> String {
         var w = StateWriter()
         learners.encode(to: &w)
-        let hex = String(CRC32C.checksum(w.bytes), radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
+        return String(CRC32C.checksum(w.bytes), radix: 16).zeroPadded(to: 8)
     }
 
     /// The summary of `learners`; `partitions` lists the offsets it covers, if known.

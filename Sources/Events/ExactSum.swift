@@ -2,27 +2,33 @@ import StateFormat
 
 /// A sum of doubles that does not depend on the order of its terms.
 ///
-/// Each term is rounded to a multiple of 2⁻⁶⁴ and added as a 128-bit integer, so the sum
-/// is exact over those rounded terms: shards summed in any order and merged give the same
-/// bits as one sequential pass. Terms must lie within ±2⁶² (the codec bounds them far
-/// below that).
+/// Each term is rounded to a multiple of 2⁻⁴⁰ (about 10⁻¹²) and added as a 128-bit
+/// integer, so the sum is exact over those rounded terms: shards summed in any order and
+/// merged give the same bits as one sequential pass. The codec bounds terms to ±10¹²
+/// (< 2⁴⁰), so 2⁴⁷ terms of the largest size fit; beyond that the sum saturates rather
+/// than trapping, so that no input can crash the engine.
 public struct ExactSum: Sendable, Hashable {
     private var scaled: Int128 = 0
-    private static let scale = 0x1p64
+    private static let scale = 0x1p40
+    private static let largestTerm = 0x1p40
 
     public init() {}
 
     public mutating func add(_ x: Double) {
-        precondition(abs(x) < 0x1p62, "ExactSum term out of range")
-        scaled += Int128(x * ExactSum.scale)
+        guard x.isFinite else { return }
+        let term = Int128(max(-ExactSum.largestTerm, min(ExactSum.largestTerm, x)) * ExactSum.scale)
+        add(scaled: term)
     }
 
-    public mutating func add(_ other: ExactSum) { scaled += other.scaled }
+    public mutating func add(_ other: ExactSum) { add(scaled: other.scaled) }
+
+    private mutating func add(scaled term: Int128) {
+        let (sum, overflow) = scaled.addingReportingOverflow(term)
+        scaled = overflow ? (term > 0 ? .max : .min) : sum
+    }
 
     public var value: Double {
-        let high = Double(Int64(truncatingIfNeeded: scaled >> 64))
-        let low = Double(UInt64(truncatingIfNeeded: scaled))
-        return high + low / ExactSum.scale
+        Double(scaled) / ExactSum.scale
     }
 
     public func encode(to w: inout StateWriter) {

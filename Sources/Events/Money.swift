@@ -1,29 +1,32 @@
 /// An amount of money in integer micro-units (10⁻⁶ of the currency unit).
 ///
 /// Integers make sums exact and independent of order, so state merged from several
-/// partitions or processes equals the state of one sequential run, bit for bit.
+/// partitions or processes equals the state of one sequential run, bit for bit. 128 bits
+/// hold 10²⁰ sums of the largest accepted amount, so totals never overflow in practice.
 public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var micros: Int64
+    public var micros: Int128
 
-    /// The largest accepted amount, 10¹² units: far below `Int64.max` micro-units so
-    /// that billions of such amounts can be summed without overflow checks failing.
+    /// The largest amount an event may carry, 10¹² units (10¹⁸ micro-units).
     public static let maximumUnits: Double = 1e12
 
-    public init(micros: Int64) { self.micros = micros }
+    public init(micros: Int128) { self.micros = micros }
 
     /// Rounds `units` to the nearest micro-unit; nil when not finite, negative or above
     /// `maximumUnits`.
     public init?(units: Double) {
         guard units.isFinite, units >= 0, units <= Money.maximumUnits else { return nil }
-        micros = Int64((units * 1_000_000).rounded())
+        micros = Int128((units * 1_000_000).rounded())
     }
 
     public static let zero = Money(micros: 0)
 
     public var units: Double { Double(micros) / 1_000_000 }
 
-    public static func + (a: Money, b: Money) -> Money { Money(micros: a.micros &+ b.micros) }
-    public static func += (a: inout Money, b: Money) { a.micros = a.micros &+ b.micros }
+    public static func + (a: Money, b: Money) -> Money { Money(micros: a.micros + b.micros) }
+    public static func += (a: inout Money, b: Money) { a.micros += b.micros }
+
+    /// `quantity` times this amount (a purchase line's value).
+    public func times(_ quantity: Int64) -> Money { Money(micros: micros * Int128(quantity)) }
     public static func < (a: Money, b: Money) -> Bool { a.micros < b.micros }
 
     /// Decimal text with up to six fractional digits and no trailing zeros.
@@ -35,8 +38,7 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
         if fraction != 0 {
             var digits = 6
             while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
-            let raw = String(fraction)
-            text += "." + String(repeating: "0", count: digits - raw.count) + raw
+            text += "." + String(fraction).zeroPadded(to: digits)
         }
         return negative ? "-" + text : text
     }
@@ -67,11 +69,7 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// `YYYY-MM-DD`.
     public var description: String {
         let (y, m, d) = CivilCalendar.civilFromDays(Int(daysSinceEpoch))
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+        return "\(String(y).zeroPadded(to: 4))-\(String(m).zeroPadded(to: 2))-\(String(d).zeroPadded(to: 2))"
     }
 }
 
@@ -109,5 +107,12 @@ public enum CivilCalendar {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
+
+extension String {
+    /// The string with leading zeros up to `width` characters (dates, times, file names).
+    public func zeroPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -37,7 +37,7 @@ public struct AuctionLedger: Learner {
     public func encode(to w: inout StateWriter) {
         w.write(auctions)
         w.write(wins)
-        w.write(cost.micros)
+        w.write(cost)
         w.write(clicks)
         w.write(conversions)
     }
@@ -45,7 +45,7 @@ public struct AuctionLedger: Learner {
     public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
         auctions = try r.readInt64()
         wins = try r.readInt64()
-        cost = Money(micros: try r.readInt64())
+        cost = try r.readMoney()
         clicks = try r.readInt64()
         conversions = try r.readInt64()
     }

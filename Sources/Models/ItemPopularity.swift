@@ -35,9 +35,11 @@ public struct ItemPopularity: Learner {
             items[e.item, default: Counts()].addsToCart += 1
         case .purchase(let p):
             for line in p.items {
-                items[line.item, default: Counts()].purchases += 1
-                items[line.item, default: Counts()].units += line.quantity
-                items[line.item, default: Counts()].revenue += Money(micros: line.price.micros &* line.quantity)
+                var counts = items.removeValue(forKey: line.item) ?? Counts()
+                counts.purchases += 1
+                counts.units += line.quantity
+                counts.revenue += line.price.times(line.quantity)
+                items[line.item] = counts
             }
         default:
             break
@@ -57,12 +59,12 @@ public struct ItemPopularity: Learner {
             w.write(c.addsToCart)
             w.write(c.purchases)
             w.write(c.units)
-            w.write(c.revenue.micros)
+            w.write(c.revenue)
         }
     }
 
     public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
-        let n = try r.readCount(elementSize: 41)
+        let n = try r.readCount(elementSize: 49)
         for _ in 0..<n {
             let item = try r.readString()
             var c = Counts()
@@ -70,7 +72,7 @@ public struct ItemPopularity: Learner {
             c.addsToCart = try r.readInt64()
             c.purchases = try r.readInt64()
             c.units = try r.readInt64()
-            c.revenue = Money(micros: try r.readInt64())
+            c.revenue = try r.readMoney()
             items[item] = c
         }
     }

@@ -18,6 +18,11 @@ public struct MediaLedger: Learner {
     public struct Outcome: Sendable, Equatable {
         public var revenue = Money.zero
         public var conversions: Int64 = 0
+
+        mutating func record(_ revenue: Money) {
+            self.revenue += revenue
+            conversions += 1
+        }
     }
 
     public private(set) var spend: [ChannelDay: Money] = [:]
@@ -30,9 +35,7 @@ public struct MediaLedger: Learner {
         case .spend(let e):
             spend[ChannelDay(channel: e.channel, day: e.day), default: .zero] += e.amount
         case .purchase(let e):
-            let day = Day(epochMillis: event.timestamp)
-            outcomes[day, default: Outcome()].revenue += e.revenue
-            outcomes[day, default: Outcome()].conversions += 1
+            outcomes[Day(epochMillis: event.timestamp), default: Outcome()].record(e.revenue)
         default:
             break
         }
@@ -51,28 +54,28 @@ public struct MediaLedger: Learner {
         for key in spend.keys.sorted() {
             w.write(key.channel)
             w.write(key.day.daysSinceEpoch)
-            w.write(spend[key]!.micros)
+            w.write(spend[key]!)
         }
         w.writeVarint(UInt64(outcomes.count))
         for day in outcomes.keys.sorted() {
             let o = outcomes[day]!
             w.write(day.daysSinceEpoch)
-            w.write(o.revenue.micros)
+            w.write(o.revenue)
             w.write(o.conversions)
         }
     }
 
     public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
-        let n = try r.readCount(elementSize: 13)
+        let n = try r.readCount(elementSize: 21)
         for _ in 0..<n {
             let channel = try r.readString()
             let day = Day(daysSinceEpoch: try r.readInt32())
-            spend[ChannelDay(channel: channel, day: day)] = Money(micros: try r.readInt64())
+            spend[ChannelDay(channel: channel, day: day)] = try r.readMoney()
         }
-        let m = try r.readCount(elementSize: 20)
+        let m = try r.readCount(elementSize: 28)
         for _ in 0..<m {
             let day = Day(daysSinceEpoch: try r.readInt32())
-            outcomes[day] = Outcome(revenue: Money(micros: try r.readInt64()), conversions: try r.readInt64())
+            outcomes[day] = Outcome(revenue: try r.readMoney(), conversions: try r.readInt64())
         }
     }
 }

@@ -75,7 +75,7 @@ public struct CustomerLedger: Learner {
             let c = customers[user]!
             w.write(user)
             w.write(c.purchases)
-            w.write(c.revenue.micros)
+            w.write(c.revenue)
             w.write(c.purchaseDays)
             w.write(c.firstPurchase)
             w.write(c.lastPurchase)
@@ -85,13 +85,13 @@ public struct CustomerLedger: Learner {
     }
 
     public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
-        let n = try r.readCount(elementSize: 57)
+        let n = try r.readCount(elementSize: 65)
         customers.reserveCapacity(n)
         for _ in 0..<n {
             let user = try r.readString()
             var c = Customer()
             c.purchases = try r.readInt64()
-            c.revenue = Money(micros: try r.readInt64())
+            c.revenue = try r.readMoney()
             c.purchaseDays = try r.readInt64()
             c.firstPurchase = try r.readInt64()
             c.lastPurchase = try r.readInt64()

@@ -46,11 +46,6 @@ public struct StateWriter: Sendable {
         bytes.append(contentsOf: s.utf8)
     }
 
-    public mutating func write(bytes raw: [UInt8]) {
-        writeVarint(UInt64(raw.count))
-        bytes.append(contentsOf: raw)
-    }
-
     /// Writes a nested value with its version and length, so a reader can check and skip it.
     public mutating func write<T: StateCodable>(section value: T) {
         write(T.stateVersion)

@@ -79,44 +79,55 @@ public final class KafkaOutputs: OutputSink, @unchecked Sendable {
 /// the reason and the payload (as text when it is UTF-8, else base64).
 public final class FileOutputs: OutputSink, @unchecked Sendable {
     private let deadLetters: JSONLinesSink
+    // Written by the engine thread, synced by the snapshot thread.
+    private let lock = ConditionLock()
     private var written: UInt64 = 0
     private var writer = JSONWriter()
+    private var failure: (any Error)?
 
     public init(deadLettersPath: String) throws(StreamIOError) {
         deadLetters = try JSONLinesSink(path: deadLettersPath)
     }
 
     public func writeDeadLetter(_ letter: DeadLetter) throws {
-        writer.removeAll()
-        writer.beginObject()
-        writer.key("stream"); writer.string(letter.stream)
-        writer.key("partition"); writer.int(Int64(letter.partition))
-        writer.key("offset"); writer.int(letter.offset)
-        writer.key("reason"); writer.string(letter.reason.category.rawValue)
-        writer.key("message"); writer.string(letter.reason.message)
-        let payload = Array(letter.payload.prefix(DeadLetter.maximumPayloadBytes))
-        if let text = String(validating: payload, as: UTF8.self) {
-            writer.key("payload"); writer.string(text)
-        } else {
-            writer.key("payload_base64"); writer.string(Base64.encode(payload))
+        try lock.withLock {
+            writer.removeAll()
+            writer.beginObject()
+            writer.key("stream"); writer.string(letter.stream)
+            writer.key("partition"); writer.int(Int64(letter.partition))
+            writer.key("offset"); writer.int(letter.offset)
+            writer.key("reason"); writer.string(letter.reason.category.rawValue)
+            writer.key("message"); writer.string(letter.reason.message)
+            let payload = Array(letter.payload.prefix(DeadLetter.maximumPayloadBytes))
+            if let text = String(validating: payload, as: UTF8.self) {
+                writer.key("payload"); writer.string(text)
+            } else {
+                writer.key("payload_base64"); writer.string(Base64.encode(payload))
+            }
+            if letter.payload.count > DeadLetter.maximumPayloadBytes {
+                writer.key("truncated_from"); writer.int(Int64(letter.payload.count))
+            }
+            writer.endObject()
+            do {
+                try deadLetters.append(writer.bytes)
+            } catch {
+                // Sticky, as for Kafka: no snapshot may claim this input any more.
+                if failure == nil { failure = error }
+                throw error
+            }
+            written += 1
         }
-        if letter.payload.count > DeadLetter.maximumPayloadBytes {
-            writer.key("truncated_from"); writer.int(Int64(letter.payload.count))
-        }
-        writer.endObject()
-        try deadLetters.append(writer.bytes)
-        written += 1
     }
 
-    public func mark() -> UInt64 { written }
+    public func mark() -> UInt64 { lock.withLock { written } }
 
     public func waitUntilDurable(_ mark: UInt64, timeoutMillis: Int) -> Bool {
-        (try? deadLetters.sync()) != nil
+        lock.withLock { failure == nil && (try? deadLetters.sync()) != nil }
     }
 
-    public var permanentFailure: (any Error)? { nil }
+    public var permanentFailure: (any Error)? { lock.withLock { failure } }
 
-    public func close() { try? deadLetters.sync() }
+    public func close() { lock.withLock { _ = try? deadLetters.sync() } }
 }
 
 /// Standard base64 (RFC 4648) for binary payloads in JSON.

@@ -32,6 +32,7 @@ import Testing
     @Test(arguments: [
         ("kafka:\n  bootstrap_server: x\n", "unknown configuration key 'kafka.bootstrap_server'"),
         ("engine:\n  snapshot_interval_ms: soon\n", "'engine.snapshot_interval_ms' must be an integer"),
+        ("engine:\n  outputs_timeout_ms: 99999999999999\n", "'engine.outputs_timeout_ms' must be an integer between 1 and 3600000"),
         ("log:\n  format: xml\n", "'log.format' must be one of json, text"),
         ("- a\n- b\n", "the top level must be a mapping"),
         ("kafka: [1, 2]\n", "'kafka' must be a single value"),

@@ -11,13 +11,17 @@ import Testing
         return PartitionSnapshot(stream: "events", partition: 1, nextOffset: offset, learners: learners)
     }
 
-    @Test func keepsTheNewestAndPrunesOlder() throws {
+    @Test func keepsTheNewestAndPrunesOnlyOlderFiles() throws {
         let store = SnapshotStore(root: temporaryDirectory("store"), keep: 2)
-        for offset: Int64 in [5, 100, 20, 7] { try store.write(snapshot(offset)) }
-        let files = try FileIO.list(store.root + "/events/p1")
-        #expect(files == ["00000000000000000020.snap", "00000000000000000100.snap"])
+        for offset: Int64 in [5, 7, 20, 100] { try store.write(snapshot(offset)) }
+        #expect(try FileIO.list(store.root + "/events/p1") == ["00000000000000000020.snap", "00000000000000000100.snap"])
+        // A writer behind the newest file (a stale owner) never deletes what it wrote or
+        // anything newer.
+        try store.write(snapshot(50))
+        #expect(try FileIO.list(store.root + "/events/p1") == ["00000000000000000020.snap", "00000000000000000050.snap", "00000000000000000100.snap"])
         #expect(store.newest(stream: "events", partition: 1, logger: CapturedLogs().logger())?.nextOffset == 100)
         #expect(store.newest(stream: "events", partition: 2, logger: CapturedLogs().logger()) == nil)
+        #expect(try FileIO.list(store.root + "/events/p1").allSatisfy { !$0.contains(".tmp") })
     }
 
     @Test(arguments: ["truncate", "corrupt", "empty", "garbage"])

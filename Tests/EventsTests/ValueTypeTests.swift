@@ -68,3 +68,28 @@ import Testing
         #expect(EventKind(wireName: "bid_outcome") == .bidOutcome)
     }
 }
+
+@Suite struct OverflowTests {
+    @Test func moneySumsOfTheLargestAmountsStayExact() {
+        let largest = Money(units: Money.maximumUnits)!
+        var total = Money.zero
+        for _ in 0..<1000 { total += largest }
+        #expect(total.description == "1000000000000000")
+        #expect(largest.times(1_000_000_000).description == "1000000000000000000000")
+    }
+
+    @Test func exactSumSaturatesInsteadOfTrapping() {
+        var s = ExactSum()
+        s.add(1e12)
+        for _ in 0..<200 { s.add(s) }  // doubles far past 128 bits
+        #expect(s.value > 1e25)
+        var n = ExactSum()
+        n.add(-1e12)
+        for _ in 0..<200 { n.add(n) }
+        #expect(n.value < -1e25)
+        var clamped = ExactSum()
+        clamped.add(.infinity)
+        clamped.add(.nan)
+        #expect(clamped == ExactSum())
+    }
+}

@@ -9,11 +9,30 @@ import Testing
 @Suite(.serialized) struct PipelineIntegrationTests {
     static let topic = "arbiter.events"
 
+    /// The end offset of every partition of the events topic, read back by a fresh
+    /// consumer (lag alone can claim "caught up" from a stale high watermark).
+    func partitionEnds(_ broker: Broker) async throws -> [Int: Int] {
+        Self.ends(of: try await readTopic(Self.topic, broker: broker))
+    }
+
+    static func ends(of records: [TopicMessage]) -> [Int: Int] {
+        var ends: [Int: Int] = [:]
+        for r in records { ends[Int(r.partition)] = max(ends[Int(r.partition)] ?? 0, Int(r.offset) + 1) }
+        return ends
+    }
+
+    /// Waits until `engine` holds every partition and has applied it to its end.
+    func waitUntilAtEnd(_ engine: EngineProcess, of ends: [Int: Int], _ what: String, seconds: Double = 120) async throws {
+        try await eventually(seconds, what) {
+            let held = try await engine.status()["partitions"] as? [[String: Any]] ?? []
+            return held.count == ends.count && held.allSatisfy { ($0["next_offset"] as? Int) == ends[$0["partition"] as! Int] }
+        }
+    }
+
     func brokerWithTopics(partitions: Int = 4, s3: S3Server? = nil) throws -> Broker {
         let broker = try Broker(s3: s3)
         try broker.createTopic(Self.topic, partitions: partitions)
         try broker.createTopic("arbiter.dead-letters", partitions: 1)
-        try broker.createTopic("arbiter.decisions", partitions: 1)
         return broker
     }
 
@@ -109,10 +128,7 @@ import Testing
         let second = EngineProcess(broker: broker, group: "crash", snapshots: dir + "/snapshots", name: "second", snapshotIntervalMillis: 200)
         try second.start()
         try await waitForExit(producer, 60, "produce")
-        try await eventually(120, "restarted engine catches up") {
-            let s = try await second.status()
-            return s.lag == 0 && s.heldPartitions.count == 4 && s.accepted > 0
-        }
+        try await waitUntilAtEnd(second, of: try await partitionEnds(broker), "restarted engine catches up")
         try await second.terminate()
         let restarted = try stateDigest(snapshots: dir + "/snapshots")
         let events = restarted.json["events"] as! [String: Any]
@@ -150,7 +166,7 @@ import Testing
         try await a.terminate()
         try await eventually(60, "survivor holds every partition") { try await b.status().heldPartitions == [0, 1, 2, 3] }
         try await waitForExit(producer, 60, "produce")
-        try await eventually(90, "survivor catches up") { try await b.status().lag == 0 }
+        try await waitUntilAtEnd(b, of: try await partitionEnds(broker), "survivor catches up")
         try await b.terminate()
         let merged = try stateDigest(snapshots: dir + "/snapshots")
         #expect(merged.digest == (try replayDigest(Paths.sampleEvents)))
@@ -170,7 +186,8 @@ import Testing
         let inTopic = try await survivesThirtySecondsWithoutTheBroker(broker, name: "restart", down: broker.stop, up: { try? broker.start() })
         if inTopic < 29_081 {
             // Seen with Tansu 0.6.0 on S3: batches acknowledged just before SIGTERM can be
-            // missing after the restart. The engine is checked against what the topic holds.
+            // missing after the restart, leaving holes in the offsets. The engine is checked
+            // against what the topic holds.
             print("note: the broker lost \(29_081 - inTopic) acknowledged messages across its restart")
         }
     }
@@ -208,14 +225,9 @@ import Testing
         // What the topic holds, read back by a fresh consumer; the engine must reach the end
         // of every partition.
         let records = try await readTopic(Self.topic, broker: broker)
-        var ends: [Int: Int] = [:]
-        for r in records { ends[Int(r.partition)] = max(ends[Int(r.partition)] ?? 0, Int(r.offset) + 1) }
+        let ends = Self.ends(of: records)
         let inTopic = records.count
-        #expect(ends.values.reduce(0, +) == inTopic, "offsets are dense")
-        try await eventually(180, "consumption resumes and reaches the end of every partition") {
-            let held = try await engine.status()["partitions"] as? [[String: Any]] ?? []
-            return held.count == 4 && held.allSatisfy { ($0["next_offset"] as? Int) == ends[$0["partition"] as! Int] ?? 0 }
-        }
+        try await waitUntilAtEnd(engine, of: ends, "consumption resumes and reaches the end of every partition", seconds: 180)
         let metrics = try await engine.metrics()
         #expect(metrics.contains("arbiter_broker_reachable 1"))
         try await engine.terminate()

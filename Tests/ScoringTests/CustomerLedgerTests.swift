@@ -7,7 +7,7 @@ import Testing
 @Suite struct CustomerLedgerTests {
     let day: Int64 = 86_400_000
 
-    func purchase(_ user: String, at ts: Int64, revenue: Int64) -> Event {
+    func purchase(_ user: String, at ts: Int64, revenue: Int128) -> Event {
         Event(timestamp: ts, body: .purchase(Purchase(user: user, orderID: "o\(ts)", items: [.init(item: "x", price: Money(micros: revenue), quantity: 1)], revenue: Money(micros: revenue), currency: "USD")))
     }
 
@@ -35,7 +35,7 @@ import Testing
         var shards = [CustomerLedger(), CustomerLedger()]
         for i in 0..<500 {
             let user = "c\(i % 37)"
-            let e = purchase(user, at: Int64(i) * day / 3, revenue: Int64(i) * 10_000)
+            let e = purchase(user, at: Int64(i) * day / 3, revenue: Int128(i) * 10_000)
             sequential.update(e)
             shards[(i % 37) % 2].update(e)  // users partitioned as Kafka keys them
         }

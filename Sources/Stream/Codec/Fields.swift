@@ -140,6 +140,8 @@ struct FieldReader {
                 throw DecodeError(.invalidField, "field 'ts' is not an RFC 3339 date-time in years 1970–9999: '\(FieldReader.clip(JSONValues.string(base, value)))'")
             }
             return millis
+        case .escapedString:
+            throw DecodeError(.invalidField, "field 'ts' must be written without escape sequences")
         default:
             throw DecodeError(.invalidField, "field 'ts' must be an RFC 3339 string or epoch milliseconds, found \(value.kind.jsonName)")
         }

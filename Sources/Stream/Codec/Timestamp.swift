@@ -67,10 +67,7 @@ public enum Timestamp {
     public static func formatRFC3339(millis: Int64) -> String {
         let day = Day(epochMillis: millis)
         let msOfDay = Int(millis - Int64(day.daysSinceEpoch) * 86_400_000)
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
+        func pad(_ v: Int, _ width: Int) -> String { String(v).zeroPadded(to: width) }
         let h = msOfDay / 3_600_000
         let m = msOfDay / 60_000 % 60
         let s = msOfDay / 1000 % 60

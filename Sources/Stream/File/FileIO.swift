@@ -47,9 +47,11 @@ public enum FileIO {
         return bytes
     }
 
-    /// Replaces `path` atomically and durably with `bytes`.
+    /// Replaces `path` atomically and durably with `bytes`. The temporary file's name is
+    /// unique to the process and call, so concurrent writers of one path (two owners of a
+    /// partition during a rebalance) never truncate each other's file.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(StreamIOError) {
-        let temporary = path + ".tmp"
+        let temporary = "\(path).tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .errno("cannot create", temporary) }
         do throws(StreamIOError) {

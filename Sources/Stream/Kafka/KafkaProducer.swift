@@ -22,7 +22,6 @@ public final class KafkaProducer: @unchecked Sendable {
     private var outstanding = Set<UInt64>()
     private var failure: KafkaError?
     private var closing = false
-    private var delivered: Int64 = 0
 
     public init(properties: KafkaProperties, logger: Logger) throws(KafkaError) {
         self.logger = logger
@@ -66,8 +65,14 @@ public final class KafkaProducer: @unchecked Sendable {
             err = attempt(topic: topic, key: key, value: value, headers: headers, sequence: sequence)
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            lock.withLock { _ = outstanding.remove(sequence) }
-            throw KafkaError("produce to \(topic)", err)
+            // Sticky: the message can never be delivered, so no snapshot may claim the
+            // input behind it (`waitForDelivery` fails from now on).
+            let error = KafkaError("produce to \(topic)", err)
+            lock.withLock {
+                outstanding.remove(sequence)
+                if failure == nil { failure = error }
+            }
+            throw error
         }
         return sequence
     }
@@ -121,8 +126,6 @@ public final class KafkaProducer: @unchecked Sendable {
     /// The sequence number of the latest message queued (0 before the first).
     public var lastSequence: UInt64 { lock.withLock { nextSequence - 1 } }
 
-    public var deliveredCount: Int64 { lock.withLock { delivered } }
-
     /// The first permanent delivery failure, if any.
     public var permanentFailure: KafkaError? { lock.withLock { failure } }
 
@@ -157,9 +160,7 @@ public final class KafkaProducer: @unchecked Sendable {
         let err = message.pointee.err
         lock.withLock {
             outstanding.remove(sequence)
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                delivered += 1
-            } else if failure == nil {
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR, failure == nil {
                 failure = KafkaError("delivery of output message \(sequence)", err)
             }
             lock.broadcast()

@@ -55,7 +55,6 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
 
     // Poll-thread only.
     private var paused = false
-    private var lastErrorLog: UInt64 = 0
 
     /// Observable health of the consumer, read by metrics.
     public let health = SourceHealth()
@@ -69,7 +68,11 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         // The engine commits offsets itself, only after a durable snapshot.
         properties["enable.auto.commit"] = "false"
         properties["enable.auto.offset.store"] = "false"
-        properties["auto.offset.reset"] = properties["auto.offset.reset"] ?? "earliest"
+        // Offsets come from snapshots (or the beginning of the log, explicitly). An offset
+        // the log no longer holds must stop that partition, not be skipped silently:
+        // skipping would lose records from the state. Operators can accept the gap with
+        // auto.offset.reset=earliest.
+        properties["auto.offset.reset"] = properties["auto.offset.reset"] ?? "error"
         properties["queued.max.messages.kbytes"] = properties["queued.max.messages.kbytes"] ?? "16384"
         let conf = try properties.makeConfiguration()
         if properties["fetch.queue.backoff.ms"] == nil {
@@ -250,11 +253,15 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
     }
 
     private func consumerError(_ err: rd_kafka_resp_err_t, _ partition: Int32) {
-        guard err != RD_KAFKA_RESP_ERR__PARTITION_EOF else { return }
-        let now = MonotonicClock.nanos
-        if now - lastErrorLog > 5_000_000_000 {
-            lastErrorLog = now
-            logger.warning("consumer error", metadata: ["partition": "\(partition)", "error": "\(KafkaError("consume", err))"])
+        guard err != RD_KAFKA_RESP_ERR__PARTITION_EOF, let suppressed = callbacks.logThrottle.admit("consume-\(err.rawValue)") else { return }
+        if err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET {
+            logger.error("""
+                partition \(partition): the offset to resume from is no longer in the log (retention, \
+                or the topic was recreated); the partition is stopped rather than skipping records. \
+                To accept the gap, set kafka.properties.auto.offset.reset to earliest.
+                """, metadata: ["partition": "\(partition)", "suppressed_since_last": "\(suppressed)"])
+        } else {
+            logger.warning("consumer error", metadata: ["partition": "\(partition)", "error": "\(KafkaError("consume", err))", "suppressed_since_last": "\(suppressed)"])
         }
     }
 
@@ -292,6 +299,7 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
             let reply = Handoff<[Int32: Int64]>()
             mailbox.put(.assigned(partitions, reply: reply))
             let starts = reply.take()
+            warnAboutMissingSnapshots(partitions.filter { starts[$0] == nil })
             for i in 0..<Int(list.pointee.cnt) {
                 let p = list.pointee.elems[i].partition
                 list.pointee.elems[i].offset = starts[p] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
@@ -336,21 +344,41 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
             }
             logger.info("partitions revoked", metadata: ["partitions": "\(partitions)"])
         default:
+            // Whatever went wrong, the partitions are no longer ours: the engine must flush
+            // and drop them as on a revocation, before they are unassigned.
             logger.error("rebalance error", metadata: ["error": "\(KafkaError("rebalance", err))"])
+            let held = lock.withLock { assigned }
+            if !held.isEmpty {
+                let reply = Handoff<[Int32: Int64]>()
+                mailbox.put(.revoked(held, reply: reply))
+                _ = reply.take()
+            }
             rd_kafka_assign(consumer, nil)
             lock.withLock { assigned = [] }
         }
     }
 
+    /// A partition without a snapshot but with a committed offset had state that this
+    /// process cannot see (a snapshot directory not shared by the whole group, or lost):
+    /// it is rebuilt from the beginning of the log, which an operator should know about.
+    private func warnAboutMissingSnapshots(_ partitions: [Int32]) {
+        guard !partitions.isEmpty else { return }
+        let list = partitionList(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard rd_kafka_committed(consumer, list, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+        for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].offset >= 0 {
+            logger.error("""
+                partition \(list.pointee.elems[i].partition) has committed offset \(list.pointee.elems[i].offset) \
+                but no snapshot: its state is rebuilt from the beginning of the log. Is \
+                engine.snapshot_dir shared by every process of the group?
+                """)
+        }
+    }
+
     fileprivate func clientError(_ code: Int32, _ reason: String) {
         let err = rd_kafka_resp_err_t(code)
-        if err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT {
-            health.recordTransportError()
-        }
-        let now = MonotonicClock.nanos
-        if now - lastErrorLog > 5_000_000_000 {
-            lastErrorLog = now
-            logger.warning("kafka client error", metadata: ["error": "\(String(cString: rd_kafka_err2name(err))): \(reason)"])
+        if let suppressed = callbacks.logThrottle.admit("client-\(code)") {
+            logger.warning("kafka client error", metadata: ["error": "\(String(cString: rd_kafka_err2name(err))): \(reason)", "suppressed_since_last": "\(suppressed)"])
         }
     }
 }

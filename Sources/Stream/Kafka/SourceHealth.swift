@@ -8,13 +8,12 @@ public final class SourceHealth: @unchecked Sendable {
         public var lastContactMillis: Int64
         /// Times the broker went from reachable to unreachable.
         public var outages: Int64
-        public var transportErrors: Int64
         public var rebalances: Int64
         public var paused: Bool
     }
 
     private let lock = ConditionLock()
-    private var reading = Reading(brokerReachable: true, lastContactMillis: WallClock.millis, outages: 0, transportErrors: 0, rebalances: 0, paused: false)
+    private var reading = Reading(brokerReachable: true, lastContactMillis: WallClock.millis, outages: 0, rebalances: 0, paused: false)
 
     public init() {}
 
@@ -34,7 +33,6 @@ public final class SourceHealth: @unchecked Sendable {
         }
     }
 
-    func recordTransportError() { lock.withLock { reading.transportErrors += 1 } }
     func recordRebalance() { lock.withLock { reading.rebalances += 1 } }
     func setPaused(_ paused: Bool) { lock.withLock { reading.paused = paused } }
 }
