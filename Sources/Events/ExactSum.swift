@@ -16,8 +16,12 @@ public struct ExactSum: Sendable, Hashable {
 
     public mutating func add(_ x: Double) {
         guard x.isFinite else { return }
-        let term = Int128(max(-ExactSum.largestTerm, min(ExactSum.largestTerm, x)) * ExactSum.scale)
-        add(scaled: term)
+        let clamped = max(-ExactSum.largestTerm, min(ExactSum.largestTerm, x))
+        // trunc(clamped · 2⁴⁰), computed through Int64 halves: converting a Double to
+        // Int128 directly is far slower. Both parts truncate toward zero, like the whole.
+        let whole = clamped.rounded(.towardZero)
+        let fraction = Int64((clamped - whole) * ExactSum.scale)
+        add(scaled: Int128(Int64(whole)) << 40 + Int128(fraction))
     }
 
     public mutating func add(_ other: ExactSum) { add(scaled: other.scaled) }
