@@ -97,25 +97,13 @@ import Testing
 @Suite struct ExactSumRoundingTests {
     /// Each term counts as trunc(x · 2⁴⁰) / 2⁴⁰, whatever its sign and size.
     @Test func termsAreTruncatedOnTheTwoToTheMinusFortyGrid() {
-        var rng = SplitMix(seed: 11)
+        var rng = SystemRandomNumberGenerator()
         for _ in 0..<10_000 {
-            let x = (Double(rng.next() % 2_000_000_000_000) - 1e12) / Double(1 << (rng.next() % 40))
+            let x = Double.random(in: -1e12...1e12, using: &rng) / Double(1 << Int.random(in: 0..<40, using: &rng))
             var s = ExactSum()
             s.add(x)
             let expected = (x * 0x1p40).rounded(.towardZero) / 0x1p40
             #expect(s.value == expected, "\(x)")
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
