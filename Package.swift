@@ -38,7 +38,7 @@ let package = Package(
                 "Events", "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "Bandits", dependencies: ["Events", "StateFormat"]),
+        .target(name: "Bandits", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
         .target(name: "Scoring", dependencies: ["Events", "StateFormat"]),
         .target(name: "Models", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
         .target(
@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "ArbiterBench",
             dependencies: [
-                "Engine", "Stream", "Events", "CRdKafka",
+                "Engine", "Stream", "Events", "Bandits", "CRdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

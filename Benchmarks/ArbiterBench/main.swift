@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bandits
 import CRdKafka
 import Engine
 import Events
@@ -14,7 +15,7 @@ struct ArbiterBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arbiter-bench",
         abstract: "Arbiter benchmarks (run them with Benchmarks/run.sh).",
-        subcommands: [Decode.self, Bare.self, PipelineRun.self])
+        subcommands: [Decode.self, Bare.self, PipelineRun.self, BanditDecisions.self])
 }
 
 /// Peak resident memory of this process (VmHWM), in bytes.
@@ -230,5 +231,45 @@ final class CommitLog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return offsets.values.reduce(0, +)
+    }
+}
+
+/// In-process decide + update per second on one thread, for each policy family.
+struct BanditDecisions: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bandits")
+    @Option(help: "Seconds per measurement.") var seconds: Double = 1
+
+    func run() throws {
+        func measure<P: BanditPolicy>(_ label: String, _ policy: P, arms: Int, dimension: Int, shared: Bool = false) {
+            var p = policy
+            for _ in 0..<arms { _ = p.addArm(prior: .none) }
+            var env = SeededRandom(seed: 1)
+            let eligible = Array(0..<arms)
+            var rounds = 0
+            let start = MonotonicClock.nanos
+            let budget = UInt64(seconds * 1e9)
+            while MonotonicClock.nanos - start < budget {
+                for _ in 0..<256 {
+                    let x = (0..<dimension).map { _ in env.normal() }
+                    let perArm = shared ? eligible.map { _ in x } : []
+                    let input = DecisionInput(eligible: eligible, features: shared ? [] : x, armFeatures: perArm)
+                    var random = SeededRandom(seed: UInt64(rounds))
+                    let choice = p.choose(input, random: &random)
+                    p.update(arm: choice.arm, features: x, reward: env.unit() < 0.3 ? 1 : 0, propensity: choice.propensity)
+                    rounds += 1
+                }
+            }
+            emit([("benchmark", "bandits"), ("policy", label), ("arms", arms), ("dimension", dimension),
+                  ("decide_update_per_s", Double(rounds) / (Double(MonotonicClock.nanos - start) / 1e9))])
+        }
+        for arms in [10, 100, 10_000] {
+            measure("ucb1", UCB1(), arms: arms, dimension: 0)
+            measure("thompson-beta", BetaThompson(propensityDraws: 1), arms: arms, dimension: 0)
+        }
+        for d in [20, 100] {
+            measure("linucb", LinUCB(dimension: d), arms: 10, dimension: d)
+            measure("linucb-shared", LinUCB(dimension: d, payoff: .shared), arms: 10, dimension: d, shared: true)
+            measure("linear-thompson", LinearThompson(dimension: d, propensityDraws: 1), arms: 10, dimension: d)
+        }
     }
 }

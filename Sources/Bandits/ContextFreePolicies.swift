@@ -68,21 +68,29 @@ public struct Softmax: BanditPolicy {
     }
 }
 
-/// Index policies choose the eligible arm with the highest index; untried arms come
-/// first. The choice is deterministic but for ties, which are broken uniformly at
-/// random, so the propensity is 1/ties for the chosen arm and exact.
+/// Index policies choose the eligible arm with the highest index. The choice is
+/// deterministic but for ties, which are broken uniformly at random, so the propensity
+/// is 1/ties for the chosen arm and exact.
 protocol IndexPolicy: BanditPolicy {
+    /// The index of every eligible arm, in `input.eligible` order.
+    func indices(_ input: DecisionInput) -> [Double]
+}
+
+/// Index policies over per-arm statistics; untried arms come first.
+protocol ArmIndexPolicy: IndexPolicy {
     var stats: ArmStatistics { get }
     /// The index of arm `i`, given the total (discounted) observations `total`.
     func index(_ i: Int, total: Double) -> Double
 }
 
-extension IndexPolicy {
+extension ArmIndexPolicy {
     func indices(_ input: DecisionInput) -> [Double] {
         let total = input.eligible.reduce(0) { $0 + stats.count($1) }
         return input.eligible.map { stats.count($0) > 0 ? index($0, total: total) : .infinity }
     }
+}
 
+extension IndexPolicy {
     public func probabilities(_ input: DecisionInput, random: inout SeededRandom) -> [Double] {
         let (_, best) = argmaxes(indices(input))
         var p = [Double](repeating: 0, count: input.eligible.count)
@@ -99,7 +107,7 @@ extension IndexPolicy {
 
 /// UCB1 (Auer et al. 2002): mean + c·√(2 ln n / nᵢ), rewards in [0, 1]. With a discount
 /// below 1 this is discounted UCB.
-public struct UCB1: IndexPolicy {
+public struct UCB1: ArmIndexPolicy {
     public let name = "ucb1"
     public let exploration: Double
     public private(set) var stats: ArmStatistics
@@ -123,7 +131,7 @@ public struct UCB1: IndexPolicy {
 
 /// KL-UCB for rewards in [0, 1] (Garivier & Cappé 2011): the largest q ≥ mean with
 /// nᵢ·kl(mean, q) ≤ ln n + c·ln ln n, found by bisection.
-public struct KLUCB: IndexPolicy {
+public struct KLUCB: ArmIndexPolicy {
     public let name = "kl-ucb"
     public let c: Double
     public private(set) var stats: ArmStatistics
@@ -166,11 +174,17 @@ public struct KLUCB: IndexPolicy {
 /// seeded generator) that the chosen arm wins.
 protocol SamplingPolicy: BanditPolicy {
     var propensityDraws: Int { get }
+    /// The position in `input.eligible` of the arm that wins one joint posterior draw.
+    func winner(_ input: DecisionInput, _ random: inout SeededRandom) -> Int
+}
+
+/// Sampling policies whose arms have independent posteriors.
+protocol ArmSamplingPolicy: SamplingPolicy {
     /// One posterior draw of arm `i`'s mean reward.
     func draw(_ i: Int, _ random: inout SeededRandom) -> Double
 }
 
-extension SamplingPolicy {
+extension ArmSamplingPolicy {
     func winner(_ input: DecisionInput, _ random: inout SeededRandom) -> Int {
         var best = -Double.infinity
         var at = 0
@@ -183,7 +197,9 @@ extension SamplingPolicy {
         }
         return at
     }
+}
 
+extension SamplingPolicy {
     public func probabilities(_ input: DecisionInput, random: inout SeededRandom) -> [Double] {
         var wins = [Double](repeating: 0, count: input.eligible.count)
         for _ in 0..<propensityDraws { wins[winner(input, &random)] += 1 }
@@ -202,7 +218,7 @@ extension SamplingPolicy {
 
 /// Thompson sampling with Beta–Bernoulli posteriors (rewards in [0, 1]; fractional
 /// rewards update α and β fractionally). Prior Beta(1, 1) plus the arm's prior.
-public struct BetaThompson: SamplingPolicy {
+public struct BetaThompson: ArmSamplingPolicy {
     public let name = "thompson-beta"
     public let propensityDraws: Int
     public private(set) var stats: ArmStatistics
@@ -228,7 +244,7 @@ public struct BetaThompson: SamplingPolicy {
 
 /// Thompson sampling for real-valued rewards: Normal likelihood with unknown mean and
 /// variance, Normal–inverse-gamma prior (μ₀, κ₀, α₀, β₀).
-public struct NormalThompson: SamplingPolicy {
+public struct NormalThompson: ArmSamplingPolicy {
     public let name = "thompson-normal"
     public let propensityDraws: Int
     public let priorMean: Double

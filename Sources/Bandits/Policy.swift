@@ -2,11 +2,15 @@
 /// policy's arms) and, for contextual policies, the context features.
 public struct DecisionInput: Sendable {
     public var eligible: [Int]
+    /// The request's context (per-arm linear models score every arm on it).
     public var features: [Double]
+    /// One feature vector per eligible arm, for models shared across arms.
+    public var armFeatures: [[Double]]
 
-    public init(eligible: [Int], features: [Double] = []) {
+    public init(eligible: [Int], features: [Double] = [], armFeatures: [[Double]] = []) {
         self.eligible = eligible
         self.features = features
+        self.armFeatures = armFeatures
     }
 }
 
