@@ -19,9 +19,9 @@ public struct ArmStatistics: Sendable, Equatable {
     }
 
     public let discount: Double
-    public private(set) var arms: [Arm] = []
+    public internal(set) var arms: [Arm] = []
     /// Updates so far (the clock of the lazy decay).
-    public private(set) var time = 0
+    public internal(set) var time = 0
 
     public init(discount: Double = 1) {
         precondition(discount > 0 && discount <= 1, "discount must be in (0, 1]")

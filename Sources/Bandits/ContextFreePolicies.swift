@@ -6,10 +6,10 @@ import Darwin
 
 /// ε-greedy: the best empirical mean with probability 1 − ε (ties split evenly), a
 /// uniformly random eligible arm otherwise. Untried arms count as mean 0.
-public struct EpsilonGreedy: BanditPolicy {
+public struct EpsilonGreedy: BanditPolicy, Equatable {
     public let name = "epsilon-greedy"
     public let epsilon: Double
-    public private(set) var stats: ArmStatistics
+    public internal(set) var stats: ArmStatistics
 
     public init(epsilon: Double = 0.1, discount: Double = 1) {
         self.epsilon = epsilon
@@ -38,10 +38,10 @@ public struct EpsilonGreedy: BanditPolicy {
 }
 
 /// Softmax (Boltzmann) exploration: arm i with probability ∝ exp(mean_i / τ).
-public struct Softmax: BanditPolicy {
+public struct Softmax: BanditPolicy, Equatable {
     public let name = "softmax"
     public let temperature: Double
-    public private(set) var stats: ArmStatistics
+    public internal(set) var stats: ArmStatistics
 
     public init(temperature: Double = 0.1, discount: Double = 1) {
         self.temperature = temperature
@@ -107,10 +107,10 @@ extension IndexPolicy {
 
 /// UCB1 (Auer et al. 2002): mean + c·√(2 ln n / nᵢ), rewards in [0, 1]. With a discount
 /// below 1 this is discounted UCB.
-public struct UCB1: ArmIndexPolicy {
+public struct UCB1: ArmIndexPolicy, Equatable {
     public let name = "ucb1"
     public let exploration: Double
-    public private(set) var stats: ArmStatistics
+    public internal(set) var stats: ArmStatistics
 
     public init(exploration: Double = 1, discount: Double = 1) {
         self.exploration = exploration
@@ -131,10 +131,10 @@ public struct UCB1: ArmIndexPolicy {
 
 /// KL-UCB for rewards in [0, 1] (Garivier & Cappé 2011): the largest q ≥ mean with
 /// nᵢ·kl(mean, q) ≤ ln n + c·ln ln n, found by bisection.
-public struct KLUCB: ArmIndexPolicy {
+public struct KLUCB: ArmIndexPolicy, Equatable {
     public let name = "kl-ucb"
     public let c: Double
-    public private(set) var stats: ArmStatistics
+    public internal(set) var stats: ArmStatistics
 
     public init(c: Double = 0, discount: Double = 1) {
         self.c = c
@@ -218,10 +218,10 @@ extension SamplingPolicy {
 
 /// Thompson sampling with Beta–Bernoulli posteriors (rewards in [0, 1]; fractional
 /// rewards update α and β fractionally). Prior Beta(1, 1) plus the arm's prior.
-public struct BetaThompson: ArmSamplingPolicy {
+public struct BetaThompson: ArmSamplingPolicy, Equatable {
     public let name = "thompson-beta"
     public let propensityDraws: Int
-    public private(set) var stats: ArmStatistics
+    public internal(set) var stats: ArmStatistics
 
     public init(propensityDraws: Int = 1000, discount: Double = 1) {
         self.propensityDraws = propensityDraws
@@ -244,14 +244,14 @@ public struct BetaThompson: ArmSamplingPolicy {
 
 /// Thompson sampling for real-valued rewards: Normal likelihood with unknown mean and
 /// variance, Normal–inverse-gamma prior (μ₀, κ₀, α₀, β₀).
-public struct NormalThompson: ArmSamplingPolicy {
+public struct NormalThompson: ArmSamplingPolicy, Equatable {
     public let name = "thompson-normal"
     public let propensityDraws: Int
     public let priorMean: Double
     public let priorStrength: Double
     public let priorShape: Double
     public let priorScale: Double
-    public private(set) var stats: ArmStatistics
+    public internal(set) var stats: ArmStatistics
 
     public init(propensityDraws: Int = 1000, priorMean: Double = 0, priorStrength: Double = 1, priorShape: Double = 1, priorScale: Double = 1, discount: Double = 1) {
         self.propensityDraws = propensityDraws
@@ -283,10 +283,10 @@ public struct NormalThompson: ArmSamplingPolicy {
 /// EXP3 (Auer et al. 2002) for adversarial rewards in [0, 1]: exponential weights mixed
 /// with γ of uniform exploration; the observed reward is importance-weighted by the
 /// propensity it was chosen with. Weights are kept as logarithms.
-public struct EXP3: BanditPolicy {
+public struct EXP3: BanditPolicy, Equatable {
     public let name = "exp3"
     public let gamma: Double
-    public private(set) var logWeights: [Double] = []
+    public internal(set) var logWeights: [Double] = []
 
     public init(gamma: Double = 0.1) {
         self.gamma = gamma

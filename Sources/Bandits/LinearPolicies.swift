@@ -44,7 +44,7 @@ struct LinearModels: Sendable, Equatable {
 }
 
 /// LinUCB: the arm with the highest θᵀx + α·√(xᵀA⁻¹x). Deterministic but for ties.
-public struct LinUCB: IndexPolicy {
+public struct LinUCB: IndexPolicy, Equatable {
     public let name = "linucb"
     public let alpha: Double
     var linear: LinearModels
@@ -71,7 +71,7 @@ public struct LinUCB: IndexPolicy {
 
 /// Linear Thompson sampling (Agrawal & Goyal 2013): draw θ̃ ~ N(θ, v²A⁻¹) and choose the
 /// arm with the highest θ̃ᵀx. In the per-arm form each arm's model is drawn separately.
-public struct LinearThompson: SamplingPolicy {
+public struct LinearThompson: SamplingPolicy, Equatable {
     public let name = "linear-thompson"
     public let scale: Double
     public let propensityDraws: Int

@@ -10,10 +10,10 @@ import COpenBLAS
 public struct RidgeRegression: Sendable, Equatable {
     public let dimension: Int
     /// R, row-major, d × d (the strict lower triangle stays zero).
-    private var factor: [Double]
-    private var b: [Double]
+    var factor: [Double]
+    var b: [Double]
     public private(set) var theta: [Double]
-    public private(set) var observations = 0
+    public internal(set) var observations = 0
 
     public init(dimension: Int, regularization λ: Double = 1) {
         precondition(dimension > 0 && λ > 0)
@@ -45,7 +45,11 @@ public struct RidgeRegression: Sendable, Equatable {
         }
         for i in 0..<d { b[i] += y * x[i] }
         observations += 1
-        // θ = A⁻¹b = R⁻¹(R⁻ᵀb).
+        recomputeTheta()
+    }
+
+    /// θ = A⁻¹b = R⁻¹(R⁻ᵀb).
+    mutating func recomputeTheta() {
         theta = b
         solve(&theta, transposed: true)
         solve(&theta, transposed: false)
