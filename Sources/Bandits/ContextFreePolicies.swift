@@ -4,9 +4,34 @@ import Glibc
 import Darwin
 #endif
 
+/// Policies whose whole state is per-arm reward statistics: arms, priors and updates
+/// work the same for all of them.
+protocol StatisticsPolicy: BanditPolicy {
+    var stats: ArmStatistics { get set }
+}
+
+extension StatisticsPolicy {
+    public var armCount: Int { stats.arms.count }
+    public mutating func addArm(prior: ArmPrior) -> Int { stats.addArm(prior: prior) }
+
+    public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
+        stats.record(arm: arm, reward: reward)
+    }
+}
+
+/// Policies with a closed-form choice distribution choose by sampling it, so the
+/// propensity they report is exactly the probability they chose with.
+protocol DistributionPolicy: BanditPolicy {}
+
+extension DistributionPolicy {
+    public func choose(_ input: DecisionInput, random: inout SeededRandom) -> Choice {
+        Self.sample(probabilities(input, random: &random), input.eligible, &random)
+    }
+}
+
 /// ε-greedy: the best empirical mean with probability 1 − ε (ties split evenly), a
 /// uniformly random eligible arm otherwise. Untried arms count as mean 0.
-public struct EpsilonGreedy: BanditPolicy, Equatable {
+public struct EpsilonGreedy: StatisticsPolicy, DistributionPolicy, Equatable {
     public let name = "epsilon-greedy"
     public let epsilon: Double
     public internal(set) var stats: ArmStatistics
@@ -16,9 +41,6 @@ public struct EpsilonGreedy: BanditPolicy, Equatable {
         stats = ArmStatistics(discount: discount)
     }
 
-    public var armCount: Int { stats.arms.count }
-    public mutating func addArm(prior: ArmPrior) -> Int { stats.addArm(prior: prior) }
-
     public func probabilities(_ input: DecisionInput, random: inout SeededRandom) -> [Double] {
         let means = input.eligible.map { stats.mean($0) ?? 0 }
         let (_, best) = argmaxes(means)
@@ -27,18 +49,10 @@ public struct EpsilonGreedy: BanditPolicy, Equatable {
         for i in best { p[i] += (1 - epsilon) / Double(best.count) }
         return p
     }
-
-    public func choose(_ input: DecisionInput, random: inout SeededRandom) -> Choice {
-        Self.sample(probabilities(input, random: &random), input.eligible, &random)
-    }
-
-    public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
-        stats.record(arm: arm, reward: reward)
-    }
 }
 
 /// Softmax (Boltzmann) exploration: arm i with probability ∝ exp(mean_i / τ).
-public struct Softmax: BanditPolicy, Equatable {
+public struct Softmax: StatisticsPolicy, DistributionPolicy, Equatable {
     public let name = "softmax"
     public let temperature: Double
     public internal(set) var stats: ArmStatistics
@@ -48,23 +62,12 @@ public struct Softmax: BanditPolicy, Equatable {
         stats = ArmStatistics(discount: discount)
     }
 
-    public var armCount: Int { stats.arms.count }
-    public mutating func addArm(prior: ArmPrior) -> Int { stats.addArm(prior: prior) }
-
     public func probabilities(_ input: DecisionInput, random: inout SeededRandom) -> [Double] {
         let scaled = input.eligible.map { (stats.mean($0) ?? 0) / temperature }
         let top = scaled.max() ?? 0
         let weights = scaled.map { exp($0 - top) }
         let total = weights.reduce(0, +)
         return weights.map { $0 / total }
-    }
-
-    public func choose(_ input: DecisionInput, random: inout SeededRandom) -> Choice {
-        Self.sample(probabilities(input, random: &random), input.eligible, &random)
-    }
-
-    public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
-        stats.record(arm: arm, reward: reward)
     }
 }
 
@@ -77,8 +80,7 @@ protocol IndexPolicy: BanditPolicy {
 }
 
 /// Index policies over per-arm statistics; untried arms come first.
-protocol ArmIndexPolicy: IndexPolicy {
-    var stats: ArmStatistics { get }
+protocol ArmIndexPolicy: IndexPolicy, StatisticsPolicy {
     /// The index of arm `i`, given the total (discounted) observations `total`.
     func index(_ i: Int, total: Double) -> Double
 }
@@ -117,15 +119,8 @@ public struct UCB1: ArmIndexPolicy, Equatable {
         stats = ArmStatistics(discount: discount)
     }
 
-    public var armCount: Int { stats.arms.count }
-    public mutating func addArm(prior: ArmPrior) -> Int { stats.addArm(prior: prior) }
-
     func index(_ i: Int, total: Double) -> Double {
         stats.mean(i)! + exploration * (2 * log(max(total, 1)) / stats.count(i)).squareRoot()
-    }
-
-    public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
-        stats.record(arm: arm, reward: reward)
     }
 }
 
@@ -140,9 +135,6 @@ public struct KLUCB: ArmIndexPolicy, Equatable {
         self.c = c
         stats = ArmStatistics(discount: discount)
     }
-
-    public var armCount: Int { stats.arms.count }
-    public mutating func addArm(prior: ArmPrior) -> Int { stats.addArm(prior: prior) }
 
     func index(_ i: Int, total: Double) -> Double {
         let p = min(1, max(0, stats.mean(i)!))
@@ -163,10 +155,6 @@ public struct KLUCB: ArmIndexPolicy, Equatable {
         let q = min(max(q, eps), 1 - eps)
         return p * log(p / q) + (1 - p) * log((1 - p) / (1 - q))
     }
-
-    public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
-        stats.record(arm: arm, reward: reward)
-    }
 }
 
 /// Thompson sampling chooses the arm whose posterior draw is highest. Its propensity has
@@ -179,7 +167,7 @@ protocol SamplingPolicy: BanditPolicy {
 }
 
 /// Sampling policies whose arms have independent posteriors.
-protocol ArmSamplingPolicy: SamplingPolicy {
+protocol ArmSamplingPolicy: SamplingPolicy, StatisticsPolicy {
     /// One posterior draw of arm `i`'s mean reward.
     func draw(_ i: Int, _ random: inout SeededRandom) -> Double
 }
@@ -228,9 +216,6 @@ public struct BetaThompson: ArmSamplingPolicy, Equatable {
         stats = ArmStatistics(discount: discount)
     }
 
-    public var armCount: Int { stats.arms.count }
-    public mutating func addArm(prior: ArmPrior) -> Int { stats.addArm(prior: prior) }
-
     func draw(_ i: Int, _ random: inout SeededRandom) -> Double {
         let n = stats.count(i)
         let successes = n * (stats.mean(i) ?? 0)
@@ -262,9 +247,6 @@ public struct NormalThompson: ArmSamplingPolicy, Equatable {
         stats = ArmStatistics(discount: discount)
     }
 
-    public var armCount: Int { stats.arms.count }
-    public mutating func addArm(prior: ArmPrior) -> Int { stats.addArm(prior: prior) }
-
     func draw(_ i: Int, _ random: inout SeededRandom) -> Double {
         let (n, mean, deviations) = stats.moments(i)
         let kappa = priorStrength + n
@@ -274,16 +256,12 @@ public struct NormalThompson: ArmSamplingPolicy, Equatable {
         let variance = beta / random.gamma(shape: alpha)
         return mu + (variance / kappa).squareRoot() * random.normal()
     }
-
-    public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
-        stats.record(arm: arm, reward: reward)
-    }
 }
 
 /// EXP3 (Auer et al. 2002) for adversarial rewards in [0, 1]: exponential weights mixed
 /// with γ of uniform exploration; the observed reward is importance-weighted by the
 /// propensity it was chosen with. Weights are kept as logarithms.
-public struct EXP3: BanditPolicy, Equatable {
+public struct EXP3: DistributionPolicy, Equatable {
     public let name = "exp3"
     public let gamma: Double
     public internal(set) var logWeights: [Double] = []
@@ -308,10 +286,6 @@ public struct EXP3: BanditPolicy, Equatable {
         let total = w.reduce(0, +)
         let k = Double(input.eligible.count)
         return w.map { (1 - gamma) * $0 / total + gamma / k }
-    }
-
-    public func choose(_ input: DecisionInput, random: inout SeededRandom) -> Choice {
-        Self.sample(probabilities(input, random: &random), input.eligible, &random)
     }
 
     public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
