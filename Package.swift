@@ -82,12 +82,13 @@ let package = Package(
         .testTarget(name: "BanditsTests", dependencies: ["Bandits", "Events", "StateFormat"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Events", "StateFormat"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Events", "StateFormat"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Stream", "Events"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Stream", "Events", "Bandits"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Engine",
+                "Server", "Engine", "Bandits", "Stream", "Events",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(name: "IntegrationTests", dependencies: ["Stream", "Events"]),
     ]

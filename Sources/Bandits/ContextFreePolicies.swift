@@ -17,6 +17,10 @@ extension StatisticsPolicy {
     public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
         stats.record(arm: arm, reward: reward)
     }
+
+    public func scores(_ input: DecisionInput) -> [Double] {
+        input.eligible.map { stats.mean($0) ?? 0 }
+    }
 }
 
 /// Policies with a closed-form choice distribution choose by sampling it, so the
@@ -81,14 +85,16 @@ protocol IndexPolicy: BanditPolicy {
 
 /// Index policies over per-arm statistics; untried arms come first.
 protocol ArmIndexPolicy: IndexPolicy, StatisticsPolicy {
-    /// The index of arm `i`, given the total (discounted) observations `total`.
-    func index(_ i: Int, total: Double) -> Double
+    /// The index of arm `i`, given ln of the total (discounted) observations, which is
+    /// computed once per decision rather than once per arm.
+    func index(_ i: Int, logTotal: Double) -> Double
 }
 
 extension ArmIndexPolicy {
     func indices(_ input: DecisionInput) -> [Double] {
         let total = input.eligible.reduce(0) { $0 + stats.count($1) }
-        return input.eligible.map { stats.count($0) > 0 ? index($0, total: total) : .infinity }
+        let logTotal = log(max(total, 1))
+        return input.eligible.map { stats.count($0) > 0 ? index($0, logTotal: logTotal) : .infinity }
     }
 }
 
@@ -101,9 +107,22 @@ extension IndexPolicy {
     }
 
     public func choose(_ input: DecisionInput, random: inout SeededRandom) -> Choice {
-        let (_, best) = argmaxes(indices(input))
-        let pick = best.count == 1 ? best[0] : best[Int(random.next() % UInt64(best.count))]
-        return Choice(arm: input.eligible[pick], propensity: 1 / Double(best.count))
+        // One pass, no second array: a tie replaces the pick with probability 1/ties
+        // (reservoir sampling), which picks uniformly among all tied arms.
+        var best = -Double.infinity
+        var ties = 0
+        var pick = 0
+        for (k, v) in indices(input).enumerated() {
+            if v > best {
+                best = v
+                ties = 1
+                pick = k
+            } else if v == best {
+                ties += 1
+                if random.next() % UInt64(ties) == 0 { pick = k }
+            }
+        }
+        return Choice(arm: input.eligible[pick], propensity: 1 / Double(max(ties, 1)))
     }
 }
 
@@ -119,8 +138,8 @@ public struct UCB1: ArmIndexPolicy, Equatable {
         stats = ArmStatistics(discount: discount)
     }
 
-    func index(_ i: Int, total: Double) -> Double {
-        stats.mean(i)! + exploration * (2 * log(max(total, 1)) / stats.count(i)).squareRoot()
+    func index(_ i: Int, logTotal: Double) -> Double {
+        stats.mean(i)! + exploration * (2 * logTotal / stats.count(i)).squareRoot()
     }
 }
 
@@ -136,9 +155,8 @@ public struct KLUCB: ArmIndexPolicy, Equatable {
         stats = ArmStatistics(discount: discount)
     }
 
-    func index(_ i: Int, total: Double) -> Double {
+    func index(_ i: Int, logTotal: Double) -> Double {
         let p = min(1, max(0, stats.mean(i)!))
-        let logTotal = log(max(total, 1))
         let bound = (logTotal + c * log(max(logTotal, 1))) / stats.count(i)
         var low = p
         var high = 1.0
@@ -286,6 +304,10 @@ public struct EXP3: DistributionPolicy, Equatable {
         let total = w.reduce(0, +)
         let k = Double(input.eligible.count)
         return w.map { (1 - gamma) * $0 / total + gamma / k }
+    }
+
+    public func scores(_ input: DecisionInput) -> [Double] {
+        input.eligible.map { logWeights[$0] }
     }
 
     public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {

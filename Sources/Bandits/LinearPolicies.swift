@@ -38,6 +38,14 @@ struct LinearModels: Sendable, Equatable {
         }
     }
 
+    /// θᵀx of every eligible arm.
+    func predictions(_ input: DecisionInput) -> [Double] {
+        (0..<input.eligible.count).map { k in
+            let (model, x) = scoring(input, k)
+            return model.predict(x)
+        }
+    }
+
     mutating func update(arm: Int, features: [Double], reward: Double) {
         models[payoff == .perArm ? arm : 0].update(features, reward)
     }
@@ -63,6 +71,8 @@ public struct LinUCB: IndexPolicy, Equatable {
             return model.predict(x) + alpha * model.width(x).squareRoot()
         }
     }
+
+    public func scores(_ input: DecisionInput) -> [Double] { linear.predictions(input) }
 
     public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
         linear.update(arm: arm, features: features, reward: reward)
@@ -103,6 +113,8 @@ public struct LinearThompson: SamplingPolicy, Equatable {
         }
         return at
     }
+
+    public func scores(_ input: DecisionInput) -> [Double] { linear.predictions(input) }
 
     public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
         linear.update(arm: arm, features: features, reward: reward)

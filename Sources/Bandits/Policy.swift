@@ -58,6 +58,9 @@ public protocol BanditPolicy: Sendable {
     /// The probability of each eligible arm (in `input.eligible` order), exact where the
     /// policy has a closed form, else estimated from draws of `random`.
     func probabilities(_ input: DecisionInput, random: inout SeededRandom) -> [Double]
+    /// The policy's current reward estimate of every eligible arm (in `input.eligible`
+    /// order), without exploration: what a ranked list orders the unchosen arms by.
+    func scores(_ input: DecisionInput) -> [Double]
     /// Folds in `reward` for `arm`, which was chosen with `propensity`.
     mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double)
 }
@@ -72,6 +75,69 @@ extension BanditPolicy {
             u -= p
         }
         return Choice(arm: eligible[eligible.count - 1], propensity: probabilities[probabilities.count - 1])
+    }
+}
+
+extension BanditPolicy {
+    /// A ranked list of up to `count` arms: the chosen arm first, then the other eligible
+    /// arms by their score, best first. Only the top `count − 1` are ordered (a bounded
+    /// heap, O(n log count)), so a short list from thousands of arms costs one pass.
+    public func ranking(_ input: DecisionInput, first: Int, count: Int) -> [Int] {
+        guard count > 1 else { return [first] }
+        let scores = scores(input)
+        var heap = TopK(capacity: count - 1)
+        for (k, arm) in input.eligible.enumerated() where arm != first {
+            heap.offer(score: scores[k], position: k)
+        }
+        return [first] + heap.descending().map { input.eligible[$0] }
+    }
+}
+
+/// The `capacity` largest scores seen, as a min-heap on (score, then earlier position
+/// first) so that ties keep the eligible order.
+struct TopK {
+    private var items: [(score: Double, position: Int)] = []
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        items.reserveCapacity(capacity)
+    }
+
+    /// True when a ranks below b.
+    private static func below(_ a: (score: Double, position: Int), _ b: (score: Double, position: Int)) -> Bool {
+        a.score < b.score || (a.score == b.score && a.position > b.position)
+    }
+
+    mutating func offer(score: Double, position: Int) {
+        let item = (score: score.isNaN ? -Double.infinity : score, position: position)
+        if items.count < capacity {
+            items.append(item)
+            var i = items.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard TopK.below(items[i], items[parent]) else { break }
+                items.swapAt(i, parent)
+                i = parent
+            }
+        } else if capacity > 0, TopK.below(items[0], item) {
+            items[0] = item
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var least = i
+                if l < items.count, TopK.below(items[l], items[least]) { least = l }
+                if r < items.count, TopK.below(items[r], items[least]) { least = r }
+                if least == i { break }
+                items.swapAt(i, least)
+                i = least
+            }
+        }
+    }
+
+    /// The kept positions, best first.
+    func descending() -> [Int] {
+        items.sorted { TopK.below($1, $0) }.map(\.position)
     }
 }
 

@@ -22,6 +22,7 @@ public struct Configuration: Sendable, Equatable {
         public var groupID = "arbiter"
         public var eventsTopic = "arbiter.events"
         public var deadLettersTopic = "arbiter.dead-letters"
+        public var decisionsTopic = "arbiter.decisions"
         /// Passed to librdkafka unchanged, for consumer and producer alike (security,
         /// timeouts, client id …).
         public var properties: [String: String] = [:]
@@ -40,6 +41,22 @@ public struct Configuration: Sendable, Equatable {
     public struct HTTP: Sendable, Equatable {
         public var host = "127.0.0.1"
         public var port = 8080
+        /// Bearer token of the admin API; empty disables it.
+        public var adminToken = ""
+        /// Larger request bodies are refused with 413.
+        public var maxBodyBytes = 65536
+    }
+
+    public struct Decisions: Sendable, Equatable {
+        /// Mixed into every decision's random seed: replaying with the same seed gives
+        /// the same decisions.
+        public var seed: UInt64 = 0
+        /// Names this process in the decision ids it makes; empty: derived at start.
+        public var instance = ""
+        /// Open decisions and remembered settled ones the reward join keeps at most.
+        public var maxPending = 1_000_000
+        /// Decision log as JSON lines in this file instead of the decisions topic.
+        public var logFile = ""
     }
 
     public struct Log: Sendable, Equatable {
@@ -51,6 +68,8 @@ public struct Configuration: Sendable, Equatable {
     public var kafka = Kafka()
     public var engine = EngineSettings()
     public var http = HTTP()
+    public var decisions = Decisions()
+    public var surfaces: [SurfaceConfiguration] = []
     public var log = Log()
 
     public init() {}
@@ -61,6 +80,7 @@ public struct Configuration: Sendable, Equatable {
         "kafka.group_id": { c, v throws(ConfigurationError) in c.kafka.groupID = try nonEmpty(v, "kafka.group_id") },
         "kafka.topics.events": { c, v throws(ConfigurationError) in c.kafka.eventsTopic = try nonEmpty(v, "kafka.topics.events") },
         "kafka.topics.dead_letters": { c, v throws(ConfigurationError) in c.kafka.deadLettersTopic = try nonEmpty(v, "kafka.topics.dead_letters") },
+        "kafka.topics.decisions": { c, v throws(ConfigurationError) in c.kafka.decisionsTopic = try nonEmpty(v, "kafka.topics.decisions") },
         "kafka.allow_old_librdkafka": { c, v throws(ConfigurationError) in c.kafka.allowOldLibrdkafka = try bool(v, "kafka.allow_old_librdkafka") },
         "engine.snapshot_dir": { c, v throws(ConfigurationError) in c.engine.snapshotDirectory = try nonEmpty(v, "engine.snapshot_dir") },
         "engine.snapshot_interval_ms": { c, v throws(ConfigurationError) in c.engine.snapshotIntervalMillis = try int(v, "engine.snapshot_interval_ms", min: 0, max: 86_400_000) },
@@ -70,6 +90,18 @@ public struct Configuration: Sendable, Equatable {
         "engine.outputs_timeout_ms": { c, v throws(ConfigurationError) in c.engine.outputsTimeoutMillis = try int(v, "engine.outputs_timeout_ms", min: 1, max: 3_600_000) },
         "http.host": { c, v throws(ConfigurationError) in c.http.host = try nonEmpty(v, "http.host") },
         "http.port": { c, v throws(ConfigurationError) in c.http.port = try int(v, "http.port", min: 0, max: 65535) },
+        "http.admin_token": { c, v throws(ConfigurationError) in c.http.adminToken = v },
+        "http.max_body_bytes": { c, v throws(ConfigurationError) in c.http.maxBodyBytes = try int(v, "http.max_body_bytes", min: 256, max: 64 << 20) },
+        "decisions.seed": { c, v throws(ConfigurationError) in
+            guard let n = UInt64(v) else { throw ConfigurationError("'decisions.seed' must be an unsigned integer, found '\(v)'") }
+            c.decisions.seed = n
+        },
+        "decisions.instance": { c, v throws(ConfigurationError) in
+            guard v.isEmpty || SurfaceConfiguration.isName(v) else { throw ConfigurationError("'decisions.instance' must be letters, digits, '_', '-' or '.'") }
+            c.decisions.instance = v
+        },
+        "decisions.max_pending": { c, v throws(ConfigurationError) in c.decisions.maxPending = try int(v, "decisions.max_pending", min: 1, max: 1 << 30) },
+        "decisions.log_file": { c, v throws(ConfigurationError) in c.decisions.logFile = v },
         "log.level": { c, v throws(ConfigurationError) in c.log.level = try oneOf(v, "log.level", ["trace", "debug", "info", "notice", "warning", "error", "critical"]) },
         "log.format": { c, v throws(ConfigurationError) in c.log.format = try oneOf(v, "log.format", ["json", "text"]) },
     ]
@@ -80,10 +112,11 @@ public struct Configuration: Sendable, Equatable {
     /// Loads `path` (when given) over the defaults, then applies `environment`.
     public static func load(path: String?, environment: [String: String]) throws(ConfigurationError) -> Configuration {
         var flat: [(String, String)] = []
+        var surfacesNode: Node?
         if let path {
             let bytes: [UInt8]
             do { bytes = try FileIO.readAll(path) } catch { throw ConfigurationError("cannot read configuration: \(error)") }
-            flat = try flatten(yaml: String(decoding: bytes, as: UTF8.self), source: path)
+            (flat, surfacesNode) = try flatten(yaml: String(decoding: bytes, as: UTF8.self), source: path)
         }
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("ARBITER_") {
             if name.hasPrefix(propertyEnvironmentPrefix) {
@@ -91,7 +124,7 @@ public struct Configuration: Sendable, Equatable {
                 flat.append((propertiesPrefix + property, value))
             } else if let key = keys.keys.first(where: { environmentName(of: $0) == name }) {
                 flat.append((key, value))
-            } else if name.hasPrefix("ARBITER_KAFKA_") || name.hasPrefix("ARBITER_ENGINE_") || name.hasPrefix("ARBITER_HTTP_") || name.hasPrefix("ARBITER_LOG_") {
+            } else if ["ARBITER_KAFKA_", "ARBITER_ENGINE_", "ARBITER_HTTP_", "ARBITER_LOG_", "ARBITER_DECISIONS_"].contains(where: { name.hasPrefix($0) }) {
                 throw ConfigurationError("unknown environment override \(name); known: \(keys.keys.sorted().map(environmentName).joined(separator: ", ")), ARBITER_KAFKA_PROPERTY_*")
             }
         }
@@ -102,9 +135,10 @@ public struct Configuration: Sendable, Equatable {
             } else if let apply = keys[key] {
                 try apply(&config, value)
             } else {
-                throw ConfigurationError("unknown configuration key '\(key)'; known keys: \(keys.keys.sorted().joined(separator: ", ")), kafka.properties.*")
+                throw ConfigurationError("unknown configuration key '\(key)'; known keys: \(keys.keys.sorted().joined(separator: ", ")), kafka.properties.*, surfaces")
             }
         }
+        if let surfacesNode, let path { config.surfaces = try SurfaceConfiguration.parse(surfacesNode, source: path) }
         return config
     }
 
@@ -113,17 +147,23 @@ public struct Configuration: Sendable, Equatable {
         "ARBITER_" + key.uppercased().replacing(".", with: "_")
     }
 
-    /// Dotted key/value pairs of a YAML mapping, in document order.
-    static func flatten(yaml: String, source: String) throws(ConfigurationError) -> [(String, String)] {
+    /// Dotted key/value pairs of a YAML mapping, in document order, and the `surfaces`
+    /// mapping, which holds lists and is read on its own.
+    static func flatten(yaml: String, source: String) throws(ConfigurationError) -> ([(String, String)], Node?) {
         let node: Node?
         do { node = try Yams.compose(yaml: yaml) } catch { throw ConfigurationError("\(source) is not valid YAML: \(error)") }
-        guard let node else { return [] }
+        guard let node else { return ([], nil) }
         var out: [(String, String)] = []
+        var surfaces: Node?
         func walk(_ node: Node, _ prefix: String) throws(ConfigurationError) {
             switch node {
             case .mapping(let mapping):
                 for (k, v) in mapping {
                     guard let name = k.string else { throw ConfigurationError("\(source): keys must be strings (under '\(prefix)')") }
+                    if prefix.isEmpty, name == "surfaces" {
+                        surfaces = v
+                        continue
+                    }
                     try walk(v, prefix.isEmpty ? name : prefix + "." + name)
                 }
             case .scalar(let scalar):
@@ -134,7 +174,7 @@ public struct Configuration: Sendable, Equatable {
         }
         guard case .mapping = node else { throw ConfigurationError("\(source): the top level must be a mapping") }
         try walk(node, "")
-        return out
+        return (out, surfaces)
     }
 
     private static func nonEmpty(_ v: String, _ key: String) throws(ConfigurationError) -> String {

@@ -2,6 +2,19 @@ import Events
 import Logging
 import Stream
 
+/// State that follows the whole event stream (not one partition) on the engine thread:
+/// the decision service's reward join and policies.
+public protocol StreamObserver: AnyObject, Sendable {
+    /// Called with every accepted event, after the partition's learners.
+    func observe(_ event: Event)
+    /// Called between batches and when idle (at least every 50 ms).
+    func tick()
+    /// Makes the observer's state durable. Called on the engine thread right before
+    /// partition snapshots are taken, so the two describe the same point of the stream;
+    /// false means the partition snapshots must wait (they would run ahead of it).
+    func checkpoint() -> Bool
+}
+
 /// The engine thread: takes deliveries from a source, decodes each record, folds events
 /// into the learners of the record's partition, sends rejects to the dead-letter output,
 /// and snapshots.
@@ -35,6 +48,7 @@ public final class Pipeline: @unchecked Sendable {
     private let logger: Logger
     private let writer: SnapshotWriter
     private let metrics: EngineMetrics
+    private let observer: (any StreamObserver)?
     private var thread: WorkerThread?
 
     // Engine-thread state.
@@ -53,8 +67,12 @@ public final class Pipeline: @unchecked Sendable {
         var dirty = false
     }
 
-    public init(source: any EventSource, outputs: any OutputSink, store: SnapshotStore, settings: Settings, logger: Logger, commit: Committer? = nil) {
+    public init(
+        source: any EventSource, outputs: any OutputSink, store: SnapshotStore, settings: Settings, logger: Logger,
+        observer: (any StreamObserver)? = nil, commit: Committer? = nil
+    ) {
         self.source = source
+        self.observer = observer
         self.outputs = outputs
         self.store = store
         self.settings = settings
@@ -85,6 +103,7 @@ public final class Pipeline: @unchecked Sendable {
     public func run() {
         reading.running = true
         defer {
+            _ = observer?.checkpoint()
             writer.shutdown()
             reading.running = false
             publish(force: true)
@@ -142,6 +161,7 @@ public final class Pipeline: @unchecked Sendable {
             switch decoder.decode(record.value) {
             case .success(let event):
                 state.learners.update(event)
+                observer?.observe(event)
                 accepted[Int(event.kind.rawValue)] += 1
             case .failure(let reason):
                 state.learners.tally.reject(category: reason.category.rawValue)
@@ -206,7 +226,7 @@ public final class Pipeline: @unchecked Sendable {
             guard let rt = partitions[p], rt.dirty || rt.durableOffset == nil else { return nil }
             return PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: rt.nextOffset, learners: rt.learners)
         }
-        if !snapshots.isEmpty {
+        if !snapshots.isEmpty, observer?.checkpoint() ?? true {
             let outcome = writer.submit(snapshots, outputsMark: outputs.mark(), timeoutMillis: settings.outputsTimeoutMillis, commit: false).take()
             record(outcome)
         }
@@ -223,6 +243,7 @@ public final class Pipeline: @unchecked Sendable {
     // MARK: Periodic work
 
     private func tick() {
+        observer?.tick()
         if let inFlight = periodicInFlight, let outcome = inFlight.poll() {
             record(outcome)
             periodicInFlight = nil
@@ -239,7 +260,10 @@ public final class Pipeline: @unchecked Sendable {
         {
             lastSnapshotStart = now
             let dirty = partitions.filter { $0.value.dirty }
-            if !dirty.isEmpty {
+            // Decisions change the observer without any event: it is checkpointed every
+            // interval, and the partitions only when it succeeded.
+            let observed = observer?.checkpoint() ?? true
+            if !dirty.isEmpty, observed {
                 let snapshots = dirty.keys.sorted().map { p in
                     PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: dirty[p]!.nextOffset, learners: dirty[p]!.learners)
                 }

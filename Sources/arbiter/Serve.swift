@@ -15,8 +15,11 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Joins the consumer group, restores each assigned partition from its newest \
             snapshot and resumes from the offsets it covers. Rejected events go to the \
-            dead-letter topic with their reason. SIGTERM or SIGINT flushes a final \
-            snapshot, commits and leaves the group.
+            dead-letter topic with their reason. Decision points ('surfaces' in the \
+            configuration) answer POST /v1/decide; each decision goes to the decisions \
+            topic and learns from the rewards that follow it in the event stream. \
+            SIGTERM or SIGINT flushes the decision log and a final snapshot, commits and \
+            leaves the group.
             """)
 
     @Option(name: .shortAndLong, help: "YAML configuration (environment variables override it).")
@@ -45,11 +48,13 @@ struct Serve: AsyncParsableCommand {
                 topic: settings.kafka.eventsTopic, properties: settings.consumerProperties,
                 maxBufferedBytes: settings.engine.maxBufferedBytes, pollBatchSize: settings.engine.pollBatchSize),
             logger: logger)
+        let decisions = try makeDecisionService(settings, producer: producer, logger: logger)
         let pipeline = Pipeline(
             source: source, outputs: outputs,
             store: SnapshotStore(root: settings.engine.snapshotDirectory, keep: settings.engine.snapshotsKept),
             settings: .init(snapshotIntervalMillis: settings.engine.snapshotIntervalMillis, outputsTimeoutMillis: settings.engine.outputsTimeoutMillis),
             logger: logger,
+            observer: decisions,
             commit: { offsets in
                 if let error = source.commit(offsets, synchronously: false) {
                     logger.warning("offset commit failed; the snapshot holds the offsets", metadata: ["error": "\(error)"])
@@ -58,11 +63,18 @@ struct Serve: AsyncParsableCommand {
 
         let router = Router()
         StatusRoutes(statistics: pipeline.statistics, health: source.health, registry: registry).register(on: router)
+        let eventsTopic = settings.kafka.eventsTopic
+        DecisionRoutes(
+            service: decisions.service, adminToken: settings.http.adminToken, maxBodyBytes: settings.http.maxBodyBytes,
+            submitReward: { event in
+                try producer.send(topic: eventsTopic, key: Array(event.partitionKey.utf8), value: EventEncoder.encode(event))
+            }
+        ).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.http.host, port: settings.http.port), serverName: "arbiter"),
             logger: logger)
-        let engine = EngineService(pipeline: pipeline, source: source, outputs: outputs, logger: logger)
+        let engine = EngineService(pipeline: pipeline, source: source, outputs: outputs, decisions: decisions.service, logger: logger)
         // Services stop in reverse order: the engine flushes while HTTP still answers.
         let group = ServiceGroup(configuration: .init(
             services: [
@@ -76,6 +88,30 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("engine stopped: \(fatal)")
         }
     }
+
+    /// The decision points, restored from this instance's state file when there is one.
+    func makeDecisionService(_ settings: Configuration, producer: KafkaProducer, logger: Logger) throws -> DecisionObserver {
+        // Stable across restarts (the state file is named after it), distinct per process
+        // on one host.
+        let instance = settings.decisions.instance.isEmpty
+            ? "\(ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." })-\(settings.http.port)"
+            : settings.decisions.instance
+        let directory = settings.engine.snapshotDirectory + "/decisions"
+        try FileIO.makeDirectories(directory)
+        let statePath = "\(directory)/\(instance).snap"
+        let restoring = FileIO.exists(statePath) ? try FileIO.readAll(statePath) : nil
+        let log: any DecisionLog = settings.decisions.logFile.isEmpty
+            ? KafkaDecisionLog(producer: producer, topic: settings.kafka.decisionsTopic)
+            : try FileDecisionLog(path: settings.decisions.logFile)
+        let service = try DecisionService(
+            surfaces: settings.surfaces, seed: settings.decisions.seed, instance: instance, maxPending: settings.decisions.maxPending,
+            log: log, restoring: restoring, logger: logger)
+        logger.info("decision points ready", metadata: [
+            "surfaces": "\(service.surfaceNames)", "instance": "\(instance)", "restored": "\(restoring != nil)",
+            "decision_log": "\(settings.decisions.logFile.isEmpty ? settings.kafka.decisionsTopic : settings.decisions.logFile)",
+        ])
+        return DecisionObserver(service: service, statePath: statePath, logger: logger)
+    }
 }
 
 /// Runs the engine's threads for the lifetime of the service group.
@@ -83,6 +119,7 @@ struct EngineService: Service {
     let pipeline: Pipeline
     let source: KafkaSource
     let outputs: KafkaOutputs
+    let decisions: DecisionService
     let logger: Logger
 
     func run() async throws {
@@ -98,10 +135,14 @@ struct EngineService: Service {
                 }
             }
         } onCancelOrGracefulShutdown: {
-            logger.info("shutting down: flushing state")
+            logger.info("shutting down: flushing the decision log and state")
+            decisions.close()
             pipeline.stop()
         }
         source.join()
+        if !decisions.flushLog(timeoutMillis: 10_000) {
+            logger.error("the decision log was not fully flushed before shutdown")
+        }
         outputs.close()
         logger.info("engine stopped")
     }

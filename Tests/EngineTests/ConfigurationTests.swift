@@ -1,3 +1,4 @@
+import Bandits
 import Foundation
 import Testing
 
@@ -8,6 +9,10 @@ import Testing
         let c = try Configuration.load(path: repositoryRoot + "/config/arbiter.yaml", environment: [:])
         var expected = Configuration()
         expected.kafka.properties = ["client.id": "arbiter", "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000", "partition.assignment.strategy": "roundrobin"]
+        #expect(c.surfaces.map(\.name) == ["home_banner", "offer", "checkout_upsell"])
+        #expect(c.surfaces[1].arms[1] == SurfaceConfiguration.Arm(name: "free_gift", prior: ArmPrior(trials: 20, rewardSum: 2)))
+        #expect(c.surfaces[1].dimension == 4 && c.surfaces[2].reward == .revenue)
+        expected.surfaces = c.surfaces
         #expect(c == expected)
     }
 
@@ -36,6 +41,15 @@ import Testing
         ("log:\n  format: xml\n", "'log.format' must be one of json, text"),
         ("- a\n- b\n", "the top level must be a mapping"),
         ("kafka: [1, 2]\n", "'kafka' must be a single value"),
+        ("surfaces:\n  s:\n    policy: ucb2\n", "policy 'ucb2' is not one of"),
+        ("surfaces:\n  s:\n    policy: ucb1\n    parameters: { epsilon: 0.1 }\n", "ucb1 has no parameter 'epsilon'"),
+        ("surfaces:\n  s:\n    policy: exp3\n    parameters: { gamma: 2 }\n", "parameter 'gamma' must be in"),
+        ("surfaces:\n  s:\n    policy: ucb1\n    arms: [a, a]\n", "arm 'a' is listed twice"),
+        ("surfaces:\n  s:\n    policy: ucb1\n    features: [x]\n", "does not use features"),
+        ("surfaces:\n  s:\n    policy: linucb\n    reward: likes\n", "reward must be click, purchase"),
+        ("surfaces:\n  s:\n    policy: linucb\n    arm_features: [size]\n", "'arm_features' need 'payoff: shared'"),
+        ("surfaces:\n  s:\n    policy: linucb\n    payoff: shared\n    arm_features: [size]\n    arms: [a]\n", "value for each arm feature"),
+        ("surfaces:\n  s:\n    polcy: linucb\n", "unknown key 'polcy'"),
     ])
     func badFilesAreRefusedWithAMessage(yaml: String, message: String) throws {
         let path = temporaryDirectory("config") + "/bad.yaml"

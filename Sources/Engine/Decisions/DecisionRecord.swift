@@ -1,0 +1,47 @@
+import Events
+import Stream
+
+/// The decision log's record: an `impression` event in the version-1 event schema (so
+/// the log reads back through the event codec, e.g. for offline evaluation) with the
+/// decision's details as further fields, which the codec skips.
+public enum DecisionRecord {
+    public static func encode(_ d: Decision) -> [UInt8] {
+        var w = JSONWriter(reservingCapacity: 256)
+        write(d, into: &w)
+        return w.bytes
+    }
+
+    /// The record's fields; the HTTP answer is the same object.
+    public static func write(_ d: Decision, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("type"); w.string(EventKind.impression.wireName)
+        w.key("v"); w.int(Int64(EventDecoder.schemaVersion))
+        w.key("ts"); w.int(d.timestamp)
+        w.key("decision_id"); w.string(d.id)
+        w.key("user"); w.string(d.user)
+        w.key("action"); w.string(d.action)
+        w.key("propensity"); w.double(d.propensity)
+        if let draws = d.propensityDraws { w.key("propensity_draws"); w.int(Int64(draws)) }
+        w.key("surface"); w.string(d.surface)
+        w.key("policy"); w.string(d.policy)
+        w.key("policy_version"); w.int(d.policyVersion)
+        w.key("model_updates"); w.int(d.modelUpdates)
+        w.key("ranking"); w.beginArray()
+        for a in d.ranking { w.string(a) }
+        w.endArray()
+        w.key("eligible"); w.beginArray()
+        for a in d.eligible { w.string(a) }
+        w.endArray()
+        w.key("context"); w.beginObject()
+        for name in d.context.keys.sorted() {
+            w.key(name); w.double(d.context[name]!)
+        }
+        w.endObject()
+        w.endObject()
+    }
+}
+
+/// Keeps echoed client text short in error messages.
+func clip(_ text: String) -> String {
+    text.utf8.count <= 64 ? text : String(text.prefix(64)) + "…"
+}

@@ -1,0 +1,487 @@
+import Bandits
+import Events
+import Logging
+import StateFormat
+import Stream
+import Synchronization
+
+/// A decision request, validated by the caller's parser for syntax and here for meaning.
+public struct DecisionRequest: Sendable {
+    public var surface: String
+    public var user: String
+    /// Context feature values by name; features not given are 0.
+    public var context: [String: Double]
+    /// Arms allowed for this request; nil: every active arm.
+    public var eligible: [String]?
+    /// A client-chosen id (idempotency key of the decision); nil: one is made.
+    public var decisionID: String?
+    /// Length of the ranked list to return (1: the chosen arm only).
+    public var rankingLength: Int
+
+    public init(surface: String, user: String, context: [String: Double] = [:], eligible: [String]? = nil, decisionID: String? = nil, rankingLength: Int = 1) {
+        self.surface = surface
+        self.user = user
+        self.context = context
+        self.eligible = eligible
+        self.decisionID = decisionID
+        self.rankingLength = rankingLength
+    }
+}
+
+/// What a decision answers, and what the decision log records.
+public struct Decision: Sendable, Equatable {
+    public var id: String
+    public var surface: String
+    public var user: String
+    public var action: String
+    /// The probability the policy chose `action` with, given this request.
+    public var propensity: Double
+    /// nil when exact; else the number of posterior draws it was estimated from.
+    public var propensityDraws: Int?
+    public var policy: String
+    /// Bumped by every change of arms or parameters.
+    public var policyVersion: Int64
+    /// Reward updates the policy had learnt when it decided.
+    public var modelUpdates: Int64
+    /// The chosen arm first, then the runners-up by the policy's estimate.
+    public var ranking: [String]
+    public var eligible: [String]
+    public var context: [String: Double]
+    /// Epoch milliseconds.
+    public var timestamp: Int64
+}
+
+/// Why a request or an admin call was refused; the HTTP layer maps `kind` to a status.
+public struct DecisionError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case invalid, notFound, conflict, unavailable
+    }
+    public var kind: Kind
+    public var message: String
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// The decision points: their policies, the decisions they make and the rewards that
+/// teach them.
+///
+/// Threads: HTTP handlers decide concurrently against published, immutable views of the
+/// policies (no lock is held while a policy computes). Rewards are folded in by the
+/// engine thread (`observe`, `tick`) into working copies under a lock, and published as
+/// new views on `tick`. Admin changes publish at once.
+public final class DecisionService: Sendable {
+    /// An immutable view of one surface that decisions are made against.
+    final class View: Sendable {
+        let index: Int
+        let config: SurfaceConfiguration
+        let policy: SurfacePolicy
+        let arms: ArmTable
+        let version: Int64
+        let updates: Int64
+
+        init(index: Int, _ s: SurfaceState) {
+            self.index = index
+            config = s.config
+            policy = s.policy
+            arms = s.arms
+            version = s.version
+            updates = s.updates
+        }
+    }
+
+    /// Arm names, their policy indices and whether each is active.
+    struct ArmTable: Sendable, Equatable {
+        var names: [String] = []
+        var index: [String: Int] = [:]
+        var active: [Bool] = []
+        var features: [[Double]] = []
+
+        var activeIndices: [Int] { active.indices.filter { active[$0] } }
+
+        mutating func append(_ name: String, features f: [Double]) {
+            index[name] = names.count
+            names.append(name)
+            active.append(true)
+            features.append(f)
+        }
+    }
+
+    struct SurfaceState: Sendable {
+        var config: SurfaceConfiguration
+        var policy: SurfacePolicy
+        var arms = ArmTable()
+        var version: Int64 = 1
+        var updates: Int64 = 0
+    }
+
+    struct Working: Sendable {
+        var surfaces: [SurfaceState]
+        var join: RewardJoin
+        var dirty: Set<Int> = []
+    }
+
+    public let seed: UInt64
+    /// Prefix of generated decision ids: instance name and start time, so ids stay
+    /// unique across processes and restarts.
+    public let idPrefix: String
+    private let log: any DecisionLog
+    private let clock: @Sendable () -> Int64
+    private let logger: Logger
+    private let working: Mutex<Working>
+    private let views: Mutex<[String: View]>
+    private let sequence = Atomic<UInt64>(0)
+    private let closed = Atomic<Bool>(false)
+    private let metrics: DecisionMetrics
+
+    /// - Parameters:
+    ///   - restoring: state from `encodeState()` of an earlier run, if any.
+    ///   - clock: epoch milliseconds (decision times and reward windows).
+    public init(
+        surfaces: [SurfaceConfiguration], seed: UInt64, instance: String, maxPending: Int, log: any DecisionLog,
+        restoring: [UInt8]? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = { WallClock.millis }
+    ) throws(ConfigurationError) {
+        self.seed = seed
+        self.log = log
+        self.clock = clock
+        self.logger = logger
+        idPrefix = "\(instance)-\(String(clock(), radix: 36))-"
+        var states: [SurfaceState] = []
+        for config in surfaces {
+            try config.validate()
+            let policy: SurfacePolicy
+            do { policy = try config.policy.make(dimension: config.dimension) } catch {
+                throw ConfigurationError("surface '\(config.name)': \(error.message)")
+            }
+            var s = SurfaceState(config: config, policy: policy)
+            for arm in config.arms {
+                _ = s.policy.addArm(prior: arm.prior)
+                s.arms.append(arm.name, features: arm.features)
+            }
+            states.append(s)
+        }
+        var w = Working(surfaces: states, join: RewardJoin(surfaces: states.count, capacity: maxPending))
+        if let restoring {
+            try DecisionState.restore(restoring, into: &w, logger: logger)
+        }
+        metrics = DecisionMetrics(surfaces: w.surfaces.map(\.config.name))
+        var published: [String: View] = [:]
+        for (i, s) in w.surfaces.enumerated() { published[s.config.name] = View(index: i, s) }
+        working = Mutex(w)
+        views = Mutex(published)
+    }
+
+    // MARK: Deciding
+
+    /// Decides for `request`, logs the decision and registers it for its reward.
+    public func decide(_ request: DecisionRequest) throws(DecisionError) -> Decision {
+        guard !closed.load(ordering: .acquiring) else { throw DecisionError(.unavailable, "shutting down: no new decisions") }
+        guard let view = views.withLock({ $0[request.surface] }) else {
+            throw DecisionError(.notFound, "no surface '\(clip(request.surface))'; surfaces: \(surfaceNames.joined(separator: ", "))")
+        }
+        let config = view.config
+        guard !request.user.isEmpty, request.user.utf8.count <= EventDecoder.maximumIDBytes else {
+            throw DecisionError(.invalid, "'user' must be 1–\(EventDecoder.maximumIDBytes) bytes")
+        }
+        // Context: known features only, so a misspelt feature is an error, not a silent 0.
+        var context = [Double](repeating: 0, count: config.features.count)
+        for (name, value) in request.context {
+            guard let k = config.features.firstIndex(of: name) else {
+                let known = config.features.isEmpty ? "none" : config.features.joined(separator: ", ")
+                throw DecisionError(.invalid, "unknown context feature '\(clip(name))'; surface '\(config.name)' uses: \(known)")
+            }
+            guard value.isFinite else { throw DecisionError(.invalid, "context feature '\(name)' must be a finite number") }
+            context[k] = value
+        }
+        var eligible: [Int]
+        if let names = request.eligible {
+            guard !names.isEmpty else { throw DecisionError(.invalid, "'eligible' must name at least one arm") }
+            eligible = []
+            eligible.reserveCapacity(names.count)
+            var seen = Set<Int>()
+            for name in names {
+                guard let i = view.arms.index[name] else {
+                    throw DecisionError(.invalid, "unknown arm '\(clip(name))' in 'eligible' of surface '\(config.name)'")
+                }
+                guard view.arms.active[i] else { throw DecisionError(.invalid, "arm '\(name)' of surface '\(config.name)' has been removed") }
+                guard seen.insert(i).inserted else { throw DecisionError(.invalid, "arm '\(name)' appears twice in 'eligible'") }
+                eligible.append(i)
+            }
+        } else {
+            eligible = view.arms.activeIndices
+            guard !eligible.isEmpty else { throw DecisionError(.conflict, "surface '\(config.name)' has no active arms") }
+        }
+        guard request.rankingLength >= 1 else { throw DecisionError(.invalid, "'ranking' must be at least 1") }
+        let id: String
+        if let given = request.decisionID {
+            guard !given.isEmpty, given.utf8.count <= EventDecoder.maximumIDBytes else {
+                throw DecisionError(.invalid, "'decision_id' must be 1–\(EventDecoder.maximumIDBytes) bytes")
+            }
+            guard working.withLock({ $0.join.isFree(given) }) else {
+                throw DecisionError(.conflict, "decision '\(clip(given))' already exists")
+            }
+            id = given
+        } else {
+            id = idPrefix + String(sequence.wrappingAdd(1, ordering: .relaxed).newValue, radix: 36)
+        }
+
+        var input = DecisionInput(eligible: eligible)
+        var learnVector: [Double] = []
+        if config.policy.algorithm.isContextual {
+            if config.policy.payoff == .perArm {
+                input.features = SurfaceConfiguration.contextVector(context)
+            } else {
+                input.armFeatures = eligible.map { SurfaceConfiguration.sharedVector(context, view.arms.features[$0]) }
+            }
+        }
+        var random = SeededRandom(decisionID: id, salt: seed)
+        let choice = view.policy.choose(input, random: &random)
+        if config.policy.algorithm.isContextual {
+            learnVector = config.policy.payoff == .perArm ? input.features : input.armFeatures[eligible.firstIndex(of: choice.arm)!]
+        }
+        let ranking = view.policy.ranking(input, first: choice.arm, count: min(request.rankingLength, eligible.count))
+        let now = clock()
+        let decision = Decision(
+            id: id, surface: config.name, user: request.user, action: view.arms.names[choice.arm],
+            propensity: choice.propensity, propensityDraws: choice.propensityDraws, policy: view.policy.name,
+            policyVersion: view.version, modelUpdates: view.updates, ranking: ranking.map { view.arms.names[$0] },
+            eligible: eligible.map { view.arms.names[$0] }, context: request.context, timestamp: now)
+
+        // Logged before it is registered or answered: a decision that cannot be logged
+        // is refused, so every decision acted upon is in the log.
+        do {
+            try log.append(key: Array(request.user.utf8), record: DecisionRecord.encode(decision))
+        } catch {
+            metrics.logFailures.increment()
+            throw DecisionError(.unavailable, "the decision log is not accepting records: \(error)")
+        }
+        working.withLock { w in
+            w.join.register(RewardJoin.Pending(
+                id: id, surface: view.index, user: request.user, arm: choice.arm, features: learnVector,
+                propensity: choice.propensity, decidedAt: now, windowEnd: now + config.attributionWindowMillis))
+        }
+        metrics.decided(view.index)
+        return decision
+    }
+
+    /// The probability of each eligible arm for `request` (no decision is made or logged).
+    public func probabilities(_ request: DecisionRequest, decisionID: String) throws(DecisionError) -> [(arm: String, probability: Double)] {
+        guard let view = views.withLock({ $0[request.surface] }) else { throw DecisionError(.notFound, "no surface '\(request.surface)'") }
+        let eligible = try (request.eligible ?? view.arms.activeIndices.map { view.arms.names[$0] }).map { (name) throws(DecisionError) -> Int in
+            guard let i = view.arms.index[name] else { throw DecisionError(.invalid, "unknown arm '\(name)'") }
+            return i
+        }
+        var context = [Double](repeating: 0, count: view.config.features.count)
+        for (name, value) in request.context {
+            if let k = view.config.features.firstIndex(of: name) { context[k] = value }
+        }
+        var input = DecisionInput(eligible: eligible)
+        if view.config.policy.algorithm.isContextual {
+            if view.config.policy.payoff == .perArm {
+                input.features = SurfaceConfiguration.contextVector(context)
+            } else {
+                input.armFeatures = eligible.map { SurfaceConfiguration.sharedVector(context, view.arms.features[$0]) }
+            }
+        }
+        var random = SeededRandom(decisionID: decisionID, salt: seed)
+        let p = view.policy.probabilities(input, random: &random)
+        return zip(eligible, p).map { (view.arms.names[$0], $1) }
+    }
+
+    public var surfaceNames: [String] { views.withLock { $0.values.sorted { $0.index < $1.index }.map(\.config.name) } }
+
+    // MARK: Learning (engine thread)
+
+    /// Folds one event into the join; rewards that settle decisions update policies.
+    public func observe(_ event: Event) {
+        let now = clock()
+        working.withLock { w in
+            var settled: [RewardJoin.Settlement] = []
+            func surfaces(_ matches: (RewardDefinition) -> Bool) -> [Int] {
+                w.surfaces.indices.filter { matches(w.surfaces[$0].config.reward) }
+            }
+            switch event.body {
+            case .click(let c):
+                if let id = c.decisionID {
+                    // Only click surfaces learn from clicks; a click naming another
+                    // surface's decision is not a reward there.
+                    let s = w.join.surface(of: id) ?? w.join.rememberedSurface(of: id)
+                    if s == nil || w.surfaces[s!].config.reward == .click {
+                        if case .settled(let x) = w.join.reward(decision: id, value: 1, now: now) { settled.append(x) }
+                    }
+                } else {
+                    settled += w.join.attribute(user: c.user, surfaces: surfaces { $0 == .click }, value: 1, order: nil, settles: true, now: now)
+                }
+            case .reward(let r):
+                if case .settled(let x) = w.join.reward(decision: r.decisionID, value: r.value, now: now) { settled.append(x) }
+            case .purchase(let p):
+                settled += w.join.attribute(user: p.user, surfaces: surfaces { $0 == .purchase }, value: 1, order: p.orderID, settles: true, now: now)
+                settled += w.join.attribute(user: p.user, surfaces: surfaces { $0 == .revenue }, value: p.revenue.units, order: p.orderID, settles: false, now: now)
+            case .view(let v):
+                settled += w.join.attribute(user: v.user, surfaces: surfaces { $0 == .event(.view) }, value: 1, order: nil, settles: true, now: now)
+            case .addToCart(let v):
+                settled += w.join.attribute(user: v.user, surfaces: surfaces { $0 == .event(.addToCart) }, value: 1, order: nil, settles: true, now: now)
+            default:
+                return
+            }
+            learn(settled, &w)
+        }
+    }
+
+    /// Ends attribution windows that are over and publishes what was learnt.
+    public func tick() {
+        let now = clock()
+        let changed: [View] = working.withLock { w in
+            learn(w.join.expire(now: now), &w)
+            defer { w.dirty = [] }
+            return w.dirty.sorted().map { View(index: $0, w.surfaces[$0]) }
+        }
+        guard !changed.isEmpty else { return }
+        views.withLock { v in
+            for view in changed { v[view.config.name] = view }
+        }
+        metrics.publish(counters)
+    }
+
+    private func learn(_ settled: [RewardJoin.Settlement], _ w: inout Working) {
+        for x in settled {
+            w.surfaces[x.surface].policy.update(arm: x.arm, features: x.features, reward: x.reward, propensity: x.propensity)
+            w.surfaces[x.surface].updates += 1
+            w.dirty.insert(x.surface)
+        }
+    }
+
+    // MARK: Administration
+
+    /// Adds an arm, or reactivates a removed one (keeping what it had learnt).
+    public func addArm(surface: String, _ arm: SurfaceConfiguration.Arm) throws(DecisionError) {
+        try change(surface) { (s) throws(DecisionError) in
+            if let i = s.arms.index[arm.name] {
+                guard !s.arms.active[i] else { throw DecisionError(.conflict, "arm '\(arm.name)' already exists on surface '\(surface)'") }
+                s.arms.active[i] = true
+                return
+            }
+            do throws(ConfigurationError) {
+                try SurfaceConfiguration.check(arm, armFeatures: s.config.armFeatures, subject: "surface '\(surface)'")
+            } catch {
+                throw DecisionError(.invalid, error.message)
+            }
+            _ = s.policy.addArm(prior: arm.prior)
+            s.arms.append(arm.name, features: arm.features)
+        }
+    }
+
+    /// Makes an arm ineligible; its statistics stay, and decisions already made with it
+    /// still learn from their rewards.
+    public func removeArm(surface: String, name: String) throws(DecisionError) {
+        try change(surface) { (s) throws(DecisionError) in
+            guard let i = s.arms.index[name], s.arms.active[i] else {
+                throw DecisionError(.notFound, "surface '\(surface)' has no active arm '\(clip(name))'")
+            }
+            s.arms.active[i] = false
+        }
+    }
+
+    /// Sets policy parameters (the others keep their values), keeping the learnt state.
+    public func setParameters(surface: String, _ parameters: [String: Double]) throws(DecisionError) {
+        try change(surface) { (s) throws(DecisionError) in
+            var spec = s.config.policy
+            spec.parameters.merge(parameters) { $1 }
+            do throws(PolicySpecError) {
+                s.policy = try s.policy.retuned(spec, dimension: s.config.dimension)
+            } catch {
+                throw DecisionError(.invalid, error.message)
+            }
+            s.config.policy = spec
+        }
+    }
+
+    private func change(_ surface: String, _ body: (inout SurfaceState) throws(DecisionError) -> Void) throws(DecisionError) {
+        let view: View = try working.withLock { (w) throws(DecisionError) -> View in
+            guard let i = w.surfaces.firstIndex(where: { $0.config.name == surface }) else {
+                throw DecisionError(.notFound, "no surface '\(clip(surface))'")
+            }
+            var s = w.surfaces[i]
+            try body(&s)
+            s.version += 1
+            w.surfaces[i] = s
+            return View(index: i, s)
+        }
+        views.withLock { $0[surface] = view }
+        logger.info("surface changed", metadata: ["surface": "\(surface)", "version": "\(view.version)"])
+    }
+
+    // MARK: Reading
+
+    /// What `/v1/surfaces` shows of one surface.
+    public struct SurfaceReading: Sendable {
+        public var config: SurfaceConfiguration
+        public var policy: String
+        public var parameters: [(name: String, value: Double)]
+        public var arms: [(name: String, active: Bool)]
+        public var version: Int64
+        public var updates: Int64
+        public var counters: JoinCounters
+    }
+
+    public func reading(surface: String) -> SurfaceReading? {
+        working.withLock { w in
+            guard let i = w.surfaces.firstIndex(where: { $0.config.name == surface }) else { return nil }
+            let s = w.surfaces[i]
+            return SurfaceReading(
+                config: s.config, policy: s.policy.name,
+                parameters: s.config.policy.algorithm.parameters.map { ($0.name, s.config.policy.value($0.name)) },
+                arms: s.arms.names.indices.map { (s.arms.names[$0], s.arms.active[$0]) },
+                version: s.version, updates: s.updates, counters: w.join.counters[i])
+        }
+    }
+
+    /// The join's counters per surface, and the orphan rewards.
+    public var counters: (surfaces: [(String, JoinCounters)], orphans: Int64, pending: Int) {
+        working.withLock { w in
+            (w.surfaces.indices.map { (w.surfaces[$0].config.name, w.join.counters[$0]) }, w.join.orphans, w.join.pendingCount)
+        }
+    }
+
+    // MARK: State
+
+    /// The whole learnt state: policies, arms and the join.
+    public func encodeState() -> [UInt8] {
+        working.withLock { w in DecisionState.encode(w) }
+    }
+
+    /// Refuses further decisions (shutdown), so the log can be flushed completely.
+    public func close() { closed.store(true, ordering: .releasing) }
+
+    /// Waits until the decision log has everything so far; false on timeout.
+    public func flushLog(timeoutMillis: Int) -> Bool { log.flush(timeoutMillis: timeoutMillis) }
+}
+
+/// The decision service follows the event stream on the engine thread and keeps its
+/// state in one file per process instance.
+public final class DecisionObserver: StreamObserver {
+    public let service: DecisionService
+    public let statePath: String
+    private let logger: Logger
+
+    public init(service: DecisionService, statePath: String, logger: Logger) {
+        self.service = service
+        self.statePath = statePath
+        self.logger = logger
+    }
+
+    public func observe(_ event: Event) { service.observe(event) }
+    public func tick() { service.tick() }
+
+    public func checkpoint() -> Bool {
+        do {
+            try FileIO.writeAtomically(service.encodeState(), to: statePath)
+            return true
+        } catch {
+            logger.error("decision state not written", metadata: ["path": "\(statePath)", "error": "\(error)"])
+            return false
+        }
+    }
+}

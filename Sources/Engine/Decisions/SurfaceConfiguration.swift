@@ -1,0 +1,236 @@
+import Bandits
+import Events
+import Yams
+
+/// A decision point ("surface"): what is decided there, among which arms, by which
+/// policy, on which context, and what counts as the reward.
+public struct SurfaceConfiguration: Sendable, Equatable {
+    public struct Arm: Sendable, Equatable {
+        public var name: String
+        /// Pseudo-observations the arm starts with (configuration now, MMM priors later).
+        public var prior: ArmPrior
+        /// Values of the surface's `armFeatures`, in that order (shared linear payoff).
+        public var features: [Double]
+
+        public init(name: String, prior: ArmPrior = .none, features: [Double] = []) {
+            self.name = name
+            self.prior = prior
+            self.features = features
+        }
+    }
+
+    public var name: String
+    public var policy: PolicySpec
+    /// Context feature names, in the order of the model's coefficients.
+    public var features: [String]
+    /// Per-arm feature names (shared linear payoff only).
+    public var armFeatures: [String]
+    public var arms: [Arm]
+    public var reward: RewardDefinition
+    public var attributionWindowMillis: Int64
+
+    public init(
+        name: String, policy: PolicySpec, features: [String] = [], armFeatures: [String] = [], arms: [Arm],
+        reward: RewardDefinition = .click, attributionWindowMillis: Int64 = 30 * 60_000
+    ) {
+        self.name = name
+        self.policy = policy
+        self.features = features
+        self.armFeatures = armFeatures
+        self.arms = arms
+        self.reward = reward
+        self.attributionWindowMillis = attributionWindowMillis
+    }
+
+    /// The length of the vectors a linear policy learns on: an intercept plus the
+    /// context, crossed with an intercept plus the arm's features for the shared payoff
+    /// (context, arm features and their pairwise products — Vowpal Wabbit's `-q sa`).
+    public var dimension: Int {
+        guard policy.algorithm.isContextual else { return 0 }
+        return policy.payoff == .perArm ? 1 + features.count : (1 + features.count) * (1 + armFeatures.count)
+    }
+
+    /// The per-arm model's input: intercept, then the context.
+    public static func contextVector(_ context: [Double]) -> [Double] {
+        [1] + context
+    }
+
+    /// The shared model's input for one arm: (1, context) ⊗ (1, arm features).
+    public static func sharedVector(_ context: [Double], _ arm: [Double]) -> [Double] {
+        var x: [Double] = []
+        x.reserveCapacity((1 + context.count) * (1 + arm.count))
+        for c in [1] + context {
+            for a in [1] + arm { x.append(c * a) }
+        }
+        return x
+    }
+
+    static let maximumNameBytes = 128
+
+    /// Checks names and arm features; `make` of the policy checks its parameters.
+    public func validate() throws(ConfigurationError) {
+        let subject = "surface '\(name)'"
+        guard SurfaceConfiguration.isName(name) else {
+            throw ConfigurationError("surface name '\(name)' must be 1–\(Self.maximumNameBytes) bytes of letters, digits, '_', '-' or '.'")
+        }
+        do { try policy.validate() } catch { throw ConfigurationError("\(subject): \(error.message)") }
+        if policy.payoff == .shared, !policy.algorithm.isContextual {
+            throw ConfigurationError("\(subject): 'payoff' applies to linucb and linear-thompson only")
+        }
+        if !policy.algorithm.isContextual, !features.isEmpty || !armFeatures.isEmpty {
+            throw ConfigurationError("\(subject): \(policy.algorithm.rawValue) does not use features; use linucb or linear-thompson")
+        }
+        if policy.payoff == .perArm, !armFeatures.isEmpty {
+            throw ConfigurationError("\(subject): 'arm_features' need 'payoff: shared'")
+        }
+        for (list, what) in [(features, "features"), (armFeatures, "arm_features")] {
+            if let bad = list.first(where: { !SurfaceConfiguration.isName($0) }) {
+                throw ConfigurationError("\(subject): \(what) name '\(bad)' is not a valid name")
+            }
+            if Set(list).count != list.count { throw ConfigurationError("\(subject): \(what) has a name twice") }
+        }
+        guard attributionWindowMillis >= 1, attributionWindowMillis <= 30 * 86_400_000 else {
+            throw ConfigurationError("\(subject): attribution_window_ms must be between 1 and \(30 * 86_400_000)")
+        }
+        var seen = Set<String>()
+        for arm in arms {
+            try SurfaceConfiguration.check(arm, armFeatures: armFeatures, subject: subject)
+            guard seen.insert(arm.name).inserted else { throw ConfigurationError("\(subject): arm '\(arm.name)' is listed twice") }
+        }
+    }
+
+    /// Checks one arm (also for arms added at run time).
+    public static func check(_ arm: Arm, armFeatures: [String], subject: String) throws(ConfigurationError) {
+        guard isName(arm.name) else {
+            throw ConfigurationError("\(subject): arm name '\(arm.name)' must be 1–\(maximumNameBytes) bytes of letters, digits, '_', '-' or '.'")
+        }
+        guard arm.prior.trials >= 0, arm.prior.trials.isFinite, arm.prior.rewardSum.isFinite else {
+            throw ConfigurationError("\(subject): arm '\(arm.name)' prior needs finite trials ≥ 0 and a finite reward sum")
+        }
+        guard arm.prior.trials > 0 || arm.prior.rewardSum == 0 else {
+            throw ConfigurationError("\(subject): arm '\(arm.name)' prior has a reward sum but no trials")
+        }
+        guard arm.features.count == armFeatures.count, arm.features.allSatisfy(\.isFinite) else {
+            throw ConfigurationError("\(subject): arm '\(arm.name)' needs a finite value for each arm feature (\(armFeatures.joined(separator: ", ")))")
+        }
+    }
+
+    static func isName(_ s: String) -> Bool {
+        let bytes = s.utf8
+        guard !bytes.isEmpty, bytes.count <= maximumNameBytes else { return false }
+        return bytes.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D || b == 0x2E
+        }
+    }
+
+    // MARK: YAML
+
+    /// Reads the `surfaces` mapping: surface name → settings.
+    static func parse(_ node: Node, source: String) throws(ConfigurationError) -> [SurfaceConfiguration] {
+        guard case .mapping(let mapping) = node else { throw ConfigurationError("\(source): 'surfaces' must map surface names to their settings") }
+        var out: [SurfaceConfiguration] = []
+        for (k, v) in mapping {
+            guard let name = k.string else { throw ConfigurationError("\(source): surface names must be strings") }
+            let surface = try parseOne(name: name, v, source: source)
+            try surface.validate()
+            out.append(surface)
+        }
+        return out
+    }
+
+    private static let surfaceKeys: Set<String> = ["policy", "parameters", "payoff", "features", "arm_features", "arms", "reward", "attribution_window_ms"]
+
+    private static func parseOne(name: String, _ node: Node, source: String) throws(ConfigurationError) -> SurfaceConfiguration {
+        let at = "\(source): surfaces.\(name)"
+        guard case .mapping(let m) = node else { throw ConfigurationError("\(at) must be a mapping") }
+        var fields: [String: Node] = [:]
+        for (k, v) in m {
+            guard let key = k.string, surfaceKeys.contains(key) else {
+                throw ConfigurationError("\(at): unknown key '\(k.string ?? "?")'; known: \(surfaceKeys.sorted().joined(separator: ", "))")
+            }
+            fields[key] = v
+        }
+        guard let policyName = fields["policy"]?.string else { throw ConfigurationError("\(at).policy is required (one of \(PolicySpec.Algorithm.allCases.map(\.rawValue).joined(separator: ", ")))") }
+        guard let algorithm = PolicySpec.Algorithm(rawValue: policyName) else {
+            throw ConfigurationError("\(at).policy '\(policyName)' is not one of \(PolicySpec.Algorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var spec = PolicySpec(algorithm: algorithm)
+        if let p = fields["parameters"] { spec.parameters = try numbers(p, "\(at).parameters") }
+        if let payoff = fields["payoff"] {
+            switch payoff.string {
+            case "per_arm": spec.payoff = .perArm
+            case "shared": spec.payoff = .shared
+            default: throw ConfigurationError("\(at).payoff must be per_arm or shared")
+            }
+        }
+        let features = try fields["features"].map { (n) throws(ConfigurationError) in try strings(n, "\(at).features") } ?? []
+        let armFeatures = try fields["arm_features"].map { (n) throws(ConfigurationError) in try strings(n, "\(at).arm_features") } ?? []
+        var arms: [Arm] = []
+        if let list = fields["arms"] {
+            guard case .sequence(let seq) = list else { throw ConfigurationError("\(at).arms must be a list") }
+            for item in seq { arms.append(try arm(item, armFeatures: armFeatures, at: "\(at).arms")) }
+        }
+        var reward = RewardDefinition.click
+        if let r = fields["reward"] {
+            guard let text = r.string, let def = RewardDefinition(name: text) else {
+                throw ConfigurationError("\(at).reward must be click, purchase, revenue, view or add_to_cart")
+            }
+            reward = def
+        }
+        var window: Int64 = 30 * 60_000
+        if let w = fields["attribution_window_ms"] {
+            guard let text = w.string, let n = Int64(text) else { throw ConfigurationError("\(at).attribution_window_ms must be an integer") }
+            window = n
+        }
+        return SurfaceConfiguration(name: name, policy: spec, features: features, armFeatures: armFeatures, arms: arms, reward: reward, attributionWindowMillis: window)
+    }
+
+    private static func arm(_ node: Node, armFeatures: [String], at: String) throws(ConfigurationError) -> Arm {
+        if let name = node.scalar?.string { return Arm(name: name) }
+        guard case .mapping(let m) = node else { throw ConfigurationError("\(at): an arm is a name or a mapping with 'name'") }
+        var name: String?
+        var prior = ArmPrior.none
+        var features: [String: Double] = [:]
+        for (k, v) in m {
+            switch k.string {
+            case "name": name = v.string
+            case "prior":
+                let p = try numbers(v, "\(at).prior")
+                guard Set(p.keys).isSubset(of: ["trials", "reward_sum"]) else { throw ConfigurationError("\(at).prior takes trials and reward_sum") }
+                prior = ArmPrior(trials: p["trials"] ?? 0, rewardSum: p["reward_sum"] ?? 0)
+            case "features": features = try numbers(v, "\(at).features")
+            default: throw ConfigurationError("\(at): unknown arm key '\(k.string ?? "?")' (name, prior, features)")
+            }
+        }
+        guard let name else { throw ConfigurationError("\(at): an arm mapping needs 'name'") }
+        if let unknown = features.keys.sorted().first(where: { !armFeatures.contains($0) }) {
+            throw ConfigurationError("\(at): arm '\(name)' has feature '\(unknown)', which is not in arm_features")
+        }
+        guard features.count == armFeatures.count else {
+            throw ConfigurationError("\(at): arm '\(name)' needs a value for each arm feature (\(armFeatures.joined(separator: ", ")))")
+        }
+        return Arm(name: name, prior: prior, features: armFeatures.map { features[$0]! })
+    }
+
+    private static func strings(_ node: Node, _ at: String) throws(ConfigurationError) -> [String] {
+        guard case .sequence(let seq) = node else { throw ConfigurationError("\(at) must be a list of names") }
+        var out: [String] = []
+        for item in seq {
+            guard let s = item.scalar?.string else { throw ConfigurationError("\(at) must be a list of names") }
+            out.append(s)
+        }
+        return out
+    }
+
+    private static func numbers(_ node: Node, _ at: String) throws(ConfigurationError) -> [String: Double] {
+        guard case .mapping(let m) = node else { throw ConfigurationError("\(at) must be a mapping of names to numbers") }
+        var out: [String: Double] = [:]
+        for (k, v) in m {
+            guard let key = k.string, let text = v.scalar?.string, let value = Double(text), value.isFinite else {
+                throw ConfigurationError("\(at): '\(k.string ?? "?")' must be a finite number")
+            }
+            out[key] = value
+        }
+        return out
+    }
+}
