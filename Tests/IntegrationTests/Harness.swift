@@ -191,9 +191,9 @@ final class EngineProcess: @unchecked Sendable {
 
     /// - Parameters: the broker, the consumer group, and the snapshot directory shared by
     ///   the group's processes.
-    init(broker: Broker, group: String, snapshots: String, name: String, snapshotIntervalMillis: Int = 300) {
+    init(broker: Broker, group: String, snapshots: String, name: String, snapshotIntervalMillis: Int = 300, extra: [String: String] = [:]) {
         logPath = snapshots + "-\(name).log"
-        environment = [
+        environment = extra.merging([
             "ARBITER_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
             "ARBITER_KAFKA_GROUP_ID": group,
             "ARBITER_ENGINE_SNAPSHOT_DIR": snapshots,
@@ -202,7 +202,7 @@ final class EngineProcess: @unchecked Sendable {
             "ARBITER_KAFKA_PROPERTY_SESSION_TIMEOUT_MS": "6000",
             "ARBITER_KAFKA_PROPERTY_HEARTBEAT_INTERVAL_MS": "500",
             "ARBITER_LOG_LEVEL": "info",
-        ]
+        ]) { $1 }
     }
 
     func start() throws {
@@ -239,6 +239,17 @@ final class EngineProcess: @unchecked Sendable {
         request.timeoutInterval = timeout
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as! HTTPURLResponse).statusCode, data)
+    }
+
+    /// POSTs a JSON body; returns the status and the parsed JSON answer.
+    func post(_ path: String, _ json: String, timeout: Double = 5) async throws -> (status: Int, body: [String: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)\(path)")!)
+        request.httpMethod = "POST"
+        request.timeoutInterval = timeout
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(json.utf8)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
     }
 
     func status() async throws -> [String: Any] {

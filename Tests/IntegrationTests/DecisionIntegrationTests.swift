@@ -1,0 +1,107 @@
+import Events
+import Foundation
+import Stream
+import Testing
+
+/// Decisions over HTTP against a real broker: every decision reaches the decisions
+/// topic (also when the engine is stopped right after deciding), rewards in the event
+/// stream and from POST /v1/reward teach the policy once each, and the join survives a
+/// restart.
+@Suite(.serialized) struct DecisionIntegrationTests {
+    func surface(_ engine: EngineProcess, _ name: String) async throws -> [String: Any] {
+        let (code, body) = try await engine.get("/v1/surfaces/\(name)")
+        guard code == 200, let json = try JSONSerialization.jsonObject(with: body) as? [String: Any] else { throw HarnessError("surface \(code)") }
+        return json
+    }
+
+    func counters(_ engine: EngineProcess, _ name: String) async throws -> [String: Int] {
+        try await surface(engine, name)["counters"] as? [String: Int] ?? [:]
+    }
+
+    @Test func decisionsAreLoggedAndRewardsTeachThePolicyOnce() async throws {
+        let broker = try Broker()
+        defer { broker.stop() }
+        try broker.createTopic("arbiter.events", partitions: 4)
+        try broker.createTopic("arbiter.dead-letters", partitions: 1)
+        try broker.createTopic("arbiter.decisions", partitions: 2)
+        let snapshots = Paths.temporary("decisions")
+        let extra = ["ARBITER_DECISIONS_INSTANCE": "it1", "ARBITER_DECISIONS_SEED": "11"]
+        let engine = EngineProcess(broker: broker, group: "decisions", snapshots: snapshots, name: "a", extra: extra)
+        try engine.start()
+        try await eventually(60, "engine holds its partitions") { (try? await engine.status().heldPartitions.count) == 4 }
+
+        // 300 decisions on the click surface.
+        var decisions: [(id: String, user: String, action: String, propensity: Double)] = []
+        for k in 0..<300 {
+            let (code, d) = try await engine.post("/v1/decide", #"{"surface":"home_banner","user":"user\#(k)"}"#)
+            #expect(code == 200, "\(d)")
+            decisions.append((d["decision_id"] as! String, "user\(k)", d["action"] as! String, d["propensity"] as! Double))
+        }
+        let (bad, refusal) = try await engine.post("/v1/decide", #"{"surface":"home_banner"}"#)
+        #expect(bad == 400 && (refusal["error"] as? String)?.contains("'user' is required") == true)
+
+        // Clicks in the event stream: one per decision that showed free_shipping, some
+        // twice, plus clicks naming decisions nobody made.
+        let clicked = decisions.filter { $0.action == "free_shipping" }
+        #expect(clicked.count > 10, "\(clicked.count) decisions showed free_shipping")
+        var lines: [String] = []
+        for (i, d) in clicked.enumerated() {
+            lines.append(#"{"type":"click","v":1,"ts":1700000000000,"user":"\#(d.user)","decision_id":"\#(d.id)"}"#)
+            if i % 4 == 0 { lines.append(lines.last!) }
+        }
+        let duplicates = (clicked.count + 3) / 4
+        for k in 0..<5 { lines.append(#"{"type":"click","v":1,"ts":1700000000000,"user":"x\#(k)","decision_id":"nobody-\#(k)"}"#) }
+        let file = snapshots + "-clicks.jsonl"
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try await waitForExit(try produce(file, to: broker), 60, "produce clicks")
+        // And one reward through the API (it travels through the events topic too).
+        let unclicked = decisions.first { $0.action != "free_shipping" }!
+        let (accepted, _) = try await engine.post("/v1/reward", #"{"decision_id":"\#(unclicked.id)","value":1,"user":"\#(unclicked.user)"}"#)
+        #expect(accepted == 202)
+
+        let joined = clicked.count + 1
+        try await eventually(60, "rewards joined") { (try await counters(engine, "home_banner"))["rewards_joined"] == joined }
+        let c = try await counters(engine, "home_banner")
+        #expect(c["decisions"] == 300 && c["rewards_duplicate"] == duplicates, "\(c)")
+        #expect(try await surface(engine, "home_banner")["model_updates"] as? Int == joined, "each reward updates the policy once; the other decisions wait for their window")
+        let metrics = try await engine.metrics()
+        #expect(metrics.contains("arbiter_rewards_orphan_total 5"), "\(metrics.split(separator: "\n").filter { $0.contains("orphan") })")
+        #expect(metrics.contains(#"arbiter_decisions_total{surface="home_banner"} 300"#))
+
+        // Decisions made just before SIGTERM are flushed to the topic before exit.
+        for k in 0..<50 {
+            let (code, d) = try await engine.post("/v1/decide", #"{"surface":"offer","user":"late\#(k)","context":{"orders":\#(k % 5)},"ranking":3}"#)
+            #expect(code == 200 && (d["ranking"] as? [String])?.count == 3)
+            decisions.append((d["decision_id"] as! String, "late\(k)", d["action"] as! String, d["propensity"] as! Double))
+        }
+        try await engine.terminate()
+        let logged = try await readTopic("arbiter.decisions", broker: broker, expected: decisions.count)
+        #expect(logged.count == decisions.count, "\(logged.count) decision records for \(decisions.count) decisions")
+        var decoder = EventDecoder()
+        var byID: [String: Impression] = [:]
+        for m in logged {
+            guard case .success(let e) = decoder.decode(m.value), case .impression(let i) = e.body else {
+                Issue.record("decision record is not an impression event: \(String(decoding: m.value, as: UTF8.self))")
+                continue
+            }
+            #expect(m.key == i.user, "decision records are keyed by user")
+            byID[i.decisionID] = i
+        }
+        for d in decisions {
+            #expect(byID[d.id]?.action == d.action && byID[d.id]?.propensity == d.propensity, "\(d.id)")
+        }
+
+        // Restarted, the engine keeps what it learnt and remembers settled decisions: a
+        // repeated click is a duplicate, not a second update.
+        let again = EngineProcess(broker: broker, group: "decisions", snapshots: snapshots, name: "b", extra: extra)
+        try again.start()
+        try await eventually(60, "restarted engine holds its partitions") { (try? await again.status().heldPartitions.count) == 4 }
+        #expect(try await surface(again, "home_banner")["model_updates"] as? Int == joined)
+        let repeatFile = snapshots + "-repeat.jsonl"
+        try #"{"type":"click","v":1,"ts":1700000000000,"user":"\#(clicked[1].user)","decision_id":"\#(clicked[1].id)"}"#.write(toFile: repeatFile, atomically: true, encoding: .utf8)
+        try await waitForExit(try produce(repeatFile, to: broker), 60, "produce the repeated click")
+        try await eventually(60, "repeat counted") { (try await counters(again, "home_banner"))["rewards_duplicate"] == duplicates + 1 }
+        #expect(try await surface(again, "home_banner")["model_updates"] as? Int == joined)
+        try await again.terminate()
+    }
+}
