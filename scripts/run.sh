@@ -35,18 +35,20 @@ trap cleanup INT TERM EXIT
 scripts/broker.sh start "$run" "$port"
 scripts/broker.sh topic "$port" arbiter.events 4
 scripts/broker.sh topic "$port" arbiter.dead-letters 1
+scripts/broker.sh topic "$port" arbiter.decisions 4
 echo "[run] Tansu broker on 127.0.0.1:$port (log: run/tansu.log)" >&2
 
 ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$run/snapshots" \
   ARBITER_HTTP_PORT="$http" "$arbiter" serve --config config/arbiter.yaml >"$run/arbiter.log" 2>&1 &
 serve_pid=$!
-echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics (log: run/arbiter.log)" >&2
+echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics, POST /v1/decide (log: run/arbiter.log)" >&2
 
 "$arbiter" produce --input replay-data/sample-events.jsonl --bootstrap-servers "127.0.0.1:$port" --rate "$rate" &
 produce_pid=$!
 echo "[run] streaming replay-data/sample-events.jsonl at $rate events/s" >&2
 
 started=$SECONDS
+n=0
 while kill -0 "$serve_pid" 2>/dev/null; do
   sleep 2
   status=$(curl -fsS "http://127.0.0.1:$http/v1/status" 2>/dev/null || true)
@@ -59,7 +61,21 @@ print(f"[run] accepted {s['accepted']} ({types}); dead letters {s['dead_letters'
       f"lag {s['lag']}; partitions {[p['partition'] for p in s['partitions']]}; "
       f"snapshots {s['snapshots_written']}", file=sys.stderr)
 PY
+  # Ask for a decision on each surface, as a front end would; a quarter of the banner
+  # decisions get a click back through the event stream (POST /v1/reward).
+  n=$((n + 1))
+  for request in \
+    "{\"surface\":\"home_banner\",\"user\":\"demo-$n\",\"ranking\":2}" \
+    "{\"surface\":\"offer\",\"user\":\"demo-$n\",\"context\":{\"recency_days\":$((n % 30)),\"orders\":$((n % 4)),\"mobile\":$((n % 2))}}"; do
+    decision=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$request" "http://127.0.0.1:$http/v1/decide" 2>/dev/null || true)
+    [ -n "$decision" ] || continue
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(f"[run] decision {d[\"surface\"]} for demo user: {d[\"action\"]} (propensity {d[\"propensity\"]:.3f}, ranking {d[\"ranking\"]}, policy {d[\"policy\"]} after {d[\"model_updates\"]} updates)", file=sys.stderr)' "$decision"
+    if ((n % 4 == 0)); then
+      id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["decision_id"])' "$decision")
+      curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"decision_id\":\"$id\",\"value\":1}" "http://127.0.0.1:$http/v1/reward" >/dev/null 2>&1 || true
+    fi
+  done
   if [ -n "${ARBITER_DURATION:-}" ] && ((SECONDS - started >= ARBITER_DURATION)); then break; fi
 done
 kill -0 "$produce_pid" 2>/dev/null && kill "$produce_pid" 2>/dev/null || true
-curl -fsS "http://127.0.0.1:$http/metrics" 2>/dev/null | grep -E '^arbiter_(events_total|dead_letters_total|consumer_lag |snapshot_age)' >&2 || true
+curl -fsS "http://127.0.0.1:$http/metrics" 2>/dev/null | grep -E '^arbiter_(events_total|dead_letters_total|consumer_lag |snapshot_age|decisions_total|rewards)' >&2 || true
