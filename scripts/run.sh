@@ -69,7 +69,12 @@ PY
     "{\"surface\":\"offer\",\"user\":\"demo-$n\",\"context\":{\"recency_days\":$((n % 30)),\"orders\":$((n % 4)),\"mobile\":$((n % 2))}}"; do
     decision=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$request" "http://127.0.0.1:$http/v1/decide" 2>/dev/null || true)
     [ -n "$decision" ] || continue
-    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(f"[run] decision {d[\"surface\"]} for demo user: {d[\"action\"]} (propensity {d[\"propensity\"]:.3f}, ranking {d[\"ranking\"]}, policy {d[\"policy\"]} after {d[\"model_updates\"]} updates)", file=sys.stderr)' "$decision"
+    python3 - "$decision" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+print(f"[run] decision on {d['surface']}: {d['action']} (propensity {d['propensity']:.3f}, ranking {d['ranking']}, "
+      f"{d['policy']} after {d['model_updates']} updates)", file=sys.stderr)
+PY
     if ((n % 4 == 0)); then
       id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["decision_id"])' "$decision")
       curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"decision_id\":\"$id\",\"value\":1}" "http://127.0.0.1:$http/v1/reward" >/dev/null 2>&1 || true
@@ -78,4 +83,5 @@ PY
   if [ -n "${ARBITER_DURATION:-}" ] && ((SECONDS - started >= ARBITER_DURATION)); then break; fi
 done
 kill -0 "$produce_pid" 2>/dev/null && kill "$produce_pid" 2>/dev/null || true
+wait "$produce_pid" 2>/dev/null || true
 curl -fsS "http://127.0.0.1:$http/metrics" 2>/dev/null | grep -E '^arbiter_(events_total|dead_letters_total|consumer_lag |snapshot_age|decisions_total|rewards)' >&2 || true
