@@ -24,6 +24,9 @@ Floats are written as Python's repr (the shortest text that reads back to the sa
 double), rewards as 0/1, the action as an integer.
 
 CLI:  python3 tools/contextual_data.py --rounds T --features d --arms K --seed S --out FILE
+
+It needs numpy; where the system Python has none, run it with the comparison tools'
+environment: .deps/tools-venv/bin/python3 (see comparison_support.py).
 """
 
 import argparse

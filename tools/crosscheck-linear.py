@@ -23,13 +23,13 @@ It sets up and re-runs itself in `.deps/tools-venv` (see comparison_support.py),
 3. Arbiter, one process per run, with the same warm-up and the same observed rewards:
        PATH simulate --data FILE --policy linucb --alpha 1.0 --warmup 5 --seed 1
        PATH simulate --data FILE --policy linear-thompson --alpha 0.5 --warmup 5 --seed N
-   (N = 1, 2, 3); each prints one JSON line with at least
+   (N = 1 … 20); each prints one JSON line with at least
    {"cumulative_reward": R, "rounds": T}.
 4. Baselines on the same data: the uniform logging policy, sum of r[t, action_t], and
    the oracle, sum of max_k p[t, k] (an expectation, not a draw).
 
 Pass: for each policy, Arbiter's cumulative reward (for Thompson sampling the mean over
-the seeds) is within 3 % of MABWiser's, relative to MABWiser's, and both beat the
+its seeds) is within 3 % of MABWiser's, relative to MABWiser's, and both beat the
 uniform policy by more than 10 %. It prints a markdown table and exits 0 on a pass, 1 on
 a failed check, 2 when the comparison could not be run (no binary, no `simulate`
 subcommand, unexpected output). Seconds are wall time per run: for Arbiter the whole
@@ -38,8 +38,10 @@ process (start-up and CSV reading included), for MABWiser the fit/predict loop.
 Note on MABWiser 2.7.4 LinTS: every arm's model holds its own copy of the random
 generator, copied at the first `fit` from one state and advanced in step, so in each
 round all arms draw their coefficients from the same standard-normal vector (common
-random numbers across arms). Arbiter draws each arm independently. The expected reward
-is close but not identical; that is one reason for the 3 % tolerance and several seeds.
+random numbers across arms). Arbiter draws each arm independently. On this data set
+that makes MABWiser's LinTS collect more: over seeds 1..10, 2959 (sd 33) as it is
+against 2892 (sd 24) with one independent generator per arm, -2.3 %. Seeds 1, 2, 3 give
+MABWiser 2932, so an independent-draw implementation is expected near 0.986 of it.
 """
 
 import argparse
@@ -62,6 +64,9 @@ import contextual_data  # noqa: E402
 ROUNDS, FEATURES, ARMS, DATA_SEED = 10_000, 5, 5, 20261125
 UCB_ALPHA, TS_ALPHA, L2_LAMBDA = 1.0, 0.5, 1.0
 UCB_SEEDS, TS_SEEDS = (1,), (1, 2, 3)
+# Arbiter runs take a tenth of a second: its Thompson mean is taken over more seeds, so
+# that its own seed-to-seed spread (sd about 38) does not decide the comparison.
+ARBITER_TS_SEEDS = tuple(range(1, 21))
 TOLERANCE = 0.03     # |arbiter - mabwiser| / mabwiser at most this
 MIN_LIFT = 0.10      # both sides' reward must exceed the uniform policy's by more than this
 
@@ -106,9 +111,9 @@ def main():
     uniform = int(data.rewards[np.arange(ROUNDS), data.actions].sum())
     oracle = float(data.optimal.sum())
     policies = (
-        ("LinUCB", "linucb", UCB_ALPHA, UCB_SEEDS,
+        ("LinUCB", "linucb", UCB_ALPHA, UCB_SEEDS, UCB_SEEDS,
          LearningPolicy.LinUCB(alpha=UCB_ALPHA, l2_lambda=L2_LAMBDA)),
-        ("LinTS", "linear-thompson", TS_ALPHA, TS_SEEDS,
+        ("LinTS", "linear-thompson", TS_ALPHA, ARBITER_TS_SEEDS, TS_SEEDS,
          LearningPolicy.LinTS(alpha=TS_ALPHA, l2_lambda=L2_LAMBDA)),
     )
 
@@ -116,8 +121,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="crosscheck-linear-") as directory:
         csv_path = os.path.join(directory, "linear.csv")
         contextual_data.write_csv(data, csv_path)
-        for name, arbiter_policy, alpha, seeds, learning_policy in policies:
-            arbiter = [arbiter_run(args.bench, csv_path, arbiter_policy, alpha, s) for s in seeds]
+        for name, arbiter_policy, alpha, arbiter_seeds, seeds, learning_policy in policies:
+            arbiter = [arbiter_run(args.bench, csv_path, arbiter_policy, alpha, s) for s in arbiter_seeds]
             mabwiser = [mabwiser_run(data, learning_policy, s) for s in seeds]
             arbiter_reward = float(np.mean([reward for reward, _ in arbiter]))
             mabwiser_reward = float(np.mean([reward for reward, _ in mabwiser]))
@@ -127,8 +132,8 @@ def main():
                         f"| {np.mean([s for _, s in arbiter]):.2f} "
                         f"| {np.mean([s for _, s in mabwiser]):.2f} |")
             if len(seeds) > 1:
-                details.append(f"{name} per seed {list(seeds)}: Arbiter "
-                               f"{[round(r, 1) for r, _ in arbiter]}, MABWiser "
+                details.append(f"{name}: Arbiter seeds {list(arbiter_seeds)}: "
+                               f"{[round(r, 1) for r, _ in arbiter]}; MABWiser seeds {list(seeds)}: "
                                f"{[r for r, _ in mabwiser]}")
             if abs(ratio - 1) > TOLERANCE:
                 failures.append(f"{name}: Arbiter {arbiter_reward:.1f} is {ratio - 1:+.2%} from "
@@ -140,7 +145,8 @@ def main():
 
     print(f"Data: T={ROUNDS}, d={FEATURES}, K={ARMS}, seed {DATA_SEED}; cumulative reward "
           f"over all rounds (warm-up of {ARMS} included); Thompson sampling: mean over seeds "
-          f"{list(TS_SEEDS)}; seconds: mean wall time per run.\n")
+          f"1–{len(ARBITER_TS_SEEDS)} (Arbiter) and {list(TS_SEEDS)} (MABWiser); seconds: mean wall "
+          f"time per run.\n")
     print("| policy | Arbiter | MABWiser | Arbiter/MABWiser | uniform | oracle (expected) "
           "| Arbiter s | MABWiser s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
