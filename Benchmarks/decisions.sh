@@ -5,8 +5,8 @@
 #      with d = 20 and d = 100 (arbiter-bench bandits, BENCH_RUNS runs, medians)
 #   2. learning from the same logged contextual data as Vowpal Wabbit 9.11.9
 #      (--cb_explore_adf -q sa), examples per second and the ratio (tools/vw-compare.py)
-#   3. HTTP decisions on loopback with wrk: latency at ~10,000 requests/s and maximum
-#      throughput (Benchmarks/http.sh)
+#   3. HTTP decisions on loopback: latency at a fixed 10,000 requests/s (h2load) and maximum
+#      throughput (wrk) (Benchmarks/http.sh)
 #   BENCH_RUNS  repetitions (default 5)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

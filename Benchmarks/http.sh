@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # HTTP decisions on loopback (release build, local Tansu broker, decisions logged to the
-# decisions topic as in production), measured with wrk on the same 2-core machine:
-#   - paced load of about 10,000 requests/s: latency p50/p90/p99/p99.9 of POST /v1/decide
-#     (LinUCB surface "offer", 3 features + intercept, 3 arms), against GET /healthz
-#     paced the same way in the same run (the server's floor)
-#   - closed-loop maximum throughput of POST /v1/decide
+# decisions topic as in production), with the load generators on the same 2 cores:
+#   - a fixed rate of 10,000 requests/s (h2load from Debian's nghttp2-client, HTTP/1.1,
+#     BENCH_CLIENTS connections each sending BENCH_RATE/BENCH_CLIENTS requests/s):
+#     latency p50/p90/p99/p99.9 of POST /v1/decide (LinUCB surface "offer": 3 features
+#     and an intercept, 3 arms) from h2load's per-request log, against GET /healthz at
+#     the same rate in the same run (the floor of the server and the machine)
+#   - closed-loop maximum throughput of POST /v1/decide (wrk, 16 connections, a new user
+#     per request)
 # Runs are interleaved and medians reported.
-#   BENCH_RUNS     repetitions (default 5)   BENCH_SECONDS  seconds per wrk run (default 15)
-#   BENCH_CONNECTIONS / BENCH_DELAY_MS  pacing (default 24 connections, 2 ms)
+#   BENCH_RUNS  repetitions (default 5)   BENCH_SECONDS  seconds per run (default 15)
+#   BENCH_RATE  requests/s (default 10000)   BENCH_CLIENTS  connections (default 4)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,8 +18,8 @@ scripts/setup.sh
 source scripts/env.sh
 runs="${BENCH_RUNS:-5}"
 seconds="${BENCH_SECONDS:-15}"
-connections="${BENCH_CONNECTIONS:-24}"
-pause="${BENCH_DELAY_MS:-2}"
+rate="${BENCH_RATE:-10000}"
+clients="${BENCH_CLIENTS:-4}"
 work="$root/Benchmarks/.http"
 port=19400
 http=18080
@@ -42,17 +45,32 @@ ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$
 serve_pid=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$http/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 
-wrk_run() {  # path delay connections seconds
-  WRK_PATH="$1" WRK_DELAY="$2" wrk -t1 -c"$3" -d"$4"s -s Benchmarks/wrk/paced.lua "http://127.0.0.1:$http" | grep '^{'
+paced() {  # path: one h2load run at the fixed rate, one JSON line of percentiles
+  local log="$work/h2load.log" body=()
+  rm -f "$log"
+  [ "$1" = /v1/decide ] && body=(-d "$work/decide.json" -H "Content-Type: application/json")
+  h2load --h1 -c "$clients" --rps $((rate / clients)) -D "$seconds" "${body[@]}" --log-file="$log" \
+    "http://127.0.0.1:$http$1" >"$work/h2load.out" 2>&1
+  python3 - "$log" "$1" "$seconds" <<'PY'
+import json, sys
+rows = [l.split("\t") for l in open(sys.argv[1])]
+lat = sorted(int(r[2]) for r in rows)
+errors = sum(1 for r in rows if not r[1].startswith("2"))
+q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print(json.dumps({"mode": "paced", "path": sys.argv[2], "requests": len(lat), "requests_per_s": len(lat) / float(sys.argv[3]),
+                  "errors": errors, "p50_us": q(.5), "p90_us": q(.9), "p99_us": q(.99), "p999_us": q(.999), "max_us": lat[-1]}))
+PY
 }
+echo '{"surface":"offer","user":"h2load","context":{"recency_days":3,"orders":1,"mobile":1}}' >"$work/decide.json"
 echo "[http] warm-up" >&2
-wrk_run /v1/decide 0 16 3 >/dev/null
+WRK_PATH=/v1/decide wrk -t1 -c16 -d3s -s Benchmarks/wrk/decide.lua "http://127.0.0.1:$http" >/dev/null
 out="$work/raw.jsonl"
 for i in $(seq "$runs"); do
   echo "[http] run $i/$runs" >&2
-  wrk_run /healthz "$pause" "$connections" "$seconds" | sed 's/^{/{"mode":"paced",/' >>"$out"
-  wrk_run /v1/decide "$pause" "$connections" "$seconds" | sed 's/^{/{"mode":"paced",/' >>"$out"
-  wrk_run /v1/decide 0 32 "$seconds" | sed 's/^{/{"mode":"max",/' >>"$out"
+  paced /healthz >>"$out"
+  paced /v1/decide >>"$out"
+  WRK_PATH=/v1/decide wrk -t1 -c16 -d"$seconds"s -s Benchmarks/wrk/decide.lua "http://127.0.0.1:$http" \
+    | grep '^{' | sed 's/^{/{"mode":"max",/' >>"$out"
 done
 decisions=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep -E '^arbiter_decisions_total\{surface="offer"\}' | awk '{print $2}')
 failures=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep -E '^arbiter_decision_log_failures_total' | awk '{print $2}' || true)
@@ -62,7 +80,7 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def pick(mode, path):
     return [r for r in rows if r["mode"] == mode and r["path"] == path]
-print("| load | path | runs | requests/s (median) | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | errors |")
+print("| load | path | runs | requests/s (median) | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | non-2xx/errors |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for mode, path in [("paced", "/healthz"), ("paced", "/v1/decide"), ("max", "/v1/decide")]:
     rs = pick(mode, path)
@@ -70,7 +88,9 @@ for mode, path in [("paced", "/healthz"), ("paced", "/v1/decide"), ("max", "/v1/
     print(f"| {mode} | {path} | {len(rs)} | {med('requests_per_s'):,.0f} | {med('p50_us'):.0f} | {med('p90_us'):.0f} | "
           f"{med('p99_us'):.0f} | {med('p999_us'):.0f} | {med('max_us'):.0f} | {sum(r['errors'] for r in rs)} |")
 d, h = pick("paced", "/v1/decide"), pick("paced", "/healthz")
-ratio = statistics.median(r["p99_us"] for r in d) / max(1, statistics.median(r["p99_us"] for r in h))
-print(f"\np99 of a paced decision / p99 of a paced /healthz (same run): {ratio:.2f}")
+for p in ("p50_us", "p99_us"):
+    ratio = statistics.median(r[p] for r in d) / max(1, statistics.median(r[p] for r in h))
+    print(f"\n{p[:-3]} of a decision / {p[:-3]} of /healthz at the same rate (same run): {ratio:.2f}", end="")
+print(f"\nper-run p99 of decisions (µs): {[r['p99_us'] for r in d]}")
 print(f"decisions served and logged to the decisions topic: {sys.argv[2]}; decision log failures: {sys.argv[3]}")
 PY

@@ -16,7 +16,7 @@ MOTO_VERSION=5.1.22
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
-apt_packages=(librdkafka-dev libopenblas-dev liblapacke-dev pkg-config python3-venv unzip curl wrk)
+apt_packages=(librdkafka-dev libopenblas-dev liblapacke-dev pkg-config python3-venv unzip curl wrk nghttp2-client)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -57,6 +57,8 @@ public struct Configuration: Sendable, Equatable {
         public var maxPending = 1_000_000
         /// Decision log as JSON lines in this file instead of the decisions topic.
         public var logFile = ""
+        /// Time between saves of the decision state (policies and reward join).
+        public var checkpointIntervalMillis = 60_000
     }
 
     public struct Log: Sendable, Equatable {
@@ -102,6 +104,7 @@ public struct Configuration: Sendable, Equatable {
         },
         "decisions.max_pending": { c, v throws(ConfigurationError) in c.decisions.maxPending = try int(v, "decisions.max_pending", min: 1, max: 1 << 30) },
         "decisions.log_file": { c, v throws(ConfigurationError) in c.decisions.logFile = v },
+        "decisions.checkpoint_interval_ms": { c, v throws(ConfigurationError) in c.decisions.checkpointIntervalMillis = try int(v, "decisions.checkpoint_interval_ms", min: 100, max: 86_400_000) },
         "log.level": { c, v throws(ConfigurationError) in c.log.level = try oneOf(v, "log.level", ["trace", "debug", "info", "notice", "warning", "error", "critical"]) },
         "log.format": { c, v throws(ConfigurationError) in c.log.format = try oneOf(v, "log.format", ["json", "text"]) },
     ]

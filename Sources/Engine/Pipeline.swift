@@ -9,10 +9,11 @@ public protocol StreamObserver: AnyObject, Sendable {
     func observe(_ event: Event)
     /// Called between batches and when idle (at least every 50 ms).
     func tick()
-    /// Makes the observer's state durable. Called on the engine thread right before
-    /// partition snapshots are taken, so the two describe the same point of the stream;
-    /// false means the partition snapshots must wait (they would run ahead of it).
-    func checkpoint() -> Bool
+    /// Offers a moment to make the observer's state durable: before each round of
+    /// periodic partition snapshots (`force` false: the observer keeps its own pace) and
+    /// at revocation and shutdown (`force` true). The observer must not depend on being
+    /// saved at the same point of the stream as the partitions.
+    func checkpoint(force: Bool)
 }
 
 /// The engine thread: takes deliveries from a source, decodes each record, folds events
@@ -103,7 +104,7 @@ public final class Pipeline: @unchecked Sendable {
     public func run() {
         reading.running = true
         defer {
-            _ = observer?.checkpoint()
+            observer?.checkpoint(force: true)
             writer.shutdown()
             reading.running = false
             publish(force: true)
@@ -226,7 +227,8 @@ public final class Pipeline: @unchecked Sendable {
             guard let rt = partitions[p], rt.dirty || rt.durableOffset == nil else { return nil }
             return PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: rt.nextOffset, learners: rt.learners)
         }
-        if !snapshots.isEmpty, observer?.checkpoint() ?? true {
+        observer?.checkpoint(force: true)
+        if !snapshots.isEmpty {
             let outcome = writer.submit(snapshots, outputsMark: outputs.mark(), timeoutMillis: settings.outputsTimeoutMillis, commit: false).take()
             record(outcome)
         }
@@ -260,10 +262,8 @@ public final class Pipeline: @unchecked Sendable {
         {
             lastSnapshotStart = now
             let dirty = partitions.filter { $0.value.dirty }
-            // Decisions change the observer without any event: it is checkpointed every
-            // interval, and the partitions only when it succeeded.
-            let observed = observer?.checkpoint() ?? true
-            if !dirty.isEmpty, observed {
+            observer?.checkpoint(force: false)
+            if !dirty.isEmpty {
                 let snapshots = dirty.keys.sorted().map { p in
                     PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: dirty[p]!.nextOffset, learners: dirty[p]!.learners)
                 }

@@ -110,7 +110,7 @@ struct Serve: AsyncParsableCommand {
             "surfaces": "\(service.surfaceNames)", "instance": "\(instance)", "restored": "\(restoring != nil)",
             "decision_log": "\(settings.decisions.logFile.isEmpty ? settings.kafka.decisionsTopic : settings.decisions.logFile)",
         ])
-        return DecisionObserver(service: service, statePath: statePath, logger: logger)
+        return DecisionObserver(service: service, statePath: statePath, intervalMillis: settings.decisions.checkpointIntervalMillis, logger: logger)
     }
 }
 

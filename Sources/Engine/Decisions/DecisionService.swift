@@ -4,6 +4,11 @@ import Logging
 import StateFormat
 import Stream
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A decision request, validated by the caller's parser for syntax and here for meaning.
 public struct DecisionRequest: Sendable {
@@ -69,9 +74,11 @@ public struct DecisionError: Error, Sendable, Equatable, CustomStringConvertible
 /// teach them.
 ///
 /// Threads: HTTP handlers decide concurrently against published, immutable views of the
-/// policies (no lock is held while a policy computes). Rewards are folded in by the
-/// engine thread (`observe`, `tick`) into working copies under a lock, and published as
-/// new views on `tick`. Admin changes publish at once.
+/// policies (no lock is held while a policy computes) and hand the decision to the join
+/// through a small inbox. The engine thread owns the join: it drains the inbox, folds in
+/// rewards (`observe`, `tick`), updates the working policies and publishes new views on
+/// `tick`. Because only the engine thread writes the join, it can encode the join for a
+/// checkpoint under a read lock, while decisions go on. Admin changes publish at once.
 public final class DecisionService: Sendable {
     /// An immutable view of one surface that decisions are made against.
     final class View: Sendable {
@@ -120,6 +127,10 @@ public final class DecisionService: Sendable {
     struct Working: Sendable {
         var surfaces: [SurfaceState]
         var join: RewardJoin
+    }
+
+    struct Policies: Sendable {
+        var surfaces: [SurfaceState]
         var dirty: Set<Int> = []
     }
 
@@ -130,7 +141,11 @@ public final class DecisionService: Sendable {
     private let log: any DecisionLog
     private let clock: @Sendable () -> Int64
     private let logger: Logger
-    private let working: Mutex<Working>
+    private let policies: Mutex<Policies>
+    private let join: ReadWriteLocked<RewardJoin>
+    /// Decisions made but not yet in the join (the engine thread drains it).
+    private let inbox = Mutex<[RewardJoin.Pending]>([])
+    private let inboxCount = Atomic<Int>(0)
     private let views: Mutex<[String: View]>
     private let sequence = Atomic<UInt64>(0)
     private let closed = Atomic<Bool>(false)
@@ -169,7 +184,8 @@ public final class DecisionService: Sendable {
         metrics = DecisionMetrics(surfaces: w.surfaces.map(\.config.name))
         var published: [String: View] = [:]
         for (i, s) in w.surfaces.enumerated() { published[s.config.name] = View(index: i, s) }
-        working = Mutex(w)
+        policies = Mutex(Policies(surfaces: w.surfaces))
+        join = ReadWriteLocked(w.join)
         views = Mutex(published)
     }
 
@@ -219,7 +235,8 @@ public final class DecisionService: Sendable {
             guard !given.isEmpty, given.utf8.count <= EventDecoder.maximumIDBytes else {
                 throw DecisionError(.invalid, "'decision_id' must be 1–\(EventDecoder.maximumIDBytes) bytes")
             }
-            guard working.withLock({ $0.join.isFree(given) }) else {
+            // The inbox is checked too: a decision may not have reached the join yet.
+            guard join.read({ $0.isFree(given) }), !inbox.withLock({ $0.contains { $0.id == given } }) else {
                 throw DecisionError(.conflict, "decision '\(clip(given))' already exists")
             }
             id = given
@@ -257,11 +274,11 @@ public final class DecisionService: Sendable {
             metrics.logFailures.increment()
             throw DecisionError(.unavailable, "the decision log is not accepting records: \(error)")
         }
-        working.withLock { w in
-            w.join.register(RewardJoin.Pending(
-                id: id, surface: view.index, user: request.user, arm: choice.arm, features: learnVector,
-                propensity: choice.propensity, decidedAt: now, windowEnd: now + config.attributionWindowMillis))
-        }
+        let pending = RewardJoin.Pending(
+            id: id, surface: view.index, user: request.user, arm: choice.arm, features: learnVector,
+            propensity: choice.propensity, decidedAt: now, windowEnd: now + config.attributionWindowMillis)
+        inbox.withLock { $0.append(pending) }
+        inboxCount.add(1, ordering: .releasing)
         metrics.decided(view.index)
         return decision
     }
@@ -297,59 +314,85 @@ public final class DecisionService: Sendable {
     /// Folds one event into the join; rewards that settle decisions update policies.
     public func observe(_ event: Event) {
         let now = clock()
-        working.withLock { w in
+        let definitions = rewardDefinitions
+        func surfaces(_ matches: (RewardDefinition) -> Bool) -> [Int] {
+            definitions.indices.filter { matches(definitions[$0]) }
+        }
+        drainInbox()
+        let settled: [RewardJoin.Settlement] = join.write { j in
             var settled: [RewardJoin.Settlement] = []
-            func surfaces(_ matches: (RewardDefinition) -> Bool) -> [Int] {
-                w.surfaces.indices.filter { matches(w.surfaces[$0].config.reward) }
-            }
             switch event.body {
             case .click(let c):
                 if let id = c.decisionID {
                     // Only click surfaces learn from clicks; a click naming another
                     // surface's decision is not a reward there.
-                    let s = w.join.surface(of: id) ?? w.join.rememberedSurface(of: id)
-                    if s == nil || w.surfaces[s!].config.reward == .click {
-                        if case .settled(let x) = w.join.reward(decision: id, value: 1, now: now) { settled.append(x) }
+                    let s = j.surface(of: id) ?? j.rememberedSurface(of: id)
+                    if s == nil || definitions[s!] == .click {
+                        if case .settled(let x) = j.reward(decision: id, value: 1, now: now) { settled.append(x) }
                     }
                 } else {
-                    settled += w.join.attribute(user: c.user, surfaces: surfaces { $0 == .click }, value: 1, order: nil, settles: true, now: now)
+                    settled += j.attribute(user: c.user, surfaces: surfaces { $0 == .click }, value: 1, order: nil, settles: true, now: now)
                 }
             case .reward(let r):
-                if case .settled(let x) = w.join.reward(decision: r.decisionID, value: r.value, now: now) { settled.append(x) }
+                if case .settled(let x) = j.reward(decision: r.decisionID, value: r.value, now: now) { settled.append(x) }
             case .purchase(let p):
-                settled += w.join.attribute(user: p.user, surfaces: surfaces { $0 == .purchase }, value: 1, order: p.orderID, settles: true, now: now)
-                settled += w.join.attribute(user: p.user, surfaces: surfaces { $0 == .revenue }, value: p.revenue.units, order: p.orderID, settles: false, now: now)
+                settled += j.attribute(user: p.user, surfaces: surfaces { $0 == .purchase }, value: 1, order: p.orderID, settles: true, now: now)
+                settled += j.attribute(user: p.user, surfaces: surfaces { $0 == .revenue }, value: p.revenue.units, order: p.orderID, settles: false, now: now)
             case .view(let v):
-                settled += w.join.attribute(user: v.user, surfaces: surfaces { $0 == .event(.view) }, value: 1, order: nil, settles: true, now: now)
+                settled += j.attribute(user: v.user, surfaces: surfaces { $0 == .event(.view) }, value: 1, order: nil, settles: true, now: now)
             case .addToCart(let v):
-                settled += w.join.attribute(user: v.user, surfaces: surfaces { $0 == .event(.addToCart) }, value: 1, order: nil, settles: true, now: now)
+                settled += j.attribute(user: v.user, surfaces: surfaces { $0 == .event(.addToCart) }, value: 1, order: nil, settles: true, now: now)
             default:
-                return
+                break
             }
-            learn(settled, &w)
+            return settled
         }
+        learn(settled)
     }
 
     /// Ends attribution windows that are over and publishes what was learnt.
     public func tick() {
         let now = clock()
-        let changed: [View] = working.withLock { w in
-            learn(w.join.expire(now: now), &w)
-            defer { w.dirty = [] }
-            return w.dirty.sorted().map { View(index: $0, w.surfaces[$0]) }
+        drainInbox()
+        learn(join.write { $0.expire(now: now) })
+        let changed: [View] = policies.withLock { p in
+            defer { p.dirty = [] }
+            return p.dirty.sorted().map { View(index: $0, p.surfaces[$0]) }
         }
-        guard !changed.isEmpty else { return }
-        views.withLock { v in
-            for view in changed { v[view.config.name] = view }
+        if !changed.isEmpty {
+            views.withLock { v in
+                for view in changed { v[view.config.name] = view }
+            }
         }
         metrics.publish(counters)
     }
 
-    private func learn(_ settled: [RewardJoin.Settlement], _ w: inout Working) {
-        for x in settled {
-            w.surfaces[x.surface].policy.update(arm: x.arm, features: x.features, reward: x.reward, propensity: x.propensity)
-            w.surfaces[x.surface].updates += 1
-            w.dirty.insert(x.surface)
+    /// Each surface's reward definition (fixed at start), by index.
+    private var rewardDefinitions: [RewardDefinition] {
+        policies.withLock { $0.surfaces.map(\.config.reward) }
+    }
+
+    /// Moves decisions made since the last call into the join (engine thread).
+    private func drainInbox() {
+        guard inboxCount.load(ordering: .acquiring) > 0 else { return }
+        let batch = inbox.withLock { inbox in
+            defer { inbox.removeAll(keepingCapacity: true) }
+            return inbox
+        }
+        inboxCount.subtract(batch.count, ordering: .releasing)
+        join.write { j in
+            for p in batch where j.isFree(p.id) { j.register(p) }
+        }
+    }
+
+    private func learn(_ settled: [RewardJoin.Settlement]) {
+        guard !settled.isEmpty else { return }
+        policies.withLock { p in
+            for x in settled {
+                p.surfaces[x.surface].policy.update(arm: x.arm, features: x.features, reward: x.reward, propensity: x.propensity)
+                p.surfaces[x.surface].updates += 1
+                p.dirty.insert(x.surface)
+            }
         }
     }
 
@@ -399,14 +442,14 @@ public final class DecisionService: Sendable {
     }
 
     private func change(_ surface: String, _ body: (inout SurfaceState) throws(DecisionError) -> Void) throws(DecisionError) {
-        let view: View = try working.withLock { (w) throws(DecisionError) -> View in
-            guard let i = w.surfaces.firstIndex(where: { $0.config.name == surface }) else {
+        let view: View = try policies.withLock { (p) throws(DecisionError) -> View in
+            guard let i = p.surfaces.firstIndex(where: { $0.config.name == surface }) else {
                 throw DecisionError(.notFound, "no surface '\(clip(surface))'")
             }
-            var s = w.surfaces[i]
+            var s = p.surfaces[i]
             try body(&s)
             s.version += 1
-            w.surfaces[i] = s
+            p.surfaces[i] = s
             return View(index: i, s)
         }
         views.withLock { $0[surface] = view }
@@ -427,29 +470,40 @@ public final class DecisionService: Sendable {
     }
 
     public func reading(surface: String) -> SurfaceReading? {
-        working.withLock { w in
-            guard let i = w.surfaces.firstIndex(where: { $0.config.name == surface }) else { return nil }
-            let s = w.surfaces[i]
-            return SurfaceReading(
-                config: s.config, policy: s.policy.name,
-                parameters: s.config.policy.algorithm.parameters.map { ($0.name, s.config.policy.value($0.name)) },
-                arms: s.arms.names.indices.map { (s.arms.names[$0], s.arms.active[$0]) },
-                version: s.version, updates: s.updates, counters: w.join.counters[i])
+        let found: (Int, SurfaceState)? = policies.withLock { p in
+            p.surfaces.firstIndex { $0.config.name == surface }.map { ($0, p.surfaces[$0]) }
         }
+        guard let (i, s) = found else { return nil }
+        return SurfaceReading(
+            config: s.config, policy: s.policy.name,
+            parameters: s.config.policy.algorithm.parameters.map { ($0.name, s.config.policy.value($0.name)) },
+            arms: s.arms.names.indices.map { (s.arms.names[$0], s.arms.active[$0]) },
+            version: s.version, updates: s.updates, counters: join.read { $0.counters[i] })
     }
 
     /// The join's counters per surface, and the orphan rewards.
     public var counters: (surfaces: [(String, JoinCounters)], orphans: Int64, pending: Int) {
-        working.withLock { w in
-            (w.surfaces.indices.map { (w.surfaces[$0].config.name, w.join.counters[$0]) }, w.join.orphans, w.join.pendingCount)
-        }
+        let names = policies.withLock { $0.surfaces.map(\.config.name) }
+        let (c, orphans, pending) = join.read { ($0.counters, $0.orphans, $0.pendingCount) }
+        return (Array(zip(names, c)), orphans, pending + inboxCount.load(ordering: .relaxed))
     }
 
     // MARK: State
 
     /// The whole learnt state: policies, arms and the join.
     public func encodeState() -> [UInt8] {
-        working.withLock { w in DecisionState.encode(w) }
+        drainInbox()
+        let surfaces = policies.withLock { $0.surfaces }
+        // Under the read lock: decisions only read the join (and only for a client's own
+        // id), so a long encoding of a large join holds none of them up.
+        return join.read { DecisionState.encode(surfaces: surfaces, join: $0) }
+    }
+
+    /// The state as values (policies and the join), for comparing states: encodings of
+    /// equal joins may differ in order.
+    var current: Working {
+        drainInbox()
+        return Working(surfaces: policies.withLock { $0.surfaces }, join: join.read { $0 })
     }
 
     /// Refuses further decisions (shutdown), so the log can be flushed completely.
@@ -460,28 +514,68 @@ public final class DecisionService: Sendable {
 }
 
 /// The decision service follows the event stream on the engine thread and keeps its
-/// state in one file per process instance.
+/// state in one file per process instance, saved every `interval` and at shutdown.
+///
+/// The save need not coincide with the partition snapshots. Events replayed after a
+/// crash start at the partitions' snapshots: rewards the saved join already settled meet
+/// their tombstones and are not learnt again, and rewards between the save and the
+/// partition snapshots are not seen again, so a crash can cost the policies some
+/// learning, never count a reward twice.
 public final class DecisionObserver: StreamObserver {
     public let service: DecisionService
     public let statePath: String
+    public let intervalMillis: Int
     private let logger: Logger
+    private let lastSave = Atomic<UInt64>(0)
 
-    public init(service: DecisionService, statePath: String, logger: Logger) {
+    public init(service: DecisionService, statePath: String, intervalMillis: Int, logger: Logger) {
         self.service = service
         self.statePath = statePath
+        self.intervalMillis = intervalMillis
         self.logger = logger
+        lastSave.store(MonotonicClock.nanos, ordering: .relaxed)
     }
 
     public func observe(_ event: Event) { service.observe(event) }
     public func tick() { service.tick() }
 
-    public func checkpoint() -> Bool {
+    public func checkpoint(force: Bool) {
+        let now = MonotonicClock.nanos
+        guard force || now - lastSave.load(ordering: .relaxed) >= UInt64(intervalMillis) * 1_000_000 else { return }
+        lastSave.store(now, ordering: .relaxed)
         do {
             try FileIO.writeAtomically(service.encodeState(), to: statePath)
-            return true
         } catch {
             logger.error("decision state not written", metadata: ["path": "\(statePath)", "error": "\(error)"])
-            return false
         }
+    }
+}
+
+/// A value behind a readers–writer lock.
+final class ReadWriteLocked<Value>: @unchecked Sendable {
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        lock = .allocate(capacity: 1)
+        pthread_rwlock_init(lock, nil)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func read<R>(_ body: (Value) throws -> R) rethrows -> R {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(value)
+    }
+
+    func write<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(&value)
     }
 }

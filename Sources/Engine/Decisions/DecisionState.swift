@@ -7,11 +7,11 @@ import StateFormat
 enum DecisionState {
     static let version: UInt16 = 1
 
-    static func encode(_ w: DecisionService.Working) -> [UInt8] {
+    static func encode(surfaces: [DecisionService.SurfaceState], join: RewardJoin) -> [UInt8] {
         var out = StateWriter()
         out.write(version)
-        out.writeVarint(UInt64(w.surfaces.count))
-        for s in w.surfaces {
+        out.writeVarint(UInt64(surfaces.count))
+        for s in surfaces {
             out.write(s.config.name)
             out.write(section: s.policy)
             out.writeVarint(UInt64(s.arms.names.count))
@@ -24,7 +24,7 @@ enum DecisionState {
             out.write(s.version)
             out.write(s.updates)
         }
-        w.join.encode(to: &out)
+        join.encode(to: &out)
         return Envelope.seal(out.bytes)
     }
 

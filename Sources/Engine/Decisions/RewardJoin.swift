@@ -141,8 +141,10 @@ public struct RewardJoin: Sendable, Equatable {
     public let capacity: Int
     public private(set) var open: [String: Pending] = [:]
     private(set) var tombstones: [String: Tombstone] = [:]
-    /// Open decision ids per (surface, user), oldest first, for last-touch attribution.
-    private var byUser: [UserKey: [String]] = [:]
+    /// The user's most recent open decision per surface, for last-touch attribution. Only
+    /// the latest is kept: its window ends last, so an earlier one could never be chosen,
+    /// and one user with many decisions costs no more than one.
+    private var byUser: [UserKey: String] = [:]
     /// When each id must be looked at next (window end, then forgetting), as a min-heap.
     private var due: [Due] = []
     private var sequence: UInt64 = 0
@@ -181,7 +183,7 @@ public struct RewardJoin: Sendable, Equatable {
             }
         }
         open[p.id] = p
-        byUser[UserKey(surface: p.surface, user: p.user), default: []].append(p.id)
+        byUser[UserKey(surface: p.surface, user: p.user)] = p.id
         push(Due(at: p.windowEnd, sequence: nextSequence(), id: p.id))
         counters[p.surface].decisions += 1
     }
@@ -216,9 +218,7 @@ public struct RewardJoin: Sendable, Equatable {
     public mutating func attribute(user: String, surfaces: [Int], value: Double, order: String?, settles: Bool, now: Int64) -> [Settlement] {
         var out: [Settlement] = []
         for s in surfaces {
-            guard let ids = byUser[UserKey(surface: s, user: user)],
-                let id = ids.last(where: { open[$0]!.windowEnd >= now }), var p = open[id]
-            else { continue }
+            guard let id = byUser[UserKey(surface: s, user: user)], var p = open[id], p.windowEnd >= now else { continue }
             if let order {
                 guard !p.orders.contains(order) else {
                     counters[s].duplicate += 1
@@ -273,8 +273,7 @@ public struct RewardJoin: Sendable, Equatable {
 
     private mutating func unlink(_ p: Pending) {
         let key = UserKey(surface: p.surface, user: p.user)
-        byUser[key]?.removeAll { $0 == p.id }
-        if byUser[key]?.isEmpty == true { byUser[key] = nil }
+        if byUser[key] == p.id { byUser[key] = nil }
     }
 
     private mutating func nextSequence() -> UInt64 {
@@ -316,13 +315,15 @@ public struct RewardJoin: Sendable, Equatable {
 // MARK: State
 
 extension RewardJoin {
-    /// Writes the join; dictionaries in key order, so equal joins encode equally.
+    /// Writes the join. Dictionaries are written in their own order, not sorted: a join
+    /// can hold a million decisions and is saved while the engine runs, and sorting the
+    /// ids cost more than everything else (equal joins may encode differently; compare
+    /// decoded joins).
     func encode(to w: inout StateWriter) {
         w.write(sequence)
         w.write(orphans)
         w.writeVarint(UInt64(open.count))
-        for id in open.keys.sorted() {
-            let p = open[id]!
+        for (id, p) in open {
             w.write(p.id)
             w.writeVarint(UInt64(p.surface))
             w.write(p.user)
@@ -337,21 +338,18 @@ extension RewardJoin {
             for o in p.orders { w.write(o) }
         }
         w.writeVarint(UInt64(tombstones.count))
-        for id in tombstones.keys.sorted() {
-            let t = tombstones[id]!
+        for (id, t) in tombstones {
             w.write(id)
             w.writeVarint(UInt64(t.surface))
             w.write(t.windowEnd)
             w.write(t.forgetAt)
             w.write(t.rewarded)
         }
-        let users = byUser.keys.sorted { ($0.surface, $0.user) < ($1.surface, $1.user) }
-        w.writeVarint(UInt64(users.count))
-        for key in users {
+        w.writeVarint(UInt64(byUser.count))
+        for (key, id) in byUser {
             w.writeVarint(UInt64(key.surface))
             w.write(key.user)
-            w.writeVarint(UInt64(byUser[key]!.count))
-            for id in byUser[key]! { w.write(id) }
+            w.write(id)
         }
         w.writeVarint(UInt64(due.count))
         for d in due {
@@ -394,12 +392,11 @@ extension RewardJoin {
             let t = Tombstone(surface: s ?? 0, windowEnd: try r.readInt64(), forgetAt: try r.readInt64(), rewarded: try r.readBool())
             if s != nil { tombstones[id] = t }
         }
-        for _ in 0..<(try r.readCount(elementSize: 2)) {
+        for _ in 0..<(try r.readCount(elementSize: 3)) {
             let s = try surface(&r)
             let user = try r.readString()
-            var ids: [String] = []
-            for _ in 0..<(try r.readCount()) { ids.append(try r.readString()) }
-            if let s { byUser[UserKey(surface: s, user: user)] = ids }
+            let id = try r.readString()
+            if let s { byUser[UserKey(surface: s, user: user)] = id }
         }
         for _ in 0..<(try r.readCount(elementSize: 16)) {
             due.append(Due(at: try r.readInt64(), sequence: try r.readUInt64(), id: try r.readString()))

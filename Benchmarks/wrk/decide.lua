@@ -1,11 +1,7 @@
--- wrk script for Benchmarks/http.sh. Environment:
---   WRK_PATH   /v1/decide (POST, a new user per request) or any GET path
---   WRK_DELAY  milliseconds each connection waits after an answer before the next
---              request: with C connections this paces the load to about
---              C * 1000 / (WRK_DELAY + latency) requests per second
--- done() prints one JSON line with the achieved rate and latency percentiles (µs).
+-- wrk script for Benchmarks/http.sh: POST /v1/decide with a new user per request (or a
+-- GET of WRK_PATH when it is set to another path). done() prints one JSON line with
+-- the rate and latency percentiles (µs).
 local path = os.getenv("WRK_PATH") or "/v1/decide"
-local pause = tonumber(os.getenv("WRK_DELAY") or "0")
 local counter = 0
 
 function init(args)
@@ -23,15 +19,11 @@ function request()
   return wrk.format("GET", path)
 end
 
-function delay()
-  return pause
-end
-
 function done(summary, latency, requests)
   local seconds = summary.duration / 1e6
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
   io.write(string.format(
-    '{"path":"%s","delay_ms":%d,"requests":%d,"requests_per_s":%.1f,"errors":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,"max_us":%d}\n',
-    path, pause, summary.requests, summary.requests / seconds, errors,
+    '{"path":"%s","requests":%d,"requests_per_s":%.1f,"errors":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,"max_us":%d}\n',
+    path, summary.requests, summary.requests / seconds, errors,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9), latency.max))
 end
