@@ -74,7 +74,7 @@ struct Serve: AsyncParsableCommand {
             router: router,
             configuration: .init(address: .hostname(settings.http.host, port: settings.http.port), serverName: "arbiter"),
             logger: logger)
-        let engine = EngineService(pipeline: pipeline, source: source, outputs: outputs, decisions: decisions.service, logger: logger)
+        let engine = EngineService(pipeline: pipeline, source: source, outputs: outputs, decisions: decisions, logger: logger)
         // Services stop in reverse order: the engine flushes while HTTP still answers.
         let group = ServiceGroup(configuration: .init(
             services: [
@@ -119,7 +119,7 @@ struct EngineService: Service {
     let pipeline: Pipeline
     let source: KafkaSource
     let outputs: KafkaOutputs
-    let decisions: DecisionService
+    let decisions: DecisionObserver
     let logger: Logger
 
     func run() async throws {
@@ -136,11 +136,12 @@ struct EngineService: Service {
             }
         } onCancelOrGracefulShutdown: {
             logger.info("shutting down: flushing the decision log and state")
-            decisions.close()
+            decisions.service.close()
             pipeline.stop()
         }
         source.join()
-        if !decisions.flushLog(timeoutMillis: 10_000) {
+        decisions.close()
+        if !decisions.service.flushLog(timeoutMillis: 10_000) {
             logger.error("the decision log was not fully flushed before shutdown")
         }
         outputs.close()
