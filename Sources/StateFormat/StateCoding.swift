@@ -14,8 +14,9 @@ public protocol StateCodable {
     init(from reader: inout StateReader, version: UInt16) throws(StateFormatError)
 }
 
-/// Appends little-endian binary fields. Writers of unordered collections must sort them
-/// first: equal state must give equal bytes.
+/// Appends little-endian binary fields. Learner state sorts unordered collections first,
+/// so equal state gives equal bytes (replays and snapshots are compared byte for byte);
+/// the decision service's reward join is the exception, see `RewardJoin.encode`.
 public struct StateWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
 
