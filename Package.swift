@@ -40,6 +40,8 @@ let package = Package(
             ]),
         .target(name: "Bandits", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
         .target(name: "Scoring", dependencies: ["Events", "StateFormat"]),
+        // Off-policy evaluation of candidate policies on logged bandit data.
+        .target(name: "Evaluation", dependencies: ["Bandits", "Stream"]),
         .target(name: "Models", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
         .target(
             name: "Engine",
@@ -62,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "arbiter",
             dependencies: [
-                "Engine", "Server", "Stream",
+                "Engine", "Server", "Stream", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,6 +83,7 @@ let package = Package(
         .testTarget(name: "StreamTests", dependencies: ["Stream", "Events"]),
         .testTarget(name: "BanditsTests", dependencies: ["Bandits", "Events", "StateFormat"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Events", "StateFormat"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Bandits"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Events", "StateFormat"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Stream", "Events", "Bandits"]),
         .testTarget(

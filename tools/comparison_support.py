@@ -2,13 +2,14 @@
 
 Why: the reference libraries (MABWiser, Vowpal Wabbit) are for comparisons only and must
 never become dependencies of the engine, and a developer or CI machine may be fresh. So
-each comparison script calls `reexec_in_venv()` before it imports them: it creates the
-git-ignored `.deps/tools-venv` in the repository root with the pinned packages when that
-has not been done yet, and runs the script again, with the same arguments, under that
-environment's interpreter. Plain `python3 tools/SCRIPT.py ...` is all a caller types.
-The environment counts as ready once `pip install` has succeeded for exactly the
-packages in REQUIREMENTS (recorded in a stamp file); a half-finished install, or a
-changed pin, is installed again.
+each comparison script calls `reexec_in_venv()` before it imports them: it creates a
+git-ignored virtual environment under `.deps/` (`tools-venv` by default) with the pinned
+packages when that has not been done yet, and runs the script again, with the same
+arguments, under that environment's interpreter. Plain `python3 tools/SCRIPT.py ...` is
+all a caller types. An environment counts as ready once `pip install` has succeeded for
+exactly its requirements (recorded in a stamp file); a half-finished install, or a
+changed pin, is installed again. Libraries whose pins conflict (obp 0.4.0 needs pandas
+below 3; MABWiser takes the newest) get environments of their own.
 
 `run_arbiter_bench()` runs one `arbiter-bench` subcommand and reads the one JSON line it
 prints, stopping the script with a message that says what is wrong when the binary is
@@ -23,38 +24,39 @@ import time
 import venv
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV_DIR = os.path.join(REPO_ROOT, ".deps", "tools-venv")
-VENV_PYTHON = os.path.join(VENV_DIR, "bin", "python3")
-STAMP = os.path.join(VENV_DIR, "installed-requirements.txt")
 REQUIREMENTS = ("mabwiser==2.7.4", "vowpalwabbit==9.11.9", "numpy")
 BUILD_HINT = "swift build -c release --product arbiter-bench; the binary is in $(swift build -c release --show-bin-path)"
 SETUP_ERROR = 2  # exit status when the comparison could not be run at all
 
 
-def ensure_venv():
-    """Create the virtual environment and install REQUIREMENTS unless already done."""
-    wanted = "\n".join(REQUIREMENTS) + "\n"
+def ensure_venv(directory, requirements):
+    """Create the virtual environment and install `requirements` unless already done."""
+    python = os.path.join(directory, "bin", "python3")
+    stamp_path = os.path.join(directory, "installed-requirements.txt")
+    wanted = "\n".join(requirements) + "\n"
     try:
-        with open(STAMP, encoding="utf-8") as stamp:
-            if stamp.read() == wanted and os.path.exists(VENV_PYTHON):
-                return
+        with open(stamp_path, encoding="utf-8") as stamp:
+            if stamp.read() == wanted and os.path.exists(python):
+                return python
     except FileNotFoundError:
         pass
-    print(f"setting up {VENV_DIR} ({', '.join(REQUIREMENTS)}) ...", file=sys.stderr)
-    if not os.path.exists(VENV_PYTHON):
-        venv.EnvBuilder(with_pip=True).create(VENV_DIR)
-    subprocess.run([VENV_PYTHON, "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True)
-    with open(STAMP, "w", encoding="utf-8") as stamp:
+    print(f"setting up {directory} ({', '.join(requirements)}) ...", file=sys.stderr)
+    if not os.path.exists(python):
+        venv.EnvBuilder(with_pip=True).create(directory)
+    subprocess.run([python, "-m", "pip", "install", "--quiet", *requirements], check=True)
+    with open(stamp_path, "w", encoding="utf-8") as stamp:
         stamp.write(wanted)
+    return python
 
 
-def reexec_in_venv():
-    """Return at once inside the virtual environment; otherwise set it up and re-run there."""
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV_DIR):
+def reexec_in_venv(name="tools-venv", requirements=REQUIREMENTS):
+    """Return at once inside `.deps/NAME`; otherwise set it up and re-run the script there."""
+    directory = os.path.join(REPO_ROOT, ".deps", name)
+    if os.path.realpath(sys.prefix) == os.path.realpath(directory):
         return
-    ensure_venv()
+    python = ensure_venv(directory, requirements)
     script = os.path.abspath(sys.argv[0])
-    os.execv(VENV_PYTHON, [VENV_PYTHON, script, *sys.argv[1:]])
+    os.execv(python, [python, script, *sys.argv[1:]])
 
 
 def fail(message):

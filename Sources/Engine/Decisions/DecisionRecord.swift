@@ -7,12 +7,6 @@ import Stream
 public enum DecisionRecord {
     public static func encode(_ d: Decision) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 256)
-        write(d, into: &w)
-        return w.bytes
-    }
-
-    /// The record's fields; the HTTP answer is the same object.
-    public static func write(_ d: Decision, into w: inout JSONWriter) {
         w.beginObject()
         w.key("type"); w.string(EventKind.impression.wireName)
         w.key("v"); w.int(Int64(EventDecoder.schemaVersion))
@@ -38,6 +32,7 @@ public enum DecisionRecord {
         }
         w.endObject()
         w.endObject()
+        return w.bytes
     }
 }
 

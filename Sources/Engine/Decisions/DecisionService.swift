@@ -283,30 +283,6 @@ public final class DecisionService: Sendable {
         return decision
     }
 
-    /// The probability of each eligible arm for `request` (no decision is made or logged).
-    public func probabilities(_ request: DecisionRequest, decisionID: String) throws(DecisionError) -> [(arm: String, probability: Double)] {
-        guard let view = views.withLock({ $0[request.surface] }) else { throw DecisionError(.notFound, "no surface '\(request.surface)'") }
-        let eligible = try (request.eligible ?? view.arms.activeIndices.map { view.arms.names[$0] }).map { (name) throws(DecisionError) -> Int in
-            guard let i = view.arms.index[name] else { throw DecisionError(.invalid, "unknown arm '\(name)'") }
-            return i
-        }
-        var context = [Double](repeating: 0, count: view.config.features.count)
-        for (name, value) in request.context {
-            if let k = view.config.features.firstIndex(of: name) { context[k] = value }
-        }
-        var input = DecisionInput(eligible: eligible)
-        if view.config.policy.algorithm.isContextual {
-            if view.config.policy.payoff == .perArm {
-                input.features = SurfaceConfiguration.contextVector(context)
-            } else {
-                input.armFeatures = eligible.map { SurfaceConfiguration.sharedVector(context, view.arms.features[$0]) }
-            }
-        }
-        var random = SeededRandom(decisionID: decisionID, salt: seed)
-        let p = view.policy.probabilities(input, random: &random)
-        return zip(eligible, p).map { (view.arms.names[$0], $1) }
-    }
-
     public var surfaceNames: [String] { views.withLock { $0.values.sorted { $0.index < $1.index }.map(\.config.name) } }
 
     // MARK: Learning (engine thread)

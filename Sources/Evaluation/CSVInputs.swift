@@ -1,0 +1,111 @@
+import Stream
+
+/// Reads comma-separated files with a header row (no quoting: the logs this reads have
+/// none). Fields are looked up by header name.
+struct CSVTable {
+    let header: [String]
+    let rows: [[Substring]]
+
+    init(path: String) throws(EvaluationError) {
+        let bytes: [UInt8]
+        do { bytes = try FileIO.readAll(path) } catch { throw EvaluationError("cannot read \(path): \(error)") }
+        let text = String(decoding: bytes, as: UTF8.self)
+        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        guard !lines.isEmpty else { throw EvaluationError("\(path) is empty") }
+        header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSuffix("\r") }
+        rows = lines.map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+    }
+
+    func column(_ name: String, in path: String) throws(EvaluationError) -> Int {
+        guard let i = header.firstIndex(of: name) else {
+            throw EvaluationError("\(path) has no column '\(name)' (columns: \(header.prefix(12).joined(separator: ", "))…)")
+        }
+        return i
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSuffix(_ s: String) -> String {
+        hasSuffix(s) ? String(dropLast(s.count)) : String(self)
+    }
+}
+
+/// Why an evaluation input was refused.
+public struct EvaluationError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The Open Bandit Dataset layout (`obd/{random,bts}/{all,men}/`): one row per round with
+/// `item_id` (the action), `position` (slot, 1-based), `click` (the reward) and
+/// `propensity_score`. The action set is the campaign's `item_context.csv`, so action
+/// index = item id, as in Open Bandit Pipeline.
+public enum OpenBanditDataset {
+    public static let positions = 3
+
+    public static func load(log path: String, items: String, propensityFloor: Double = 0) throws(EvaluationError) -> LoggedBandit {
+        let itemTable = try CSVTable(path: items)
+        let itemColumn = try itemTable.column("item_id", in: items)
+        let ids = itemTable.rows.compactMap { Int($0[itemColumn]) }.sorted()
+        guard ids == Array(0..<ids.count) else { throw EvaluationError("\(items): item ids are not 0..<n") }
+        var builder = LoggedBanditBuilder(positionCount: positions, knownActions: ids.map(String.init), propensityFloor: propensityFloor)
+        let log = try CSVTable(path: path)
+        let item = try log.column("item_id", in: path)
+        let position = try log.column("position", in: path)
+        let click = try log.column("click", in: path)
+        let propensity = try log.column("propensity_score", in: path)
+        for row in log.rows {
+            guard row.count == log.header.count else {
+                builder.reject("wrong number of fields")
+                continue
+            }
+            guard let slot = Int(row[position]) else {
+                builder.reject("non-numeric position")
+                continue
+            }
+            builder.add(action: String(row[item]), position: slot - 1, reward: Double(row[click]), propensity: Double(row[propensity]))
+        }
+        return builder.data
+    }
+}
+
+/// A candidate policy given as a file of `round,action,position,probability` rows
+/// (positions as in the log, so 1-based for the OBD; `round` `*` applies to every
+/// round). Probabilities not given are 0; each round's and slot's must sum to 1.
+public enum PolicyFile {
+    public static func load(_ path: String, name: String, data: LoggedBandit, positionBase: Int) throws(EvaluationError) -> any CandidatePolicy {
+        let table = try CSVTable(path: path)
+        let round = try table.column("round", in: path)
+        let action = try table.column("action", in: path)
+        let position = try table.column("position", in: path)
+        let probability = try table.column("probability", in: path)
+        let index = Dictionary(uniqueKeysWithValues: data.actionNames.enumerated().map { ($1, $0) })
+        var fixed = Array(repeating: [Double](repeating: 0, count: data.actionCount), count: data.positionCount)
+        var perRound: PerRoundPolicy?
+        for (n, row) in table.rows.enumerated() {
+            let line = n + 2
+            guard row.count == table.header.count, let a = index[String(row[action])], let k = Int(row[position]).map({ $0 - positionBase }),
+                k >= 0, k < data.positionCount, let p = Double(row[probability]), p >= 0, p <= 1
+            else { throw EvaluationError("\(path) line \(line): needs a known action, a position of the log and a probability in [0, 1]") }
+            if row[round] == "*" {
+                fixed[k][a] = p
+            } else {
+                guard let t = Int(row[round]), t >= 0, t < data.count else { throw EvaluationError("\(path) line \(line): round must be * or 0..<\(data.count)") }
+                if perRound == nil { perRound = PerRoundPolicy(name: name, rounds: data.count, positions: data.positionCount, actions: data.actionCount) }
+                perRound!.set(round: t, position: k, action: a, probability: p)
+            }
+        }
+        let policy: any CandidatePolicy = perRound ?? FixedPolicy(name: name, probabilities: fixed)
+        // Every distribution must be one; checking the rounds the log has is enough.
+        for t in 0..<(perRound == nil ? 1 : data.count) {
+            for k in 0..<data.positionCount {
+                let total = policy.distribution(round: t, position: k).reduce(0, +)
+                guard abs(total - 1) < 1e-6 else {
+                    throw EvaluationError("\(path): probabilities of round \(t), position \(k + positionBase) sum to \(total), not 1")
+                }
+            }
+        }
+        return policy
+    }
+}

@@ -1,0 +1,207 @@
+import Bandits
+
+/// The off-policy estimators, all from one pass over the log (definitions as in Open
+/// Bandit Pipeline 0.4.0, position-aware): with w = π(a|t,k)/π₀(a|t,k), q̂ the reward model
+/// and q̂_π = Σₐ π(a|t,k) q̂(a,k) / Σₐ π(a|t,k),
+///
+/// - replay (Li et al. 2011): the mean reward over the rounds where the candidate takes
+///   the logged action (for a stochastic candidate, an action is drawn per round from a
+///   generator seeded by `seed`);
+/// - IPS: mean(w r); SNIPS: Σ w r / Σ w;
+/// - DM: mean(q̂_π); DR: mean(q̂_π + w (r − q̂(a))); SNDR: mean(q̂_π) + Σ w (r − q̂(a)) / Σ w;
+/// - switch-DR: mean(q̂_π + w (r − q̂(a)) · 1{w ≤ τ}).
+///
+/// 95 % intervals are percentile bootstraps: `bootstrapSamples` resamples of the rounds
+/// (a generator seeded by `seed`), each estimator recomputed on each (ratios included).
+public struct EstimatorSettings: Sendable {
+    public var tau: Double = 1
+    public var bootstrapSamples = 1000
+    public var confidence = 0.95
+    public var seed: UInt64 = 1
+
+    public init(tau: Double = 1, bootstrapSamples: Int = 1000, confidence: Double = 0.95, seed: UInt64 = 1) {
+        self.tau = tau
+        self.bootstrapSamples = bootstrapSamples
+        self.confidence = confidence
+        self.seed = seed
+    }
+}
+
+/// One estimate with its interval.
+public struct Estimate: Sendable, Equatable {
+    public var value: Double
+    public var lower: Double
+    public var upper: Double
+}
+
+/// Every estimator's result for one candidate policy.
+public struct PolicyEvaluation: Sendable {
+    public static let estimators = ["replay", "ips", "snips", "dm", "dr", "sndr", "switch-dr"]
+
+    public var policy: String
+    public var rounds: Int
+    /// Estimator name → estimate (nil for replay when no round matched).
+    public var estimates: [String: Estimate]
+    /// (Σw)² / Σw²: how many logged rounds the weighted sample is worth.
+    public var effectiveSampleSize: Double
+    public var replayMatches: Int
+    /// True when the candidate puts probability 1 on one action in every round and slot.
+    public var deterministic: Bool
+    public var maximumWeight: Double
+}
+
+/// Sufficient sums of one round set, from which every estimator follows.
+struct EstimatorSums {
+    var n = 0.0
+    var wr = 0.0
+    var w = 0.0
+    var w2 = 0.0
+    var qpi = 0.0
+    var correction = 0.0
+    var switched = 0.0
+    var matchReward = 0.0
+    var matches = 0.0
+
+    func values() -> [String: Double?] {
+        [
+            "replay": matches > 0 ? matchReward / matches : nil,
+            "ips": wr / n,
+            "snips": w > 0 ? wr / w : nil,
+            "dm": qpi / n,
+            "dr": (qpi + correction) / n,
+            "sndr": w > 0 ? qpi / n + correction / w : nil,
+            "switch-dr": (qpi + switched) / n,
+        ]
+    }
+}
+
+/// The per-round terms, kept for the bootstrap.
+struct RoundTerms {
+    var wr: [Double] = []
+    var w: [Double] = []
+    var qpi: [Double] = []
+    var correction: [Double] = []
+    var switched: [Double] = []
+    var matchReward: [Double] = []
+    var match: [Double] = []
+}
+
+public enum OffPolicyEvaluation {
+    /// Evaluates `policy` on `data` with reward model `model`.
+    public static func evaluate(_ policy: any CandidatePolicy, on data: LoggedBandit, model: RewardModel, settings: EstimatorSettings) -> PolicyEvaluation {
+        let n = data.count
+        var terms = RoundTerms()
+        for k in [\RoundTerms.wr, \.w, \.qpi, \.correction, \.switched, \.matchReward, \.match] {
+            terms[keyPath: k] = [Double](repeating: 0, count: n)
+        }
+        var sums = EstimatorSums()
+        sums.n = Double(n)
+        var deterministic = true
+        var maximumWeight = 0.0
+        var replayRandom = SeededRandom(seed: settings.seed &+ 0x5EED)
+        model.table.withUnsafeBufferPointer { q in
+            for t in 0..<n {
+                let a = Int(data.actions[t]), k = Int(data.positions[t])
+                let r = data.rewards[t]
+                let pi = policy.distribution(round: t, position: k)
+                let row = model.row(round: t, position: k)
+                var weighted = 0.0, mass = 0.0, top = 0.0
+                for j in 0..<pi.count {
+                    weighted += pi[j] * q[row + j]
+                    mass += pi[j]
+                    top = max(top, pi[j])
+                }
+                let qpi = mass > 0 ? weighted / mass : 0
+                let w = pi[a] / data.propensities[t]
+                let residual = r - q[row + a]
+                let isDeterministic = top == 1
+                if !isDeterministic { deterministic = false }
+                // Replay: a deterministic candidate matches where it puts probability 1 on
+                // the logged action; a stochastic one draws its action.
+                let match: Double
+                if isDeterministic {
+                    match = pi[a] == 1 ? 1 : 0
+                } else {
+                    var u = replayRandom.unit() * mass
+                    var drawn = pi.count - 1
+                    for j in 0..<pi.count {
+                        if u < pi[j] {
+                            drawn = j
+                            break
+                        }
+                        u -= pi[j]
+                    }
+                    match = drawn == a ? 1 : 0
+                }
+                terms.wr[t] = w * r
+                terms.w[t] = w
+                terms.qpi[t] = qpi
+                terms.correction[t] = w * residual
+                terms.switched[t] = w <= settings.tau ? w * residual : 0
+                terms.matchReward[t] = match * r
+                terms.match[t] = match
+                sums.wr += w * r
+                sums.w += w
+                sums.w2 += w * w
+                sums.qpi += qpi
+                sums.correction += w * residual
+                sums.switched += terms.switched[t]
+                sums.matchReward += match * r
+                sums.matches += match
+                maximumWeight = max(maximumWeight, w)
+            }
+        }
+        let points = sums.values()
+        let intervals = bootstrap(terms, n: n, settings: settings)
+        var estimates: [String: Estimate] = [:]
+        for name in PolicyEvaluation.estimators {
+            guard let v = points[name] ?? nil else { continue }
+            let (lo, hi) = intervals[name] ?? (v, v)
+            estimates[name] = Estimate(value: v, lower: lo, upper: hi)
+        }
+        return PolicyEvaluation(
+            policy: policy.name, rounds: n, estimates: estimates,
+            effectiveSampleSize: sums.w2 > 0 ? sums.w * sums.w / sums.w2 : 0,
+            replayMatches: Int(sums.matches), deterministic: deterministic, maximumWeight: maximumWeight)
+    }
+
+    /// Percentile intervals from resampling the rounds with replacement.
+    static func bootstrap(_ terms: RoundTerms, n: Int, settings: EstimatorSettings) -> [String: (Double, Double)] {
+        guard n > 0, settings.bootstrapSamples > 0 else { return [:] }
+        var random = SeededRandom(seed: settings.seed)
+        var samples: [String: [Double]] = [:]
+        for _ in 0..<settings.bootstrapSamples {
+            var s = EstimatorSums()
+            s.n = Double(n)
+            for _ in 0..<n {
+                let t = Int(random.next() % UInt64(n))
+                s.wr += terms.wr[t]
+                s.w += terms.w[t]
+                s.qpi += terms.qpi[t]
+                s.correction += terms.correction[t]
+                s.switched += terms.switched[t]
+                s.matchReward += terms.matchReward[t]
+                s.matches += terms.match[t]
+            }
+            for (name, v) in s.values() {
+                if let v { samples[name, default: []].append(v) }
+            }
+        }
+        let alpha = (1 - settings.confidence) / 2
+        var out: [String: (Double, Double)] = [:]
+        for (name, values) in samples {
+            let sorted = values.sorted()
+            out[name] = (percentile(sorted, alpha), percentile(sorted, 1 - alpha))
+        }
+        return out
+    }
+
+    /// Linear interpolation between closest ranks (numpy's default).
+    static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+        guard sorted.count > 1 else { return sorted.first ?? .nan }
+        let x = q * Double(sorted.count - 1)
+        let i = Int(x.rounded(.down))
+        let f = x - Double(i)
+        return i + 1 < sorted.count ? sorted[i] + f * (sorted[i + 1] - sorted[i]) : sorted[i]
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Stream
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Estimate what candidate policies would have earned on logged bandit data.",
+        discussion: """
+            Reads a log of (action, position, reward, propensity) rounds and estimates each \
+            candidate's value with the replay method, IPS, SNIPS, the direct method, DR, \
+            SNDR and switch-DR, each with a bootstrap interval, and the effective sample \
+            size. Rows that cannot be used are counted by reason and never used. The same \
+            inputs and seed give the same output. Input today: the Open Bandit Dataset \
+            layout (--obd and --items).
+            """)
+
+    @Option(help: "An Open Bandit Dataset log (e.g. obd/random/all/all.csv).")
+    var obd: String
+
+    @Option(help: "The campaign's item_context.csv (defines the actions).")
+    var items: String
+
+    @Flag(help: "Evaluate the uniform-random policy.")
+    var uniform = false
+
+    @Option(name: .customLong("policy-file"), help: "A candidate as round,action,position,probability rows (round * for every round); repeatable.")
+    var policyFiles: [String] = []
+
+    @Option(help: "Switch-DR threshold on the importance weight.")
+    var tau: Double = 1
+
+    @Option(help: "Bootstrap resamples for the intervals.")
+    var bootstrap = 1000
+
+    @Option(help: "Seed of the bootstrap and of the replay method's draws.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Folds of the reward model's cross-fitting.")
+    var folds = 5
+
+    @Option(help: "Raise propensities below this to it (counted).")
+    var propensityFloor: Double = 0
+
+    @Option(name: .shortAndLong, help: "Write the JSON results here (default: standard output).")
+    var output: String?
+
+    @Option(name: .customLong("reward-model-output"), help: "Write the reward model's table here as JSON.")
+    var rewardModelOutput: String?
+
+    func validate() throws {
+        guard uniform || !policyFiles.isEmpty else { throw ValidationError("give --uniform or at least one --policy-file") }
+        guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
+        guard bootstrap >= 0, tau >= 0 else { throw ValidationError("--bootstrap and --tau must not be negative") }
+    }
+
+    func run() throws {
+        let data = try OpenBanditDataset.load(log: obd, items: items, propensityFloor: propensityFloor)
+        guard data.count > 0 else { throw ValidationError("no usable rounds in \(obd): \(data.rejected)") }
+        for (reason, n) in data.rejected.sorted(by: { $0.key < $1.key }) {
+            FileHandle.standardError.write(Data("warning: \(n) rows rejected: \(reason)\n".utf8))
+        }
+        if data.propensityIssues.any {
+            FileHandle.standardError.write(Data("warning: propensity issues: \(data.propensityIssues)\n".utf8))
+        }
+        var candidates: [any CandidatePolicy] = []
+        if uniform { candidates.append(FixedPolicy.uniform(actions: data.actionCount, positions: data.positionCount)) }
+        for path in policyFiles {
+            let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            candidates.append(try PolicyFile.load(path, name: name, data: data, positionBase: 1))
+        }
+        let model = RewardModel(fitting: data, folds: folds)
+        let settings = EstimatorSettings(tau: tau, bootstrapSamples: bootstrap, seed: seed)
+        let results = candidates.map { OffPolicyEvaluation.evaluate($0, on: data, model: model, settings: settings) }
+        let json = EvaluationReport.json(data: data, model: model, settings: settings, results: results)
+        if let output { try FileIO.writeAtomically(json, to: output) } else { FileHandle.standardOutput.write(Data(json)) }
+        if let rewardModelOutput { try FileIO.writeAtomically(EvaluationReport.rewardModel(model), to: rewardModelOutput) }
+    }
+}
+
+extension EvaluationError: LocalizedError {
+    public var errorDescription: String? { message }
+}
