@@ -72,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "ArbiterBench",
             dependencies: [
-                "Engine", "Stream", "Events", "Bandits", "CRdKafka",
+                "Engine", "Stream", "Events", "Bandits", "Evaluation", "CRdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

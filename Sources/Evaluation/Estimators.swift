@@ -11,8 +11,11 @@ import Bandits
 /// - DM: mean(q̂_π); DR: mean(q̂_π + w (r − q̂(a))); SNDR: mean(q̂_π) + Σ w (r − q̂(a)) / Σ w;
 /// - switch-DR: mean(q̂_π + w (r − q̂(a)) · 1{w ≤ τ}).
 ///
-/// 95 % intervals are percentile bootstraps: `bootstrapSamples` resamples of the rounds
-/// (a generator seeded by `seed`), each estimator recomputed on each (ratios included).
+/// 95 % intervals are percentile bootstraps: `bootstrapSamples` resamples of n rounds drawn
+/// with replacement (a generator seeded by `seed`), each estimator recomputed on each
+/// resample (ratios included). A resample is drawn as counts per round, then summed in
+/// one sequential pass, so its cost is one random increment and one streamed round per
+/// round.
 public struct EstimatorSettings: Sendable {
     public var tau: Double = 1
     public var bootstrapSamples = 1000
@@ -75,25 +78,15 @@ struct EstimatorSums {
     }
 }
 
-/// The per-round terms, kept for the bootstrap.
-struct RoundTerms {
-    var wr: [Double] = []
-    var w: [Double] = []
-    var qpi: [Double] = []
-    var correction: [Double] = []
-    var switched: [Double] = []
-    var matchReward: [Double] = []
-    var match: [Double] = []
-}
+/// The per-round terms, kept for the bootstrap: one cache line per round, in the order
+/// w·r, w, q̂_π, w(r − q̂), switched correction, match·r, match (and one unused lane).
+typealias RoundTerms = [SIMD8<Double>]
 
 public enum OffPolicyEvaluation {
     /// Evaluates `policy` on `data` with reward model `model`.
     public static func evaluate(_ policy: any CandidatePolicy, on data: LoggedBandit, model: RewardModel, settings: EstimatorSettings) -> PolicyEvaluation {
         let n = data.count
-        var terms = RoundTerms()
-        for k in [\RoundTerms.wr, \.w, \.qpi, \.correction, \.switched, \.matchReward, \.match] {
-            terms[keyPath: k] = [Double](repeating: 0, count: n)
-        }
+        var terms = RoundTerms(repeating: .zero, count: n)
         var sums = EstimatorSums()
         sums.n = Double(n)
         var deterministic = true
@@ -133,19 +126,14 @@ public enum OffPolicyEvaluation {
                     }
                     match = drawn == a ? 1 : 0
                 }
-                terms.wr[t] = w * r
-                terms.w[t] = w
-                terms.qpi[t] = qpi
-                terms.correction[t] = w * residual
-                terms.switched[t] = w <= settings.tau ? w * residual : 0
-                terms.matchReward[t] = match * r
-                terms.match[t] = match
+                let switched = w <= settings.tau ? w * residual : 0
+                terms[t] = SIMD8(w * r, w, qpi, w * residual, switched, match * r, match, 0)
                 sums.wr += w * r
                 sums.w += w
                 sums.w2 += w * w
                 sums.qpi += qpi
                 sums.correction += w * residual
-                sums.switched += terms.switched[t]
+                sums.switched += switched
                 sums.matchReward += match * r
                 sums.matches += match
                 maximumWeight = max(maximumWeight, w)
@@ -170,21 +158,23 @@ public enum OffPolicyEvaluation {
         guard n > 0, settings.bootstrapSamples > 0 else { return [:] }
         var random = SeededRandom(seed: settings.seed)
         var samples: [String: [Double]] = [:]
-        for _ in 0..<settings.bootstrapSamples {
-            var s = EstimatorSums()
-            s.n = Double(n)
-            for _ in 0..<n {
-                let t = Int(random.next() % UInt64(n))
-                s.wr += terms.wr[t]
-                s.w += terms.w[t]
-                s.qpi += terms.qpi[t]
-                s.correction += terms.correction[t]
-                s.switched += terms.switched[t]
-                s.matchReward += terms.matchReward[t]
-                s.matches += terms.match[t]
-            }
-            for (name, v) in s.values() {
-                if let v { samples[name, default: []].append(v) }
+        var counts = [UInt32](repeating: 0, count: n)
+        terms.withUnsafeBufferPointer { rounds in
+            counts.withUnsafeMutableBufferPointer { counts in
+                for _ in 0..<settings.bootstrapSamples {
+                    for _ in 0..<n { counts[Int(random.next() % UInt64(n))] &+= 1 }
+                    var acc = SIMD8<Double>.zero
+                    for t in 0..<n where counts[t] != 0 {
+                        acc += Double(counts[t]) * rounds[t]
+                        counts[t] = 0
+                    }
+                    var s = EstimatorSums()
+                    s.n = Double(n)
+                    (s.wr, s.w, s.qpi, s.correction, s.switched, s.matchReward, s.matches) = (acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6])
+                    for (name, v) in s.values() {
+                        if let v { samples[name, default: []].append(v) }
+                    }
+                }
             }
         }
         let alpha = (1 - settings.confidence) / 2
