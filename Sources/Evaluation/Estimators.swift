@@ -51,6 +51,9 @@ public struct PolicyEvaluation: Sendable {
     /// True when the candidate puts probability 1 on one action in every round and slot.
     public var deterministic: Bool
     public var maximumWeight: Double
+    /// The replay estimate as the log goes on: (rounds read, mean reward of the matched
+    /// rounds so far), at about 200 points.
+    public var replayCurve: [(round: Int, value: Double)]
 }
 
 /// Sufficient sums of one round set, from which every estimator follows.
@@ -84,7 +87,11 @@ typealias RoundTerms = [SIMD8<Double>]
 
 public enum OffPolicyEvaluation {
     /// Evaluates `policy` on `data` with reward model `model`.
-    public static func evaluate(_ policy: any CandidatePolicy, on data: LoggedBandit, model: RewardModel, settings: EstimatorSettings) -> PolicyEvaluation {
+    /// `progress` is called now and then with the share done (0…1), for a progress bar.
+    public static func evaluate(
+        _ policy: any CandidatePolicy, on data: LoggedBandit, model: RewardModel, settings: EstimatorSettings,
+        progress: ((Double) -> Void)? = nil
+    ) -> PolicyEvaluation {
         let n = data.count
         var terms = RoundTerms(repeating: .zero, count: n)
         var sums = EstimatorSums()
@@ -92,6 +99,10 @@ public enum OffPolicyEvaluation {
         var deterministic = true
         var maximumWeight = 0.0
         var replayRandom = SeededRandom(seed: settings.seed &+ 0x5EED)
+        var curve: [(round: Int, value: Double)] = []
+        let curveStep = max(1, n / 200)
+        // The point pass is a fifth of the work when intervals are bootstrapped.
+        let passShare = settings.bootstrapSamples > 0 ? 0.2 : 1.0
         model.table.withUnsafeBufferPointer { q in
             for t in 0..<n {
                 let a = Int(data.actions[t]), k = Int(data.positions[t])
@@ -137,10 +148,16 @@ public enum OffPolicyEvaluation {
                 sums.matchReward += match * r
                 sums.matches += match
                 maximumWeight = max(maximumWeight, w)
+                if (t + 1) % curveStep == 0 || t == n - 1 {
+                    if sums.matches > 0 { curve.append((t + 1, sums.matchReward / sums.matches)) }
+                    if let progress, (t + 1) % (curveStep * 20) == 0 { progress(passShare * Double(t + 1) / Double(n)) }
+                }
             }
         }
         let points = sums.values()
-        let intervals = bootstrap(terms, n: n, settings: settings)
+        let intervals = bootstrap(terms, n: n, settings: settings) { done in
+            progress?(passShare + (1 - passShare) * done)
+        }
         var estimates: [String: Estimate] = [:]
         for name in PolicyEvaluation.estimators {
             guard let v = points[name] ?? nil else { continue }
@@ -150,18 +167,19 @@ public enum OffPolicyEvaluation {
         return PolicyEvaluation(
             policy: policy.name, rounds: n, estimates: estimates,
             effectiveSampleSize: sums.w2 > 0 ? sums.w * sums.w / sums.w2 : 0,
-            replayMatches: Int(sums.matches), deterministic: deterministic, maximumWeight: maximumWeight)
+            replayMatches: Int(sums.matches), deterministic: deterministic, maximumWeight: maximumWeight, replayCurve: curve)
     }
 
     /// Percentile intervals from resampling the rounds with replacement.
-    static func bootstrap(_ terms: RoundTerms, n: Int, settings: EstimatorSettings) -> [String: (Double, Double)] {
+    static func bootstrap(_ terms: RoundTerms, n: Int, settings: EstimatorSettings, progress: (Double) -> Void = { _ in }) -> [String: (Double, Double)] {
         guard n > 0, settings.bootstrapSamples > 0 else { return [:] }
         var random = SeededRandom(seed: settings.seed)
         var samples: [String: [Double]] = [:]
         var counts = [UInt32](repeating: 0, count: n)
         terms.withUnsafeBufferPointer { rounds in
             counts.withUnsafeMutableBufferPointer { counts in
-                for _ in 0..<settings.bootstrapSamples {
+                for b in 0..<settings.bootstrapSamples {
+                    if b % 10 == 0 { progress(Double(b) / Double(settings.bootstrapSamples)) }
                     for _ in 0..<n { counts[Int(random.next() % UInt64(n))] &+= 1 }
                     var acc = SIMD8<Double>.zero
                     for t in 0..<n where counts[t] != 0 {

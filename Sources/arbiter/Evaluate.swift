@@ -48,6 +48,9 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("reward-model-output"), help: "Write the reward model's table here as JSON.")
     var rewardModelOutput: String?
 
+    @Option(help: "Write a self-contained HTML report with plots here.")
+    var html: String?
+
     func validate() throws {
         guard uniform || !policyFiles.isEmpty else { throw ValidationError("give --uniform or at least one --policy-file") }
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
@@ -71,10 +74,43 @@ struct Evaluate: ParsableCommand {
         }
         let model = RewardModel(fitting: data, folds: folds)
         let settings = EstimatorSettings(tau: tau, bootstrapSamples: bootstrap, seed: seed)
-        let results = candidates.map { OffPolicyEvaluation.evaluate($0, on: data, model: model, settings: settings) }
+        let bar = ProgressBar(total: candidates.count)
+        let results = candidates.enumerated().map { (k, candidate) in
+            OffPolicyEvaluation.evaluate(candidate, on: data, model: model, settings: settings) { bar.show(k, $0) }
+        }
+        bar.finish()
         let json = EvaluationReport.json(data: data, model: model, settings: settings, results: results)
         if let output { try FileIO.writeAtomically(json, to: output) } else { FileHandle.standardOutput.write(Data(json)) }
         if let rewardModelOutput { try FileIO.writeAtomically(EvaluationReport.rewardModel(model), to: rewardModelOutput) }
+        if let html {
+            let page = HTMLReport.render(data: data, settings: settings, results: results, source: obd)
+            try FileIO.writeAtomically(Array(page.utf8), to: html)
+        }
+    }
+}
+
+/// A one-line progress bar on standard error, drawn only when it is a terminal.
+final class ProgressBar {
+    private let total: Int
+    private let enabled = isatty(2) == 1
+    private var last = -1
+
+    init(total: Int) { self.total = total }
+
+    /// `share` (0…1) of candidate `index` is done.
+    func show(_ index: Int, _ share: Double) {
+        guard enabled else { return }
+        let overall = (Double(index) + min(1, max(0, share))) / Double(max(total, 1))
+        let percent = Int(overall * 100)
+        guard percent != last else { return }
+        last = percent
+        let filled = percent * 30 / 100
+        let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(percent) % (policy \(index + 1) of \(total))"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() {
+        if enabled, last >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
 

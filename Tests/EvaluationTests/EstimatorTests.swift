@@ -102,3 +102,30 @@ extension RewardModel {
         return m
     }
 }
+
+@Suite struct HTMLReportTests {
+    @Test func theReportHoldsEveryEstimateThePlotsAndTheWarnings() {
+        var b = LoggedBanditBuilder(positionCount: 1, knownActions: ["a", "b"])
+        var env = SeededRandom(seed: 3)
+        for _ in 0..<2_000 {
+            let a = env.unit() < 0.5 ? "a" : "b"
+            b.add(action: a, position: 0, reward: env.unit() < (a == "a" ? 0.1 : 0.3) ? 1 : 0, propensity: 0.5)
+        }
+        b.add(action: "zzz", position: 0, reward: 1, propensity: 0.5)
+        let data = b.data
+        let model = RewardModel(fitting: data)
+        let results = [
+            OffPolicyEvaluation.evaluate(FixedPolicy(name: "always <b>", probabilities: [[0, 1]]), on: data, model: model, settings: EstimatorSettings(bootstrapSamples: 50)),
+            OffPolicyEvaluation.evaluate(FixedPolicy.uniform(actions: 2, positions: 1), on: data, model: model, settings: EstimatorSettings(bootstrapSamples: 50)),
+        ]
+        let html = HTMLReport.render(data: data, settings: EstimatorSettings(bootstrapSamples: 50), results: results, source: "log.csv")
+        #expect(html.contains("always &lt;b&gt;") && !html.contains("always <b>"), "names are escaped")
+        #expect(html.components(separatedBy: "<svg").count - 1 == 3, "estimates, replay curve and propensity histogram")
+        #expect(html.contains("unknown action 1"))
+        for name in PolicyEvaluation.estimators { #expect(html.contains("<th>\(name)</th>")) }
+        // The deterministic candidate's replay curve ends at its replay estimate.
+        let curve = results[0].replayCurve
+        #expect(curve.last?.round == data.count && curve.last?.value == results[0].estimates["replay"]?.value)
+        #expect(curve.count >= 150 && curve.count <= 210)
+    }
+}
