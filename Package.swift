@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Bandits", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
         .target(name: "Scoring", dependencies: ["Events", "StateFormat"]),
         // Off-policy evaluation of candidate policies on logged bandit data.
-        .target(name: "Evaluation", dependencies: ["Bandits", "Stream"]),
+        .target(name: "Evaluation", dependencies: ["Bandits", "Stream", "Events"]),
         .target(name: "Models", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
         .target(
             name: "Engine",

@@ -109,3 +109,61 @@ public enum PolicyFile {
         return policy
     }
 }
+
+/// Any CSV log, with its columns named on the command line: `action`, `reward` and
+/// `propensity` are required; `position` is optional (one slot when absent), as is a
+/// list of the actions (default: the actions the log shows, in order of appearance).
+public struct ColumnMapping: Sendable, Equatable {
+    public var action: String
+    public var reward: String
+    public var propensity: String
+    public var position: String?
+
+    /// Parses `action=COL,reward=COL,propensity=COL[,position=COL]`.
+    public init(parsing text: String) throws(EvaluationError) {
+        var fields: [String: String] = [:]
+        for part in text.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, ["action", "reward", "propensity", "position"].contains(kv[0]), !kv[1].isEmpty else {
+                throw EvaluationError("column mapping '\(text)': expected action=COLUMN,reward=COLUMN,propensity=COLUMN[,position=COLUMN]")
+            }
+            fields[kv[0]] = kv[1]
+        }
+        guard let action = fields["action"], let reward = fields["reward"], let propensity = fields["propensity"] else {
+            throw EvaluationError("column mapping '\(text)' must name the action, reward and propensity columns")
+        }
+        self.action = action
+        self.reward = reward
+        self.propensity = propensity
+        position = fields["position"]
+    }
+}
+
+public enum GenericCSV {
+    /// Positions in the file are taken as 0-based unless `positionBase` says otherwise.
+    public static func load(_ path: String, mapping: ColumnMapping, positions: Int, positionBase: Int = 0, actions: [String]? = nil, propensityFloor: Double = 0) throws(EvaluationError) -> LoggedBandit {
+        let table = try CSVTable(path: path)
+        let action = try table.column(mapping.action, in: path)
+        let reward = try table.column(mapping.reward, in: path)
+        let propensity = try table.column(mapping.propensity, in: path)
+        let position = try mapping.position.map { (c) throws(EvaluationError) in try table.column(c, in: path) }
+        var builder = LoggedBanditBuilder(positionCount: positions, knownActions: actions, propensityFloor: propensityFloor)
+        for row in table.rows {
+            guard row.count == table.header.count else {
+                builder.reject("wrong number of fields")
+                continue
+            }
+            var slot = 0
+            if let position {
+                guard let p = Int(row[position]) else {
+                    builder.reject("non-numeric position")
+                    continue
+                }
+                slot = p - positionBase
+            }
+            let p = row[propensity].isEmpty ? nil : Double(row[propensity])
+            builder.add(action: String(row[action]), position: slot, reward: Double(row[reward]), propensity: p)
+        }
+        return builder.data
+    }
+}

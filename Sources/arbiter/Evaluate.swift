@@ -11,15 +11,37 @@ struct Evaluate: ParsableCommand {
             candidate's value with the replay method, IPS, SNIPS, the direct method, DR, \
             SNDR and switch-DR, each with a bootstrap interval, and the effective sample \
             size. Rows that cannot be used are counted by reason and never used. The same \
-            inputs and seed give the same output. Input today: the Open Bandit Dataset \
-            layout (--obd and --items).
+            inputs and seed give the same output. Inputs: the Open Bandit Dataset layout \
+            (--obd, --items), any CSV with a column mapping (--csv, --columns), or the \
+            engine's decision log joined with an event file (--decisions, --events).
             """)
 
     @Option(help: "An Open Bandit Dataset log (e.g. obd/random/all/all.csv).")
-    var obd: String
+    var obd: String?
 
-    @Option(help: "The campaign's item_context.csv (defines the actions).")
-    var items: String
+    @Option(help: "With --obd: the campaign's item_context.csv (defines the actions).")
+    var items: String?
+
+    @Option(help: "A CSV log; name its columns with --columns.")
+    var csv: String?
+
+    @Option(help: "With --csv: action=COLUMN,reward=COLUMN,propensity=COLUMN[,position=COLUMN].")
+    var columns: String?
+
+    @Option(help: "With --csv: slots per round.")
+    var positions = 1
+
+    @Option(name: .customLong("position-base"), help: "With --csv: the number of the first slot in the file.")
+    var positionBase = 0
+
+    @Option(help: "The engine's decision log (JSON lines, decisions topic records).")
+    var decisions: String?
+
+    @Option(help: "With --decisions: the event file holding the clicks and rewards.")
+    var events: String?
+
+    @Option(help: "With --decisions: only this surface's decisions.")
+    var surface: String?
 
     @Flag(help: "Evaluate the uniform-random policy.")
     var uniform = false
@@ -52,14 +74,31 @@ struct Evaluate: ParsableCommand {
     var html: String?
 
     func validate() throws {
+        let inputs = [obd, csv, decisions].compactMap { $0 }.count
+        guard inputs == 1 else { throw ValidationError("give exactly one input: --obd, --csv or --decisions") }
+        if obd != nil, items == nil { throw ValidationError("--obd needs --items") }
+        if csv != nil, columns == nil { throw ValidationError("--csv needs --columns") }
+        if decisions != nil, events == nil { throw ValidationError("--decisions needs --events") }
         guard uniform || !policyFiles.isEmpty else { throw ValidationError("give --uniform or at least one --policy-file") }
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
         guard bootstrap >= 0, tau >= 0 else { throw ValidationError("--bootstrap and --tau must not be negative") }
     }
 
     func run() throws {
-        let data = try OpenBanditDataset.load(log: obd, items: items, propensityFloor: propensityFloor)
-        guard data.count > 0 else { throw ValidationError("no usable rounds in \(obd): \(data.rejected)") }
+        let source: String
+        let data: LoggedBandit
+        let base: Int
+        if let obd, let items {
+            (source, base) = (obd, 1)
+            data = try OpenBanditDataset.load(log: obd, items: items, propensityFloor: propensityFloor)
+        } else if let csv, let columns {
+            (source, base) = (csv, positionBase)
+            data = try GenericCSV.load(csv, mapping: try ColumnMapping(parsing: columns), positions: positions, positionBase: positionBase, propensityFloor: propensityFloor)
+        } else {
+            (source, base) = (decisions!, 0)
+            data = try DecisionLogInput.load(decisions: decisions!, events: events!, surface: surface, propensityFloor: propensityFloor)
+        }
+        guard data.count > 0 else { throw ValidationError("no usable rounds in \(source): \(data.rejected)") }
         for (reason, n) in data.rejected.sorted(by: { $0.key < $1.key }) {
             FileHandle.standardError.write(Data("warning: \(n) rows rejected: \(reason)\n".utf8))
         }
@@ -70,7 +109,7 @@ struct Evaluate: ParsableCommand {
         if uniform { candidates.append(FixedPolicy.uniform(actions: data.actionCount, positions: data.positionCount)) }
         for path in policyFiles {
             let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-            candidates.append(try PolicyFile.load(path, name: name, data: data, positionBase: 1))
+            candidates.append(try PolicyFile.load(path, name: name, data: data, positionBase: base))
         }
         let model = RewardModel(fitting: data, folds: folds)
         let settings = EstimatorSettings(tau: tau, bootstrapSamples: bootstrap, seed: seed)
@@ -83,7 +122,7 @@ struct Evaluate: ParsableCommand {
         if let output { try FileIO.writeAtomically(json, to: output) } else { FileHandle.standardOutput.write(Data(json)) }
         if let rewardModelOutput { try FileIO.writeAtomically(EvaluationReport.rewardModel(model), to: rewardModelOutput) }
         if let html {
-            let page = HTMLReport.render(data: data, settings: settings, results: results, source: obd)
+            let page = HTMLReport.render(data: data, settings: settings, results: results, source: source)
             try FileIO.writeAtomically(Array(page.utf8), to: html)
         }
     }

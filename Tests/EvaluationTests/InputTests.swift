@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+@testable import Evaluation
+
+@Suite struct InputTests {
+    func temporary(_ name: String, _ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "arbiter-eval-\(UUID().uuidString)-\(name)"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func aCSVWithAColumnMappingReadsAndCountsBadRows() throws {
+        let path = try temporary("log.csv", """
+            slot,arm,clicked,p,other
+            1,x,1,0.5,a
+            2,y,0,0.25,b
+            1,x,maybe,0.5,c
+            3,y,0,0.25,d
+            1,y,0,,e
+            2,x,1,0.5
+
+            """)
+        let data = try GenericCSV.load(path, mapping: ColumnMapping(parsing: "action=arm,reward=clicked,propensity=p,position=slot"), positions: 2, positionBase: 1)
+        #expect(data.count == 2 && data.actionNames == ["x", "y"] && data.positions == [0, 1])
+        #expect(data.rejected == ["missing or non-numeric reward": 1, "position out of range": 1, "missing propensity": 1, "wrong number of fields": 1])
+        #expect(throws: EvaluationError.self) { try ColumnMapping(parsing: "action=arm,reward=clicked") }
+        #expect(throws: EvaluationError.self) { try GenericCSV.load(path, mapping: ColumnMapping(parsing: "action=arm,reward=nope,propensity=p"), positions: 1) }
+    }
+
+    @Test func theEnginesDecisionLogJoinsItsRewardsFromTheEvents() throws {
+        let decisions = try temporary("decisions.jsonl", """
+            {"type":"impression","v":1,"ts":1,"decision_id":"d1","user":"u1","action":"a","propensity":0.5,"surface":"banner","policy":"ucb1"}
+            {"type":"impression","v":1,"ts":2,"decision_id":"d2","user":"u2","action":"b","propensity":0.5,"surface":"banner","policy":"ucb1"}
+            {"type":"impression","v":1,"ts":3,"decision_id":"d3","user":"u3","action":"a","propensity":0.25,"surface":"banner","policy":"ucb1"}
+            {"type":"impression","v":1,"ts":4,"decision_id":"d4","user":"u4","action":"a","propensity":1,"surface":"offer","policy":"linucb"}
+            not json
+
+            """)
+        let events = try temporary("events.jsonl", """
+            {"type":"click","v":1,"ts":5,"user":"u1","decision_id":"d1"}
+            {"type":"reward","v":1,"ts":6,"decision_id":"d3","value":0.5}
+            {"type":"click","v":1,"ts":7,"user":"u9"}
+
+            """)
+        let data = try DecisionLogInput.load(decisions: decisions, events: events, surface: "banner")
+        #expect(data.count == 3 && data.rewards == [1, 0, 0.5] && data.propensities == [0.5, 0.5, 0.25])
+        #expect(data.rejected == ["not a decision record": 1])
+        let uniform = FixedPolicy.uniform(actions: 2, positions: 1)
+        let r = OffPolicyEvaluation.evaluate(uniform, on: data, model: RewardModel(fitting: data), settings: EstimatorSettings(bootstrapSamples: 0))
+        // IPS: (0.5/0.5·1 + 0.5/0.5·0 + 0.5/0.25·0.5) / 3.
+        #expect(abs(r.estimates["ips"]!.value - 2.0 / 3) < 1e-12)
+        #expect(try DecisionLogInput.load(decisions: decisions, events: events, surface: nil).count == 4)
+    }
+}
