@@ -152,19 +152,10 @@ public struct SurfacePolicy: Sendable {
         func same(_ a: Double, _ b: Double, _ what: String) throws(PolicySpecError) {
             guard a == b else { throw PolicySpecError("'\(what)' cannot change at run time (\(a) → \(b)); configure a new surface instead") }
         }
+        if let fresh = fresh as? any StatisticsPolicy & StatefulPolicy {
+            return try transplant(fresh)
+        }
         switch (fresh, policy) {
-        case (var n as EpsilonGreedy, let o as EpsilonGreedy):
-            try same(o.stats.discount, n.stats.discount, "discount"); n.stats = o.stats; return SurfacePolicy(n)
-        case (var n as Softmax, let o as Softmax):
-            try same(o.stats.discount, n.stats.discount, "discount"); n.stats = o.stats; return SurfacePolicy(n)
-        case (var n as UCB1, let o as UCB1):
-            try same(o.stats.discount, n.stats.discount, "discount"); n.stats = o.stats; return SurfacePolicy(n)
-        case (var n as KLUCB, let o as KLUCB):
-            try same(o.stats.discount, n.stats.discount, "discount"); n.stats = o.stats; return SurfacePolicy(n)
-        case (var n as BetaThompson, let o as BetaThompson):
-            try same(o.stats.discount, n.stats.discount, "discount"); n.stats = o.stats; return SurfacePolicy(n)
-        case (var n as NormalThompson, let o as NormalThompson):
-            try same(o.stats.discount, n.stats.discount, "discount"); n.stats = o.stats; return SurfacePolicy(n)
         case (var n as EXP3, let o as EXP3):
             n.logWeights = o.logWeights; return SurfacePolicy(n)
         case (var n as LinUCB, let o as LinUCB):
@@ -178,8 +169,23 @@ public struct SurfacePolicy: Sendable {
             guard o.linear.payoff == n.linear.payoff else { throw PolicySpecError("the payoff form cannot change at run time") }
             n.linear = o.linear; return SurfacePolicy(n)
         default:
-            throw PolicySpecError("the algorithm cannot change at run time (\(policy.name) → \(fresh.name)); configure a new surface instead")
+            throw changedAlgorithm(fresh)
         }
+    }
+
+    /// `fresh` with this policy's statistics, when both are of the same type.
+    private func transplant<P: StatisticsPolicy & StatefulPolicy>(_ fresh: P) throws(PolicySpecError) -> SurfacePolicy {
+        guard let old = policy as? P else { throw changedAlgorithm(fresh) }
+        guard old.stats.discount == fresh.stats.discount else {
+            throw PolicySpecError("'discount' cannot change at run time (\(old.stats.discount) → \(fresh.stats.discount)); configure a new surface instead")
+        }
+        var n = fresh
+        n.stats = old.stats
+        return SurfacePolicy(n)
+    }
+
+    private func changedAlgorithm(_ fresh: any BanditPolicy) -> PolicySpecError {
+        PolicySpecError("the algorithm cannot change at run time (\(policy.name) → \(fresh.name)); configure a new surface instead")
     }
 }
 

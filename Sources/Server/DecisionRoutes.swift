@@ -236,17 +236,7 @@ public struct DecisionRoutes: Sendable {
     public static func answer(_ d: Decision) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 256)
         w.beginObject()
-        w.key("decision_id"); w.string(d.id)
-        w.key("surface"); w.string(d.surface)
-        w.key("action"); w.string(d.action)
-        w.key("propensity"); w.double(d.propensity)
-        if let draws = d.propensityDraws { w.key("propensity_draws"); w.int(Int64(draws)) }
-        w.key("policy"); w.string(d.policy)
-        w.key("policy_version"); w.int(d.policyVersion)
-        w.key("model_updates"); w.int(d.modelUpdates)
-        w.key("ranking"); w.beginArray()
-        for a in d.ranking { w.string(a) }
-        w.endArray()
+        DecisionRecord.writeOutcome(d, into: &w)
         w.key("ts"); w.int(d.timestamp)
         w.endObject()
         return w.bytes

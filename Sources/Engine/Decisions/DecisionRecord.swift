@@ -11,18 +11,8 @@ public enum DecisionRecord {
         w.key("type"); w.string(EventKind.impression.wireName)
         w.key("v"); w.int(Int64(EventDecoder.schemaVersion))
         w.key("ts"); w.int(d.timestamp)
-        w.key("decision_id"); w.string(d.id)
         w.key("user"); w.string(d.user)
-        w.key("action"); w.string(d.action)
-        w.key("propensity"); w.double(d.propensity)
-        if let draws = d.propensityDraws { w.key("propensity_draws"); w.int(Int64(draws)) }
-        w.key("surface"); w.string(d.surface)
-        w.key("policy"); w.string(d.policy)
-        w.key("policy_version"); w.int(d.policyVersion)
-        w.key("model_updates"); w.int(d.modelUpdates)
-        w.key("ranking"); w.beginArray()
-        for a in d.ranking { w.string(a) }
-        w.endArray()
+        writeOutcome(d, into: &w)
         w.key("eligible"); w.beginArray()
         for a in d.eligible { w.string(a) }
         w.endArray()
@@ -33,6 +23,22 @@ public enum DecisionRecord {
         w.endObject()
         w.endObject()
         return w.bytes
+    }
+
+    /// The fields the record and the HTTP answer share: the decision, its propensity, the
+    /// policy that made it and the ranked list.
+    public static func writeOutcome(_ d: Decision, into w: inout JSONWriter) {
+        w.key("decision_id"); w.string(d.id)
+        w.key("surface"); w.string(d.surface)
+        w.key("action"); w.string(d.action)
+        w.key("propensity"); w.double(d.propensity)
+        if let draws = d.propensityDraws { w.key("propensity_draws"); w.int(Int64(draws)) }
+        w.key("policy"); w.string(d.policy)
+        w.key("policy_version"); w.int(d.policyVersion)
+        w.key("model_updates"); w.int(d.modelUpdates)
+        w.key("ranking"); w.beginArray()
+        for a in d.ranking { w.string(a) }
+        w.endArray()
     }
 }
 
