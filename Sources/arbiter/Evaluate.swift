@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Evaluation
 import Foundation
 import Stream
@@ -49,6 +50,12 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("policy-file"), help: "A candidate as round,action,position,probability rows (round * for every round); repeatable.")
     var policyFiles: [String] = []
 
+    @Option(help: "A configuration file whose surfaces can be candidates (--surface-candidate).")
+    var config: String?
+
+    @Option(name: .customLong("surface-candidate"), help: "With --config: evaluate this surface's policy with its configured arms and priors; repeatable.")
+    var surfaceCandidates: [String] = []
+
     @Option(help: "Switch-DR threshold on the importance weight.")
     var tau: Double = 1
 
@@ -79,7 +86,10 @@ struct Evaluate: ParsableCommand {
         if obd != nil, items == nil { throw ValidationError("--obd needs --items") }
         if csv != nil, columns == nil { throw ValidationError("--csv needs --columns") }
         if decisions != nil, events == nil { throw ValidationError("--decisions needs --events") }
-        guard uniform || !policyFiles.isEmpty else { throw ValidationError("give --uniform or at least one --policy-file") }
+        guard uniform || !policyFiles.isEmpty || !surfaceCandidates.isEmpty else {
+            throw ValidationError("give --uniform, a --policy-file or a --surface-candidate")
+        }
+        if !surfaceCandidates.isEmpty, config == nil { throw ValidationError("--surface-candidate needs --config") }
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
         guard bootstrap >= 0, tau >= 0 else { throw ValidationError("--bootstrap and --tau must not be negative") }
     }
@@ -110,6 +120,17 @@ struct Evaluate: ParsableCommand {
         for path in policyFiles {
             let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             candidates.append(try PolicyFile.load(path, name: name, data: data, positionBase: base))
+        }
+        if let config, !surfaceCandidates.isEmpty {
+            let settings = try Configuration.load(path: config, environment: [:])
+            for name in surfaceCandidates {
+                guard let surface = settings.surfaces.first(where: { $0.name == name }) else {
+                    throw ValidationError("\(config) has no surface '\(name)' (surfaces: \(settings.surfaces.map(\.name).joined(separator: ", ")))")
+                }
+                var policy = try surface.policy.make(dimension: surface.dimension)
+                for arm in surface.arms { _ = policy.addArm(prior: arm.prior) }
+                candidates.append(try BanditCandidate.make(name: "\(name) (\(policy.name))", policy: policy, armNames: surface.arms.map(\.name), data: data, seed: seed))
+            }
         }
         let model = RewardModel(fitting: data, folds: folds)
         let settings = EstimatorSettings(tau: tau, bootstrapSamples: bootstrap, seed: seed)
