@@ -167,3 +167,42 @@ public enum GenericCSV {
         return builder.data
     }
 }
+
+/// A JSON-lines log (one object per round), with the same column mapping as `GenericCSV`
+/// naming top-level fields. Actions may be strings or numbers; lines that are not JSON
+/// objects are counted and skipped.
+public enum GenericJSONLines {
+    public static func load(_ path: String, mapping: ColumnMapping, positions: Int, positionBase: Int = 0, propensityFloor: Double = 0) throws(EvaluationError) -> LoggedBandit {
+        let bytes: [UInt8]
+        do { bytes = try FileIO.readAll(path) } catch { throw EvaluationError("cannot read \(path): \(error)") }
+        var builder = LoggedBanditBuilder(positionCount: positions, propensityFloor: propensityFloor)
+        func number(_ v: JSONValue?) -> Double? {
+            if case .number(let n)? = v { return n }
+            return nil
+        }
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            guard let object = try? JSONValue.parse(Array(line)), case .object = object else {
+                builder.reject("not a JSON object")
+                continue
+            }
+            let action: String
+            switch object[mapping.action] {
+            case .string(let s)?: action = s
+            case .number(let n)? where n == n.rounded() && abs(n) < 1e15: action = String(Int64(n))
+            default:
+                builder.reject("missing action")
+                continue
+            }
+            var slot = 0
+            if let field = mapping.position {
+                guard let p = number(object[field]), p == p.rounded(), abs(p) < 1e9 else {
+                    builder.reject("non-numeric position")
+                    continue
+                }
+                slot = Int(p) - positionBase
+            }
+            builder.add(action: action, position: slot, reward: number(object[mapping.reward]), propensity: number(object[mapping.propensity]))
+        }
+        return builder.data
+    }
+}

@@ -13,7 +13,8 @@ struct Evaluate: ParsableCommand {
             SNDR and switch-DR, each with a bootstrap interval, and the effective sample \
             size. Rows that cannot be used are counted by reason and never used. The same \
             inputs and seed give the same output. Inputs: the Open Bandit Dataset layout \
-            (--obd, --items), any CSV with a column mapping (--csv, --columns), or the \
+            (--obd, --items), any CSV or JSON-lines log with a column mapping (--csv or \
+            --jsonl, with --columns), or the \
             engine's decision log joined with an event file (--decisions, --events).
             """)
 
@@ -26,13 +27,16 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A CSV log; name its columns with --columns.")
     var csv: String?
 
-    @Option(help: "With --csv: action=COLUMN,reward=COLUMN,propensity=COLUMN[,position=COLUMN].")
+    @Option(help: "A JSON-lines log (one object per round); name its fields with --columns.")
+    var jsonl: String?
+
+    @Option(help: "With --csv or --jsonl: action=COLUMN,reward=COLUMN,propensity=COLUMN[,position=COLUMN].")
     var columns: String?
 
-    @Option(help: "With --csv: slots per round.")
+    @Option(help: "With --csv or --jsonl: slots per round.")
     var positions = 1
 
-    @Option(name: .customLong("position-base"), help: "With --csv: the number of the first slot in the file.")
+    @Option(name: .customLong("position-base"), help: "With --csv or --jsonl: the number of the first slot in the file.")
     var positionBase = 0
 
     @Option(help: "The engine's decision log (JSON lines, decisions topic records).")
@@ -81,10 +85,10 @@ struct Evaluate: ParsableCommand {
     var html: String?
 
     func validate() throws {
-        let inputs = [obd, csv, decisions].compactMap { $0 }.count
-        guard inputs == 1 else { throw ValidationError("give exactly one input: --obd, --csv or --decisions") }
+        let inputs = [obd, csv, jsonl, decisions].compactMap { $0 }.count
+        guard inputs == 1 else { throw ValidationError("give exactly one input: --obd, --csv, --jsonl or --decisions") }
         if obd != nil, items == nil { throw ValidationError("--obd needs --items") }
-        if csv != nil, columns == nil { throw ValidationError("--csv needs --columns") }
+        if csv != nil || jsonl != nil, columns == nil { throw ValidationError("--csv and --jsonl need --columns") }
         if decisions != nil, events == nil { throw ValidationError("--decisions needs --events") }
         guard uniform || !policyFiles.isEmpty || !surfaceCandidates.isEmpty else {
             throw ValidationError("give --uniform, a --policy-file or a --surface-candidate")
@@ -104,6 +108,9 @@ struct Evaluate: ParsableCommand {
         } else if let csv, let columns {
             (source, base) = (csv, positionBase)
             data = try GenericCSV.load(csv, mapping: try ColumnMapping(parsing: columns), positions: positions, positionBase: positionBase, propensityFloor: propensityFloor)
+        } else if let jsonl, let columns {
+            (source, base) = (jsonl, positionBase)
+            data = try GenericJSONLines.load(jsonl, mapping: try ColumnMapping(parsing: columns), positions: positions, positionBase: positionBase, propensityFloor: propensityFloor)
         } else {
             (source, base) = (decisions!, 0)
             data = try DecisionLogInput.load(decisions: decisions!, events: events!, surface: surface, propensityFloor: propensityFloor)

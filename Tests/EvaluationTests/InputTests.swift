@@ -80,3 +80,22 @@ import Testing
         #expect(throws: EvaluationError.self) { try BanditCandidate.make(name: "l", policy: linear, armNames: ["a"], data: data, seed: 1) }
     }
 }
+
+@Suite struct JSONLinesInputTests {
+    @Test func aJSONLinesLogWithAColumnMappingReadsAndCountsBadLines() throws {
+        let path = NSTemporaryDirectory() + "arbiter-eval-\(UUID().uuidString).jsonl"
+        try """
+            {"arm":"x","clicked":1,"p":0.5,"slot":0}
+            {"arm":7,"clicked":0,"p":0.25,"slot":1}
+            {"arm":"x","clicked":"yes","p":0.5,"slot":0}
+            {"clicked":1,"p":0.5,"slot":0}
+            {"arm":"y","clicked":0,"slot":0}
+            [1,2]
+            {"arm":"y","clicked":0,"p":0.5,"slot":"one"}
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let data = try GenericJSONLines.load(path, mapping: ColumnMapping(parsing: "action=arm,reward=clicked,propensity=p,position=slot"), positions: 2)
+        #expect(data.count == 2 && data.actionNames == ["x", "7"] && data.positions == [0, 1] && data.rewards == [1, 0])
+        #expect(data.rejected == ["missing or non-numeric reward": 1, "missing action": 1, "missing propensity": 1, "not a JSON object": 1, "non-numeric position": 1])
+    }
+}
