@@ -41,8 +41,3 @@ public enum DecisionRecord {
         w.endArray()
     }
 }
-
-/// Keeps echoed client text short in error messages.
-func clip(_ text: String) -> String {
-    text.utf8.count <= 64 ? text : String(text.prefix(64)) + "…"
-}

@@ -150,6 +150,7 @@ public final class DecisionService: Sendable {
     private let sequence = Atomic<UInt64>(0)
     private let closed = Atomic<Bool>(false)
     private let metrics: DecisionMetrics
+    private let learners: Learners
 
     /// - Parameters:
     ///   - restoring: state from `encodeState()` of an earlier run, if any.
@@ -182,6 +183,7 @@ public final class DecisionService: Sendable {
             try DecisionState.restore(restoring, into: &w, logger: logger)
         }
         metrics = DecisionMetrics(surfaces: w.surfaces.map(\.config.name))
+        learners = Learners(w.surfaces.map(\.config.reward))
         var published: [String: View] = [:]
         for (i, s) in w.surfaces.enumerated() { published[s.config.name] = View(index: i, s) }
         policies = Mutex(Policies(surfaces: w.surfaces))
@@ -195,7 +197,7 @@ public final class DecisionService: Sendable {
     public func decide(_ request: DecisionRequest) throws(DecisionError) -> Decision {
         guard !closed.load(ordering: .acquiring) else { throw DecisionError(.unavailable, "shutting down: no new decisions") }
         guard let view = views.withLock({ $0[request.surface] }) else {
-            throw DecisionError(.notFound, "no surface '\(clip(request.surface))'; surfaces: \(surfaceNames.joined(separator: ", "))")
+            throw DecisionError(.notFound, "no surface '\(clipped(request.surface))'; surfaces: \(surfaceNames.joined(separator: ", "))")
         }
         let config = view.config
         guard !request.user.isEmpty, request.user.utf8.count <= EventDecoder.maximumIDBytes else {
@@ -206,7 +208,7 @@ public final class DecisionService: Sendable {
         for (name, value) in request.context {
             guard let k = config.features.firstIndex(of: name) else {
                 let known = config.features.isEmpty ? "none" : config.features.joined(separator: ", ")
-                throw DecisionError(.invalid, "unknown context feature '\(clip(name))'; surface '\(config.name)' uses: \(known)")
+                throw DecisionError(.invalid, "unknown context feature '\(clipped(name))'; surface '\(config.name)' uses: \(known)")
             }
             guard value.isFinite else { throw DecisionError(.invalid, "context feature '\(name)' must be a finite number") }
             context[k] = value
@@ -219,7 +221,7 @@ public final class DecisionService: Sendable {
             var seen = Set<Int>()
             for name in names {
                 guard let i = view.arms.index[name] else {
-                    throw DecisionError(.invalid, "unknown arm '\(clip(name))' in 'eligible' of surface '\(config.name)'")
+                    throw DecisionError(.invalid, "unknown arm '\(clipped(name))' in 'eligible' of surface '\(config.name)'")
                 }
                 guard view.arms.active[i] else { throw DecisionError(.invalid, "arm '\(name)' of surface '\(config.name)' has been removed") }
                 guard seen.insert(i).inserted else { throw DecisionError(.invalid, "arm '\(name)' appears twice in 'eligible'") }
@@ -237,7 +239,7 @@ public final class DecisionService: Sendable {
             }
             // The inbox is checked too: a decision may not have reached the join yet.
             guard join.read({ $0.isFree(given) }), !inbox.withLock({ $0.contains { $0.id == given } }) else {
-                throw DecisionError(.conflict, "decision '\(clip(given))' already exists")
+                throw DecisionError(.conflict, "decision '\(clipped(given))' already exists")
             }
             id = given
         } else {
@@ -289,11 +291,16 @@ public final class DecisionService: Sendable {
 
     /// Folds one event into the join; rewards that settle decisions update policies.
     public func observe(_ event: Event) {
-        let now = clock()
-        let definitions = rewardDefinitions
-        func surfaces(_ matches: (RewardDefinition) -> Bool) -> [Int] {
-            definitions.indices.filter { matches(definitions[$0]) }
+        // Called for every event on the engine thread: event types no surface learns
+        // from return before any lock or allocation.
+        switch event.body {
+        case .click, .reward: break
+        case .purchase: guard !learners.purchase.isEmpty || !learners.revenue.isEmpty else { return }
+        case .view: guard !learners.view.isEmpty else { return }
+        case .addToCart: guard !learners.addToCart.isEmpty else { return }
+        default: return
         }
+        let now = clock()
         drainInbox()
         let settled: [RewardJoin.Settlement] = join.write { j in
             var settled: [RewardJoin.Settlement] = []
@@ -303,21 +310,21 @@ public final class DecisionService: Sendable {
                     // Only click surfaces learn from clicks; a click naming another
                     // surface's decision is not a reward there.
                     let s = j.surface(of: id) ?? j.rememberedSurface(of: id)
-                    if s == nil || definitions[s!] == .click {
+                    if s == nil || learners.click.contains(s!) {
                         if case .settled(let x) = j.reward(decision: id, value: 1, now: now) { settled.append(x) }
                     }
                 } else {
-                    settled += j.attribute(user: c.user, surfaces: surfaces { $0 == .click }, value: 1, order: nil, settles: true, now: now)
+                    settled += j.attribute(user: c.user, surfaces: learners.click, value: 1, order: nil, settles: true, now: now)
                 }
             case .reward(let r):
                 if case .settled(let x) = j.reward(decision: r.decisionID, value: r.value, now: now) { settled.append(x) }
             case .purchase(let p):
-                settled += j.attribute(user: p.user, surfaces: surfaces { $0 == .purchase }, value: 1, order: p.orderID, settles: true, now: now)
-                settled += j.attribute(user: p.user, surfaces: surfaces { $0 == .revenue }, value: p.revenue.units, order: p.orderID, settles: false, now: now)
+                settled += j.attribute(user: p.user, surfaces: learners.purchase, value: 1, order: p.orderID, settles: true, now: now)
+                settled += j.attribute(user: p.user, surfaces: learners.revenue, value: p.revenue.units, order: p.orderID, settles: false, now: now)
             case .view(let v):
-                settled += j.attribute(user: v.user, surfaces: surfaces { $0 == .event(.view) }, value: 1, order: nil, settles: true, now: now)
+                settled += j.attribute(user: v.user, surfaces: learners.view, value: 1, order: nil, settles: true, now: now)
             case .addToCart(let v):
-                settled += j.attribute(user: v.user, surfaces: surfaces { $0 == .event(.addToCart) }, value: 1, order: nil, settles: true, now: now)
+                settled += j.attribute(user: v.user, surfaces: learners.addToCart, value: 1, order: nil, settles: true, now: now)
             default:
                 break
             }
@@ -343,9 +350,27 @@ public final class DecisionService: Sendable {
         metrics.publish(counters)
     }
 
-    /// Each surface's reward definition (fixed at start), by index.
-    private var rewardDefinitions: [RewardDefinition] {
-        policies.withLock { $0.surfaces.map(\.config.reward) }
+    /// The surfaces that learn from each kind of event, by index. Reward definitions are
+    /// fixed at start (surfaces are not added at run time), so this is computed once.
+    struct Learners: Sendable {
+        var click: [Int] = []
+        var purchase: [Int] = []
+        var revenue: [Int] = []
+        var view: [Int] = []
+        var addToCart: [Int] = []
+
+        init(_ definitions: [RewardDefinition]) {
+            for (i, d) in definitions.enumerated() {
+                switch d {
+                case .click: click.append(i)
+                case .purchase: purchase.append(i)
+                case .revenue: revenue.append(i)
+                case .event(.view): view.append(i)
+                case .event(.addToCart): addToCart.append(i)
+                case .event: break
+                }
+            }
+        }
     }
 
     /// Moves decisions made since the last call into the join (engine thread).
@@ -397,7 +422,7 @@ public final class DecisionService: Sendable {
     public func removeArm(surface: String, name: String) throws(DecisionError) {
         try change(surface) { (s) throws(DecisionError) in
             guard let i = s.arms.index[name], s.arms.active[i] else {
-                throw DecisionError(.notFound, "surface '\(surface)' has no active arm '\(clip(name))'")
+                throw DecisionError(.notFound, "surface '\(surface)' has no active arm '\(clipped(name))'")
             }
             s.arms.active[i] = false
         }
@@ -420,7 +445,7 @@ public final class DecisionService: Sendable {
     private func change(_ surface: String, _ body: (inout SurfaceState) throws(DecisionError) -> Void) throws(DecisionError) {
         let view: View = try policies.withLock { (p) throws(DecisionError) -> View in
             guard let i = p.surfaces.firstIndex(where: { $0.config.name == surface }) else {
-                throw DecisionError(.notFound, "no surface '\(clip(surface))'")
+                throw DecisionError(.notFound, "no surface '\(clipped(surface))'")
             }
             var s = p.surfaces[i]
             try body(&s)

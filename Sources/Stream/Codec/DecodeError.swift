@@ -23,3 +23,8 @@ public struct DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(category.rawValue): \(message)" }
 }
+
+/// Keeps echoed client text short in error messages.
+public func clipped(_ text: String) -> String {
+    text.utf8.count <= 64 ? text : String(text.prefix(64)) + "…"
+}

@@ -119,7 +119,7 @@ public struct EventDecoder: Sendable {
         }
         guard let kind = EventKind.match(base, typeValue) else {
             let name = JSONValues.string(base, typeValue)
-            throw DecodeError(.unknownType, "unknown event type '\(FieldReader.clip(name))'")
+            throw DecodeError(.unknownType, "unknown event type '\(clipped(name))'")
         }
         guard let versionValue = raw(.v) else { throw DecodeError(.missingField, "missing field 'v' (schema version)") }
         let version = try reader.integer(versionValue, Field.v.name, in: Int64.min...Int64.max)

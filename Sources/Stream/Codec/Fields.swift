@@ -57,11 +57,6 @@ enum Field: UInt8, CaseIterable {
 struct FieldReader {
     let base: UnsafePointer<UInt8>
 
-    /// Keeps echoed user text short in error messages.
-    static func clip(_ text: String) -> String {
-        text.utf8.count <= 64 ? text : String(text.prefix(64)) + "…"
-    }
-
     func id(_ value: ScannedValue, _ name: @autoclosure () -> String) throws(DecodeError) -> String {
         guard value.kind == .string || value.kind == .escapedString else {
             throw DecodeError(.invalidField, "field '\(name())' must be a string, found \(value.kind.jsonName)")
@@ -137,7 +132,7 @@ struct FieldReader {
         case .string:
             let text = UnsafeBufferPointer(start: base + value.span.start, count: value.span.count)
             guard let millis = Timestamp.parseRFC3339(text) else {
-                throw DecodeError(.invalidField, "field 'ts' is not an RFC 3339 date-time in years 1970–9999: '\(FieldReader.clip(JSONValues.string(base, value)))'")
+                throw DecodeError(.invalidField, "field 'ts' is not an RFC 3339 date-time in years 1970–9999: '\(clipped(JSONValues.string(base, value)))'")
             }
             return millis
         case .escapedString:

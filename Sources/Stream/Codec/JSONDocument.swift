@@ -65,7 +65,7 @@ public enum JSONValue: Sendable, Equatable {
                 let (span, escaped) = try s.scanString()
                 let key = JSONValues.string(s.base, ScannedValue(kind: escaped ? .escapedString : .string, span: span))
                 if members.contains(where: { $0.key == key }) {
-                    throw DecodeError(.notJSON, "field '\(FieldReader.clip(key))' appears twice")
+                    throw DecodeError(.notJSON, "field '\(clipped(key))' appears twice")
                 }
                 try s.expect(UInt8(ascii: ":"), "expected ':'")
                 members.append(JSONMember(key: key, value: try parseValue(&s, depth: depth + 1)))
