@@ -158,9 +158,6 @@ public struct RewardJoin: Sendable, Equatable {
         counters = Array(repeating: JoinCounters(), count: surfaces)
     }
 
-    /// Makes room for a decision point added at run time.
-    public mutating func addSurface() { counters.append(JoinCounters()) }
-
     /// False when `id` is open or remembered (a client-chosen id must be new).
     public func isFree(_ id: String) -> Bool { open[id] == nil && tombstones[id] == nil }
 
