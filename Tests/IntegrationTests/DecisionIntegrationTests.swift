@@ -28,7 +28,7 @@ import Testing
         let extra = ["ARBITER_DECISIONS_INSTANCE": "it1", "ARBITER_DECISIONS_SEED": "11"]
         let engine = EngineProcess(broker: broker, group: "decisions", snapshots: snapshots, name: "a", extra: extra)
         try engine.start()
-        try await eventually(60, "engine holds its partitions") { (try? await engine.status().heldPartitions.count) == 4 }
+        try await engine.eventually(60, "engine holds its partitions") { (try? await engine.status().heldPartitions.count) == 4 }
 
         // 300 decisions on the click surface.
         var decisions: [(id: String, user: String, action: String, propensity: Double)] = []
@@ -60,7 +60,7 @@ import Testing
         #expect(accepted == 202)
 
         let joined = clicked.count + 1
-        try await eventually(60, "rewards joined") { (try await counters(engine, "home_banner"))["rewards_joined"] == joined }
+        try await engine.eventually(60, "rewards joined") { (try await counters(engine, "home_banner"))["rewards_joined"] == joined }
         let c = try await counters(engine, "home_banner")
         #expect(c["decisions"] == 300 && c["rewards_duplicate"] == duplicates, "\(c)")
         #expect(try await surface(engine, "home_banner")["model_updates"] as? Int == joined, "each reward updates the policy once; the other decisions wait for their window")
@@ -95,12 +95,12 @@ import Testing
         // repeated click is a duplicate, not a second update.
         let again = EngineProcess(broker: broker, group: "decisions", snapshots: snapshots, name: "b", extra: extra)
         try again.start()
-        try await eventually(60, "restarted engine holds its partitions") { (try? await again.status().heldPartitions.count) == 4 }
+        try await again.eventually(60, "restarted engine holds its partitions") { (try? await again.status().heldPartitions.count) == 4 }
         #expect(try await surface(again, "home_banner")["model_updates"] as? Int == joined)
         let repeatFile = snapshots + "-repeat.jsonl"
         try #"{"type":"click","v":1,"ts":1700000000000,"user":"\#(clicked[1].user)","decision_id":"\#(clicked[1].id)"}"#.write(toFile: repeatFile, atomically: true, encoding: .utf8)
         try await waitForExit(try produce(repeatFile, to: broker), 60, "produce the repeated click")
-        try await eventually(60, "repeat counted") { (try await counters(again, "home_banner"))["rewards_duplicate"] == duplicates + 1 }
+        try await again.eventually(60, "repeat counted") { (try await counters(again, "home_banner"))["rewards_duplicate"] == duplicates + 1 }
         #expect(try await surface(again, "home_banner")["model_updates"] as? Int == joined)
         try await again.terminate()
     }

@@ -32,18 +32,41 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// A TCP port nothing listens on right now.
+/// A TCP port nothing is bound to right now, below the kernel's ephemeral range
+/// (32768–60999 on Linux). A port from `bind(0)` lies inside that range, where any
+/// outgoing connection — a librdkafka client, URLSession — may take it as its local port
+/// before the broker or engine it was meant for binds it. Ports are handed out once per
+/// test process, starting at an offset derived from the pid so that concurrent test
+/// processes rarely probe the same ones.
 func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+    PortAllocator.shared.next()
+}
+
+final class PortAllocator: @unchecked Sendable {
+    static let shared = PortAllocator()
+    private let lock = NSLock()
+    private var candidate = 20_000 + Int(getpid() % 1_000) * 12
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            candidate = candidate >= 32_000 ? 20_000 : candidate + 1
+            if Self.bindable(candidate) { return candidate }
+        }
+    }
+
+    private static func bindable(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
 }
 
 /// A child process started with posix_spawn and reaped with waitpid. (Foundation's
@@ -225,6 +248,20 @@ final class EngineProcess: @unchecked Sendable {
         child.signal(SIGTERM)
         try await eventually(60, "engine exit after SIGTERM") { !child.isRunning }
         #expect(child.exitStatus == 0, "serve exited \(String(describing: child.exitStatus)); log:\n\(tail())")
+    }
+
+    /// Waits for `condition`; fails at once if the engine has exited, and on either
+    /// failure says what the engine last logged.
+    func eventually(_ seconds: Double, _ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? await condition()) == true { return }
+            if let child, !child.isRunning {
+                throw HarnessError("engine exited (\(String(describing: child.exitStatus))) while waiting for: \(what); log:\n\(tail())")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw HarnessError("timed out after \(seconds) s waiting for: \(what); engine log:\n\(tail())")
     }
 
     /// SIGKILL: no flush, no goodbye.

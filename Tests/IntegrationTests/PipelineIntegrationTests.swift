@@ -23,7 +23,7 @@ import Testing
 
     /// Waits until `engine` holds every partition and has applied it to its end.
     func waitUntilAtEnd(_ engine: EngineProcess, of ends: [Int: Int], _ what: String, seconds: Double = 120) async throws {
-        try await eventually(seconds, what) {
+        try await engine.eventually(seconds, what) {
             let held = try await engine.status()["partitions"] as? [[String: Any]] ?? []
             return held.count == ends.count && held.allSatisfy { ($0["next_offset"] as? Int) == ends[$0["partition"] as! Int] }
         }
@@ -80,7 +80,7 @@ import Testing
         let engine = EngineProcess(broker: broker, group: "counts", snapshots: dir + "/snapshots", name: "a")
         try engine.start()
         try await waitForExit(try produce(input, to: broker), 60, "produce")
-        try await eventually(90, "all \(total) records consumed") {
+        try await engine.eventually(90, "all \(total) records consumed") {
             let s = try await engine.status()
             return s.accepted + s.deadLetters == total && s.lag == 0
         }
@@ -117,7 +117,7 @@ import Testing
 
         let first = EngineProcess(broker: broker, group: "crash", snapshots: dir + "/snapshots", name: "first", snapshotIntervalMillis: 200)
         try first.start()
-        try await eventually(60, "first engine mid-stream") {
+        try await first.eventually(60, "first engine mid-stream") {
             let s = try await first.status()
             return s.accepted > 8_000 && (s["snapshots_written"] as? Int ?? 0) > 0
         }
@@ -137,7 +137,7 @@ import Testing
         // The uninterrupted run: a fresh group over the same topic, never killed.
         let clean = EngineProcess(broker: broker, group: "clean", snapshots: dir + "/clean", name: "clean")
         try clean.start()
-        try await eventually(90, "uninterrupted run completes") {
+        try await clean.eventually(90, "uninterrupted run completes") {
             let s = try await clean.status()
             return s.accepted == 29_081 && s.lag == 0
         }
@@ -164,7 +164,7 @@ import Testing
         #expect(Set(sa.heldPartitions + sb.heldPartitions) == [0, 1, 2, 3])
 
         try await a.terminate()
-        try await eventually(60, "survivor holds every partition") { try await b.status().heldPartitions == [0, 1, 2, 3] }
+        try await b.eventually(60, "survivor holds every partition") { try await b.status().heldPartitions == [0, 1, 2, 3] }
         try await waitForExit(producer, 60, "produce")
         try await waitUntilAtEnd(b, of: try await partitionEnds(broker), "survivor catches up")
         try await b.terminate()
@@ -201,7 +201,7 @@ import Testing
         let engine = EngineProcess(broker: broker, group: name, snapshots: dir + "/snapshots", name: "e")
         try engine.start()
         let producer = try produce(Paths.sampleEvents, to: broker, rate: 1000)
-        try await eventually(60, "consumption under way") { try await engine.status().accepted > 3_000 }
+        try await engine.eventually(60, "consumption under way") { try await engine.status().accepted > 3_000 }
 
         down()
         let downAt = Date()
