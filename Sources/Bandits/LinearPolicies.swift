@@ -9,6 +9,40 @@ public enum LinearPayoff: Sendable, Equatable {
     case shared
 }
 
+extension LinearPayoff {
+    /// The length of the vectors the model learns on: an intercept plus the context,
+    /// crossed with an intercept plus the arm's features for the shared payoff (context,
+    /// arm features and their pairwise products — Vowpal Wabbit's `-q sa`).
+    public func dimension(contextFeatures: Int, armFeatures: Int) -> Int {
+        self == .perArm ? 1 + contextFeatures : (1 + contextFeatures) * (1 + armFeatures)
+    }
+
+    /// The model's input for `eligible` arms on `context`; `armFeatures[arm]` is each
+    /// arm's feature vector (shared payoff only).
+    public func input(eligible: [Int], context: [Double], armFeatures: [[Double]]) -> DecisionInput {
+        var input = DecisionInput(eligible: eligible)
+        switch self {
+        case .perArm: input.features = [1] + context
+        case .shared: input.armFeatures = eligible.map { Self.crossed(context, armFeatures[$0]) }
+        }
+        return input
+    }
+
+    /// What an update for the arm at `index` of `input.eligible` learns on.
+    public func learnVector(_ input: DecisionInput, index: Int) -> [Double] {
+        self == .perArm ? input.features : input.armFeatures[index]
+    }
+
+    private static func crossed(_ context: [Double], _ arm: [Double]) -> [Double] {
+        var x: [Double] = []
+        x.reserveCapacity((1 + context.count) * (1 + arm.count))
+        for c in [1] + context {
+            for a in [1] + arm { x.append(c * a) }
+        }
+        return x
+    }
+}
+
 /// What linear policies share: the models and how an arm's score input is found.
 struct LinearModels: Sendable, Equatable {
     let payoff: LinearPayoff

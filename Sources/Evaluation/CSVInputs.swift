@@ -44,13 +44,16 @@ public struct EvaluationError: Error, Sendable, CustomStringConvertible {
 public enum OpenBanditDataset {
     public static let positions = 3
 
-    public static func load(log path: String, items: String, propensityFloor: Double = 0) throws(EvaluationError) -> LoggedBandit {
+    /// `features`: the context features to keep (see `ContextColumns`), e.g.
+    /// `user-item_affinity_3` or `user_feature_0=cef3390ed299c09874189c387777674a`.
+    public static func load(log path: String, items: String, propensityFloor: Double = 0, features: [String] = []) throws(EvaluationError) -> LoggedBandit {
         let itemTable = try CSVTable(path: items)
         let itemColumn = try itemTable.column("item_id", in: items)
         let ids = itemTable.rows.compactMap { Int($0[itemColumn]) }.sorted()
         guard ids == Array(0..<ids.count) else { throw EvaluationError("\(items): item ids are not 0..<n") }
-        var builder = LoggedBanditBuilder(positionCount: positions, knownActions: ids.map(String.init), propensityFloor: propensityFloor)
+        var builder = LoggedBanditBuilder(positionCount: positions, knownActions: ids.map(String.init), propensityFloor: propensityFloor, features: features)
         let log = try CSVTable(path: path)
+        let context = try ContextColumns(features: features, header: log.header, in: path)
         let item = try log.column("item_id", in: path)
         let position = try log.column("position", in: path)
         let click = try log.column("click", in: path)
@@ -64,7 +67,11 @@ public enum OpenBanditDataset {
                 builder.reject("non-numeric position")
                 continue
             }
-            builder.add(action: String(row[item]), position: slot - 1, reward: Double(row[click]), propensity: Double(row[propensity]))
+            guard let x = context.values(row) else {
+                builder.reject("non-numeric context feature")
+                continue
+            }
+            builder.add(action: String(row[item]), position: slot - 1, reward: Double(row[click]), propensity: Double(row[propensity]), context: x)
         }
         return builder.data
     }
@@ -141,13 +148,18 @@ public struct ColumnMapping: Sendable, Equatable {
 
 public enum GenericCSV {
     /// Positions in the file are taken as 0-based unless `positionBase` says otherwise.
-    public static func load(_ path: String, mapping: ColumnMapping, positions: Int, positionBase: Int = 0, actions: [String]? = nil, propensityFloor: Double = 0) throws(EvaluationError) -> LoggedBandit {
+    /// `features`: the context features to keep (see `ContextColumns`).
+    public static func load(
+        _ path: String, mapping: ColumnMapping, positions: Int, positionBase: Int = 0, actions: [String]? = nil, propensityFloor: Double = 0,
+        features: [String] = []
+    ) throws(EvaluationError) -> LoggedBandit {
         let table = try CSVTable(path: path)
+        let context = try ContextColumns(features: features, header: table.header, in: path)
         let action = try table.column(mapping.action, in: path)
         let reward = try table.column(mapping.reward, in: path)
         let propensity = try table.column(mapping.propensity, in: path)
         let position = try mapping.position.map { (c) throws(EvaluationError) in try table.column(c, in: path) }
-        var builder = LoggedBanditBuilder(positionCount: positions, knownActions: actions, propensityFloor: propensityFloor)
+        var builder = LoggedBanditBuilder(positionCount: positions, knownActions: actions, propensityFloor: propensityFloor, features: features)
         for row in table.rows {
             guard row.count == table.header.count else {
                 builder.reject("wrong number of fields")
@@ -161,8 +173,12 @@ public enum GenericCSV {
                 }
                 slot = p - positionBase
             }
+            guard let x = context.values(row) else {
+                builder.reject("non-numeric context feature")
+                continue
+            }
             let p = row[propensity].isEmpty ? nil : Double(row[propensity])
-            builder.add(action: String(row[action]), position: slot, reward: Double(row[reward]), propensity: p)
+            builder.add(action: String(row[action]), position: slot, reward: Double(row[reward]), propensity: p, context: x)
         }
         return builder.data
     }
@@ -172,10 +188,14 @@ public enum GenericCSV {
 /// naming top-level fields. Actions may be strings or numbers; lines that are not JSON
 /// objects are counted and skipped.
 public enum GenericJSONLines {
-    public static func load(_ path: String, mapping: ColumnMapping, positions: Int, positionBase: Int = 0, propensityFloor: Double = 0) throws(EvaluationError) -> LoggedBandit {
+    /// `features`: the context features to keep, from top-level fields (see `ContextFields`).
+    public static func load(
+        _ path: String, mapping: ColumnMapping, positions: Int, positionBase: Int = 0, propensityFloor: Double = 0, features: [String] = []
+    ) throws(EvaluationError) -> LoggedBandit {
         let bytes: [UInt8]
         do { bytes = try FileIO.readAll(path) } catch { throw EvaluationError("cannot read \(path): \(error)") }
-        var builder = LoggedBanditBuilder(positionCount: positions, propensityFloor: propensityFloor)
+        var builder = LoggedBanditBuilder(positionCount: positions, propensityFloor: propensityFloor, features: features)
+        let context = ContextFields(features: features)
         func number(_ v: JSONValue?) -> Double? {
             if case .number(let n)? = v { return n }
             return nil
@@ -201,7 +221,11 @@ public enum GenericJSONLines {
                 }
                 slot = Int(p) - positionBase
             }
-            builder.add(action: action, position: slot, reward: number(object[mapping.reward]), propensity: number(object[mapping.propensity]))
+            guard let x = context.values(object) else {
+                builder.reject("non-numeric context feature")
+                continue
+            }
+            builder.add(action: action, position: slot, reward: number(object[mapping.reward]), propensity: number(object[mapping.propensity]), context: x)
         }
         return builder.data
     }

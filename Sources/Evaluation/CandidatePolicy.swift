@@ -1,9 +1,18 @@
 /// A policy to evaluate, as the probability it gives each action in each slot of each
-/// logged round.
-public protocol CandidatePolicy: Sendable {
+/// logged round. Rounds are visited once each, in order, so a candidate may learn as it
+/// goes: after each round it is told what the log showed and whether the replay
+/// method's draw for it matched.
+public protocol CandidatePolicy: AnyObject {
     var name: String { get }
     /// π(· | round, position): one probability per action, summing to 1.
     func distribution(round: Int, position: Int) -> UnsafeBufferPointer<Double>
+    /// Round `round` is done: the log showed `action` with `reward`, and the candidate's
+    /// replay draw was that action when `matched`.
+    func observe(round: Int, action: Int, reward: Double, matched: Bool)
+}
+
+extension CandidatePolicy {
+    public func observe(round: Int, action: Int, reward: Double, matched: Bool) {}
 }
 
 /// A policy whose distribution does not depend on the round (context-free policies,

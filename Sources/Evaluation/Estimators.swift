@@ -137,6 +137,7 @@ public enum OffPolicyEvaluation {
                     }
                     match = drawn == a ? 1 : 0
                 }
+                policy.observe(round: t, action: a, reward: r, matched: match == 1)
                 let switched = w <= settings.tau ? w * residual : 0
                 terms[t] = SIMD8(w * r, w, qpi, w * residual, switched, match * r, match, 0)
                 sums.wr += w * r

@@ -1,6 +1,8 @@
 /// Logged bandit feedback, column-wise: in round t the logging policy showed action
 /// `actions[t]` in slot `positions[t]` with probability `propensities[t]` and observed
 /// `rewards[t]`. Actions and positions are dense indices; `actionNames` maps them back.
+/// Contexts are kept only for the features some candidate reads (`contextNames`), row
+/// by row in `contexts`.
 public struct LoggedBandit: Sendable {
     public var actions: [Int32] = []
     public var positions: [Int32] = []
@@ -8,6 +10,9 @@ public struct LoggedBandit: Sendable {
     public var propensities: [Double] = []
     public var actionNames: [String] = []
     public var positionCount = 1
+    public var contextNames: [String] = []
+    /// [round][feature], flattened.
+    public var contexts: [Double] = []
     /// Rows that could not be used, by reason (never used in any estimate).
     public var rejected: [String: Int] = [:]
     /// Propensity problems among the rows kept.
@@ -17,6 +22,12 @@ public struct LoggedBandit: Sendable {
 
     public var count: Int { actions.count }
     public var actionCount: Int { actionNames.count }
+
+    /// Round `t`'s values of `contextNames`.
+    public func context(round t: Int) -> ArraySlice<Double> {
+        let width = contextNames.count
+        return contexts[(t * width)..<((t + 1) * width)]
+    }
 
     /// The mean reward the logging policy observed.
     public var observedMean: Double { rewards.isEmpty ? 0 : rewards.reduce(0, +) / Double(rewards.count) }
@@ -49,8 +60,10 @@ public struct LoggedBanditBuilder {
     ///   - positionCount: slots per round; a row's position must be below it.
     ///   - knownActions: when given, rows naming other actions are rejected.
     ///   - propensityFloor: propensities below it are raised to it (and counted).
-    public init(positionCount: Int, knownActions: [String]? = nil, propensityFloor: Double = 0) {
+    ///   - features: the context features to keep for each row.
+    public init(positionCount: Int, knownActions: [String]? = nil, propensityFloor: Double = 0, features: [String] = []) {
         data.positionCount = positionCount
+        data.contextNames = features
         self.knownActions = knownActions.map(Set.init)
         self.propensityFloor = propensityFloor
         for a in knownActions ?? [] { _ = index(of: a) }
@@ -66,8 +79,10 @@ public struct LoggedBanditBuilder {
 
     public mutating func reject(_ reason: String) { data.rejected[reason, default: 0] += 1 }
 
-    /// Adds one row, or rejects it with a reason. `propensity` nil means the row had none.
-    public mutating func add(action: String, position: Int, reward: Double?, propensity: Double?) {
+    /// Adds one row, or rejects it with a reason. `propensity` nil means the row had none;
+    /// `context` holds the value of each of `features`, in order.
+    public mutating func add(action: String, position: Int, reward: Double?, propensity: Double?, context: [Double] = []) {
+        precondition(context.count == data.contextNames.count, "one value per context feature")
         guard !action.isEmpty else { return reject("missing action") }
         if let known = knownActions, !known.contains(action) { return reject("unknown action") }
         guard position >= 0, position < data.positionCount else { return reject("position out of range") }
@@ -92,5 +107,6 @@ public struct LoggedBanditBuilder {
         data.positions.append(Int32(position))
         data.rewards.append(reward)
         data.propensities.append(p)
+        data.contexts.append(contentsOf: context)
     }
 }

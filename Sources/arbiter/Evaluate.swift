@@ -57,8 +57,13 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A configuration file whose surfaces can be candidates (--surface-candidate).")
     var config: String?
 
-    @Option(name: .customLong("surface-candidate"), help: "With --config: evaluate this surface's policy with its configured arms and priors; repeatable.")
+    @Option(
+        name: .customLong("surface-candidate"),
+        help: "With --config: evaluate this surface's policy with its configured arms and priors, learning from the rounds its replay draw matches (contextual policies read their features from the log); repeatable.")
     var surfaceCandidates: [String] = []
+
+    @Flag(help: "Surface candidates keep their priors instead of learning during the replay.")
+    var frozen = false
 
     @Option(help: "Switch-DR threshold on the importance weight.")
     var tau: Double = 1
@@ -99,21 +104,30 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        let surfaces = try candidateSurfaces()
+        var features: [String] = []
+        for surface in surfaces where surface.policy.algorithm.isContextual {
+            for f in surface.features where !features.contains(f) { features.append(f) }
+        }
         let source: String
         let data: LoggedBandit
         let base: Int
         if let obd, let items {
             (source, base) = (obd, 1)
-            data = try OpenBanditDataset.load(log: obd, items: items, propensityFloor: propensityFloor)
+            data = try OpenBanditDataset.load(log: obd, items: items, propensityFloor: propensityFloor, features: features)
         } else if let csv, let columns {
             (source, base) = (csv, positionBase)
-            data = try GenericCSV.load(csv, mapping: try ColumnMapping(parsing: columns), positions: positions, positionBase: positionBase, propensityFloor: propensityFloor)
+            data = try GenericCSV.load(
+                csv, mapping: try ColumnMapping(parsing: columns), positions: positions, positionBase: positionBase, propensityFloor: propensityFloor,
+                features: features)
         } else if let jsonl, let columns {
             (source, base) = (jsonl, positionBase)
-            data = try GenericJSONLines.load(jsonl, mapping: try ColumnMapping(parsing: columns), positions: positions, positionBase: positionBase, propensityFloor: propensityFloor)
+            data = try GenericJSONLines.load(
+                jsonl, mapping: try ColumnMapping(parsing: columns), positions: positions, positionBase: positionBase, propensityFloor: propensityFloor,
+                features: features)
         } else {
             (source, base) = (decisions!, 0)
-            data = try DecisionLogInput.load(decisions: decisions!, events: events!, surface: surface, propensityFloor: propensityFloor)
+            data = try DecisionLogInput.load(decisions: decisions!, events: events!, surface: surface, propensityFloor: propensityFloor, features: features)
         }
         guard data.count > 0 else { throw ValidationError("no usable rounds in \(source): \(data.rejected)") }
         for (reason, n) in data.rejected.sorted(by: { $0.key < $1.key }) {
@@ -128,16 +142,14 @@ struct Evaluate: ParsableCommand {
             let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             candidates.append(try PolicyFile.load(path, name: name, data: data, positionBase: base))
         }
-        if let config, !surfaceCandidates.isEmpty {
-            let settings = try Configuration.load(path: config, environment: [:])
-            for name in surfaceCandidates {
-                guard let surface = settings.surfaces.first(where: { $0.name == name }) else {
-                    throw ValidationError("\(config) has no surface '\(name)' (surfaces: \(settings.surfaces.map(\.name).joined(separator: ", ")))")
-                }
-                var policy = try surface.policy.make(dimension: surface.dimension)
-                for arm in surface.arms { _ = policy.addArm(prior: arm.prior) }
-                candidates.append(try BanditCandidate.make(name: "\(name) (\(policy.name))", policy: policy, armNames: surface.arms.map(\.name), data: data, seed: seed))
-            }
+        for surface in surfaces {
+            let contextual = surface.policy.algorithm.isContextual
+            candidates.append(
+                try SurfaceCandidate(
+                    name: "\(surface.name) (\(surface.policy.algorithm.rawValue))", policy: try surface.policy.make(dimension: surface.dimension),
+                    payoff: contextual ? surface.policy.payoff : nil,
+                    arms: surface.arms.map { SurfaceCandidate.Arm(name: $0.name, prior: $0.prior, features: $0.features) },
+                    features: contextual ? surface.features : [], data: data, learns: !frozen, seed: seed))
         }
         let model = RewardModel(fitting: data, folds: folds)
         let settings = EstimatorSettings(tau: tau, bootstrapSamples: bootstrap, seed: seed)
@@ -152,6 +164,20 @@ struct Evaluate: ParsableCommand {
         if let html {
             let page = HTMLReport.render(data: data, settings: settings, results: results, source: source)
             try FileIO.writeAtomically(Array(page.utf8), to: html)
+        }
+    }
+}
+
+extension Evaluate {
+    /// The surfaces named by --surface-candidate, from --config.
+    func candidateSurfaces() throws -> [SurfaceConfiguration] {
+        guard let config, !surfaceCandidates.isEmpty else { return [] }
+        let settings = try Configuration.load(path: config, environment: [:])
+        return try surfaceCandidates.map { name in
+            guard let surface = settings.surfaces.first(where: { $0.name == name }) else {
+                throw ValidationError("\(config) has no surface '\(name)' (surfaces: \(settings.surfaces.map(\.name).joined(separator: ", ")))")
+            }
+            return surface
         }
     }
 }

@@ -55,32 +55,6 @@ import Testing
     }
 }
 
-@Suite struct BanditCandidateTests {
-    @Test func aConfiguredPolicyWithPriorsBecomesItsChoiceDistribution() throws {
-        var b = LoggedBanditBuilder(positionCount: 2, knownActions: ["a", "b", "c"])
-        b.add(action: "a", position: 0, reward: 1, propensity: 0.5)
-        let data = b.data
-        var policy = try PolicySpec(algorithm: .epsilonGreedy, parameters: ["epsilon": 0.2]).make(dimension: 0)
-        _ = policy.addArm(prior: ArmPrior(trials: 10, rewardSum: 9))
-        _ = policy.addArm(prior: ArmPrior(trials: 10, rewardSum: 1))
-        let candidate = try BanditCandidate.make(name: "greedy", policy: policy, armNames: ["a", "b"], data: data, seed: 1)
-        for k in 0..<2 {
-            let p = Array(candidate.distribution(round: 0, position: k))
-            #expect(abs(p[0] - 0.9) < 1e-12 && abs(p[1] - 0.1) < 1e-12 && p[2] == 0)
-        }
-        #expect(candidate.name == "greedy")
-        // An arm the log never shows: its mass is dropped, the rest renormalised, and
-        // the name says so.
-        _ = policy.addArm(prior: ArmPrior(trials: 10, rewardSum: 9.5))
-        let partial = try BanditCandidate.make(name: "greedy", policy: policy, armNames: ["a", "b", "d"], data: data, seed: 1)
-        #expect(abs(partial.distribution(round: 0, position: 0).reduce(0, +) - 1) < 1e-12)
-        #expect(partial.name.contains("not in the log"))
-        var linear = try PolicySpec(algorithm: .linUCB).make(dimension: 2)
-        _ = linear.addArm(prior: .none)
-        #expect(throws: EvaluationError.self) { try BanditCandidate.make(name: "l", policy: linear, armNames: ["a"], data: data, seed: 1) }
-    }
-}
-
 @Suite struct JSONLinesInputTests {
     @Test func aJSONLinesLogWithAColumnMappingReadsAndCountsBadLines() throws {
         let path = NSTemporaryDirectory() + "arbiter-eval-\(UUID().uuidString).jsonl"

@@ -246,20 +246,12 @@ public final class DecisionService: Sendable {
             id = idPrefix + String(sequence.wrappingAdd(1, ordering: .relaxed).newValue, radix: 36)
         }
 
-        var input = DecisionInput(eligible: eligible)
-        var learnVector: [Double] = []
-        if config.policy.algorithm.isContextual {
-            if config.policy.payoff == .perArm {
-                input.features = SurfaceConfiguration.contextVector(context)
-            } else {
-                input.armFeatures = eligible.map { SurfaceConfiguration.sharedVector(context, view.arms.features[$0]) }
-            }
-        }
+        let contextual = config.policy.algorithm.isContextual
+        let input = contextual
+            ? config.policy.payoff.input(eligible: eligible, context: context, armFeatures: view.arms.features) : DecisionInput(eligible: eligible)
         var random = SeededRandom(decisionID: id, salt: seed)
         let choice = view.policy.choose(input, random: &random)
-        if config.policy.algorithm.isContextual {
-            learnVector = config.policy.payoff == .perArm ? input.features : input.armFeatures[eligible.firstIndex(of: choice.arm)!]
-        }
+        let learnVector = contextual ? config.policy.payoff.learnVector(input, index: eligible.firstIndex(of: choice.arm)!) : []
         let ranking = view.policy.ranking(input, first: choice.arm, count: min(request.rankingLength, eligible.count))
         let now = clock()
         let decision = Decision(

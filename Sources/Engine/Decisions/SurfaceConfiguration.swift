@@ -42,27 +42,10 @@ public struct SurfaceConfiguration: Sendable, Equatable {
         self.attributionWindowMillis = attributionWindowMillis
     }
 
-    /// The length of the vectors a linear policy learns on: an intercept plus the
-    /// context, crossed with an intercept plus the arm's features for the shared payoff
-    /// (context, arm features and their pairwise products — Vowpal Wabbit's `-q sa`).
+    /// The length of the vectors a linear policy learns on (0 for context-free ones).
     public var dimension: Int {
         guard policy.algorithm.isContextual else { return 0 }
-        return policy.payoff == .perArm ? 1 + features.count : (1 + features.count) * (1 + armFeatures.count)
-    }
-
-    /// The per-arm model's input: intercept, then the context.
-    public static func contextVector(_ context: [Double]) -> [Double] {
-        [1] + context
-    }
-
-    /// The shared model's input for one arm: (1, context) ⊗ (1, arm features).
-    public static func sharedVector(_ context: [Double], _ arm: [Double]) -> [Double] {
-        var x: [Double] = []
-        x.reserveCapacity((1 + context.count) * (1 + arm.count))
-        for c in [1] + context {
-            for a in [1] + arm { x.append(c * a) }
-        }
-        return x
+        return policy.payoff.dimension(contextFeatures: features.count, armFeatures: armFeatures.count)
     }
 
     static let maximumNameBytes = 128
