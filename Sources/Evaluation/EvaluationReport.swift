@@ -30,6 +30,7 @@ public enum EvaluationReport {
         w.key("settings"); w.beginObject()
         w.key("switch_tau"); w.double(settings.tau)
         w.key("bootstrap_samples"); w.int(Int64(settings.bootstrapSamples))
+        w.key("bootstrap_block_rounds"); w.int(Int64(settings.blockSize(rounds: data.count)))
         w.key("confidence"); w.double(settings.confidence)
         w.key("seed"); w.int(Int64(settings.seed))
         w.endObject()

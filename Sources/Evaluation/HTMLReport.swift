@@ -9,6 +9,8 @@ import Darwin
 /// on, and the histogram of the logged propensities.
 public enum HTMLReport {
     public static func render(data: LoggedBandit, settings: EstimatorSettings, results: [PolicyEvaluation], source: String) -> String {
+        let blockSize = settings.blockSize(rounds: data.count)
+        let blocks = blockSize > 1 ? " of blocks of \(blockSize) consecutive rounds" : ""
         var html = """
             <!doctype html><html><head><meta charset="utf-8"><title>Arbiter offline evaluation</title>
             <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1000px;color:#222}
@@ -17,7 +19,7 @@ public enum HTMLReport {
             <h1>Offline evaluation</h1>
             <p>Log: <code>\(escape(source))</code> — \(data.count) rounds kept, \(data.actionCount) actions, \(data.positionCount) positions,
             observed mean reward \(format(data.observedMean)). Intervals: \(Int(settings.confidence * 100)) % percentile bootstrap,
-            \(settings.bootstrapSamples) resamples, seed \(settings.seed); switch-DR τ = \(format(settings.tau)).</p>
+            \(settings.bootstrapSamples) resamples\(blocks), seed \(settings.seed); switch-DR τ = \(format(settings.tau)).</p>
 
             """
         if !data.rejected.isEmpty || data.propensityIssues.any {

@@ -71,6 +71,11 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Bootstrap resamples for the intervals.")
     var bootstrap = 1000
 
+    @Option(
+        name: .customLong("bootstrap-blocks"),
+        help: "Longer logs are resampled in this many blocks of consecutive rounds (0: single rounds however long the log).")
+    var bootstrapBlocks = 10_000
+
     @Option(help: "Seed of the bootstrap and of the replay method's draws.")
     var seed: UInt64 = 1
 
@@ -100,7 +105,7 @@ struct Evaluate: ParsableCommand {
         }
         if !surfaceCandidates.isEmpty, config == nil { throw ValidationError("--surface-candidate needs --config") }
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
-        guard bootstrap >= 0, tau >= 0 else { throw ValidationError("--bootstrap and --tau must not be negative") }
+        guard bootstrap >= 0, bootstrapBlocks >= 0, tau >= 0 else { throw ValidationError("--bootstrap, --bootstrap-blocks and --tau must not be negative") }
     }
 
     func run() throws {
@@ -152,7 +157,7 @@ struct Evaluate: ParsableCommand {
                     features: contextual ? surface.features : [], data: data, learns: !frozen, seed: seed))
         }
         let model = RewardModel(fitting: data, folds: folds)
-        let settings = EstimatorSettings(tau: tau, bootstrapSamples: bootstrap, seed: seed)
+        let settings = EstimatorSettings(tau: tau, bootstrapSamples: bootstrap, bootstrapBlocks: bootstrapBlocks, seed: seed)
         let bar = ProgressBar(total: candidates.count)
         let results = candidates.enumerated().map { (k, candidate) in
             OffPolicyEvaluation.evaluate(candidate, on: data, model: model, settings: settings) { bar.show(k, $0) }

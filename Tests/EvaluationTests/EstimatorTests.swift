@@ -77,6 +77,34 @@ import Testing
         #expect(again.estimates == r.estimates)
     }
 
+    /// Blocks of consecutive rounds as the bootstrap's units: with no more rounds than
+    /// blocks it is the per-round bootstrap exactly; on a long i.i.d. log the block
+    /// intervals match the per-round ones in width and place.
+    @Test func theBlockBootstrapAgreesWithTheRoundBootstrap() {
+        let means = [0.02, 0.05, 0.1]
+        var env = SeededRandom(seed: 5)
+        var b = LoggedBanditBuilder(positionCount: 1, knownActions: ["0", "1", "2"])
+        for _ in 0..<100_000 {
+            let a = Int(env.next() % 3)
+            b.add(action: String(a), position: 0, reward: env.unit() < means[a] ? 1 : 0, propensity: 1.0 / 3)
+        }
+        let data = b.data
+        let model = RewardModel(fitting: data)
+        let candidate = FixedPolicy(name: "p", probabilities: [[0.1, 0.2, 0.7]])
+        func run(_ blocks: Int) -> PolicyEvaluation {
+            OffPolicyEvaluation.evaluate(candidate, on: data, model: model, settings: EstimatorSettings(bootstrapSamples: 400, bootstrapBlocks: blocks))
+        }
+        let rounds = run(0), blocks = run(1_000)
+        for name in ["replay", "ips", "snips", "dr", "sndr"] {
+            let (r, k) = (rounds.estimates[name]!, blocks.estimates[name]!)
+            #expect(r.value == k.value)
+            let (wr, wk) = (r.upper - r.lower, k.upper - k.lower)
+            #expect(abs(wk / wr - 1) < 0.15, "\(name): width \(wk) with blocks, \(wr) with rounds")
+            #expect(abs((k.upper + k.lower) - (r.upper + r.lower)) / 2 < 0.2 * wr, "\(name): [\(k.lower), \(k.upper)] vs [\(r.lower), \(r.upper)]")
+        }
+        #expect(run(100_000).estimates == rounds.estimates, "one unit per round when the log is no longer than the blocks")
+    }
+
     @Test func badRowsAreCountedAndNeverUsed() {
         var b = LoggedBanditBuilder(positionCount: 2, knownActions: ["a", "b"])
         b.add(action: "a", position: 0, reward: 1, propensity: 0.5)
