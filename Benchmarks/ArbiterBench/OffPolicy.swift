@@ -6,13 +6,15 @@ import Stream
 /// Off-policy evaluation throughput: the Open Bandit Dataset log tiled to `rounds`
 /// rounds (for speed only), the uniform and a fixed non-uniform candidate, all
 /// estimators. Reading the CSV is outside the timed region; the reward model fit and
-/// every estimator (with `bootstrap` resamples) are inside.
+/// every estimator (with `bootstrap` resamples of at most `bootstrapBlocks` units) are
+/// inside.
 struct OffPolicyBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "evaluate")
     @Option(help: "An Open Bandit Dataset log.") var obd: String
     @Option(help: "Its item_context.csv.") var items: String
     @Option(help: "Rounds after tiling the log.") var rounds = 10_000_000
     @Option(help: "Bootstrap resamples.") var bootstrap = 0
+    @Option(name: .customLong("bootstrap-blocks"), help: "Bootstrap units at most (0: single rounds).") var bootstrapBlocks = 10_000
 
     func run() throws {
         let sample = try OpenBanditDataset.load(log: obd, items: items)
@@ -37,11 +39,11 @@ struct OffPolicyBench: ParsableCommand {
         let model = RewardModel(fitting: data)
         var values: [Double] = []
         for c in candidates {
-            let r = OffPolicyEvaluation.evaluate(c, on: data, model: model, settings: EstimatorSettings(bootstrapSamples: bootstrap))
+            let r = OffPolicyEvaluation.evaluate(c, on: data, model: model, settings: EstimatorSettings(bootstrapSamples: bootstrap, bootstrapBlocks: bootstrapBlocks))
             values.append(r.estimates["dr"]!.value)
         }
         let seconds = Double(MonotonicClock.nanos - start) / 1e9
-        emit([("benchmark", "evaluate"), ("rounds", data.count), ("candidates", candidates.count), ("bootstrap", bootstrap),
+        emit([("benchmark", "evaluate"), ("rounds", data.count), ("candidates", candidates.count), ("bootstrap", bootstrap), ("bootstrap_blocks", bootstrapBlocks),
               ("seconds", seconds), ("rounds_per_s", Double(data.count * candidates.count) / seconds),
               ("dr_uniform", values[0]), ("dr_skewed", values[1])])
     }

@@ -34,7 +34,8 @@ import Testing
             {"type":"impression","v":1,"ts":1,"decision_id":"d1","user":"u1","action":"a","propensity":0.5,"surface":"banner","policy":"ucb1"}
             {"type":"impression","v":1,"ts":2,"decision_id":"d2","user":"u2","action":"b","propensity":0.5,"surface":"banner","policy":"ucb1"}
             {"type":"impression","v":1,"ts":3,"decision_id":"d3","user":"u3","action":"a","propensity":0.25,"surface":"banner","policy":"ucb1"}
-            {"type":"impression","v":1,"ts":4,"decision_id":"d4","user":"u4","action":"a","propensity":1,"surface":"offer","policy":"linucb"}
+            {"type":"impression","v":1,"ts":4,"decision_id":"d4","user":"u4","action":"a","propensity":1,"surface":"offer","policy":"linucb","context":{"orders":3,"mobile":1}}
+            {"type":"impression","v":1,"ts":5,"decision_id":"d5","user":"u5","action":"b","propensity":1,"surface":"offer","policy":"linucb","context":{"mobile":0}}
             not json
 
             """)
@@ -51,7 +52,10 @@ import Testing
         let r = OffPolicyEvaluation.evaluate(uniform, on: data, model: RewardModel(fitting: data), settings: EstimatorSettings(bootstrapSamples: 0))
         // IPS: (0.5/0.5·1 + 0.5/0.5·0 + 0.5/0.25·0.5) / 3.
         #expect(abs(r.estimates["ips"]!.value - 2.0 / 3) < 1e-12)
-        #expect(try DecisionLogInput.load(decisions: decisions, events: events, surface: nil).count == 4)
+        #expect(try DecisionLogInput.load(decisions: decisions, events: events, surface: nil).count == 5)
+        // A contextual candidate's features come from each decision's recorded context.
+        let offer = try DecisionLogInput.load(decisions: decisions, events: events, surface: "offer", features: ["orders", "mobile"])
+        #expect(offer.count == 2 && offer.contexts == [3, 1, 0, 0])
     }
 }
 
