@@ -43,6 +43,10 @@ let package = Package(
         // Off-policy evaluation of candidate policies on logged bandit data.
         .target(name: "Evaluation", dependencies: ["Bandits", "Stream", "Events"]),
         .target(name: "Models", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
+        // Bayesian marketing-mix model: adstock and saturation, NUTS, diagnostics.
+        // Optimised in debug builds too: the sampler's tests run thousands of gradient
+        // evaluations, which unoptimised code makes take minutes.
+        .target(name: "MarketingMix", dependencies: ["Bandits", "Stream"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(
             name: "Engine",
             dependencies: [
@@ -64,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "arbiter",
             dependencies: [
-                "Engine", "Server", "Stream", "Evaluation",
+                "Engine", "Server", "Stream", "Evaluation", "MarketingMix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "ArbiterBench",
             dependencies: [
-                "Engine", "Stream", "Events", "Bandits", "Evaluation", "CRdKafka",
+                "Engine", "Stream", "Events", "Bandits", "Evaluation", "MarketingMix", "CRdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -85,6 +89,7 @@ let package = Package(
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Events", "StateFormat"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Bandits"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Events", "StateFormat"]),
+        .testTarget(name: "MarketingMixTests", dependencies: ["MarketingMix", "Bandits"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Stream", "Events", "Bandits"]),
         .testTarget(
             name: "ServerTests",

@@ -15,7 +15,10 @@ struct ArbiterBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arbiter-bench",
         abstract: "Arbiter benchmarks (run them with Benchmarks/run.sh).",
-        subcommands: [Decode.self, Bare.self, PipelineRun.self, BanditDecisions.self, Simulate.self, Logged.self, Regret.self, OffPolicyBench.self])
+        subcommands: [
+            Decode.self, Bare.self, PipelineRun.self, BanditDecisions.self, Simulate.self, Logged.self, Regret.self, OffPolicyBench.self, MixFitBench.self,
+            MixCoverage.self,
+        ])
 }
 
 /// Peak resident memory of this process (VmHWM), in bytes.

@@ -1,32 +1,13 @@
 import Stream
 
-/// Reads comma-separated files with a header row (no quoting: the logs this reads have
-/// none). Fields are looked up by header name.
-struct CSVTable {
-    let header: [String]
-    let rows: [[Substring]]
-
-    init(path: String) throws(EvaluationError) {
-        let bytes: [UInt8]
-        do { bytes = try FileIO.readAll(path) } catch { throw EvaluationError("cannot read \(path): \(error)") }
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        guard !lines.isEmpty else { throw EvaluationError("\(path) is empty") }
-        header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSuffix("\r") }
-        rows = lines.map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+extension CSVTable {
+    /// Reads `path`, with the reason for a failure as an evaluation error.
+    init(evaluating path: String) throws(EvaluationError) {
+        do { self = try CSVTable(path: path) } catch { throw EvaluationError(error.message) }
     }
 
-    func column(_ name: String, in path: String) throws(EvaluationError) -> Int {
-        guard let i = header.firstIndex(of: name) else {
-            throw EvaluationError("\(path) has no column '\(name)' (columns: \(header.prefix(12).joined(separator: ", "))…)")
-        }
-        return i
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingSuffix(_ s: String) -> String {
-        hasSuffix(s) ? String(dropLast(s.count)) : String(self)
+    func column(_ name: String, of path: String) throws(EvaluationError) -> Int {
+        do { return try column(name, in: path) } catch { throw EvaluationError(error.message) }
     }
 }
 
@@ -47,17 +28,17 @@ public enum OpenBanditDataset {
     /// `features`: the context features to keep (see `ContextColumns`), e.g.
     /// `user-item_affinity_3` or `user_feature_0=cef3390ed299c09874189c387777674a`.
     public static func load(log path: String, items: String, propensityFloor: Double = 0, features: [String] = []) throws(EvaluationError) -> LoggedBandit {
-        let itemTable = try CSVTable(path: items)
-        let itemColumn = try itemTable.column("item_id", in: items)
+        let itemTable = try CSVTable(evaluating: items)
+        let itemColumn = try itemTable.column("item_id", of: items)
         let ids = itemTable.rows.compactMap { Int($0[itemColumn]) }.sorted()
         guard ids == Array(0..<ids.count) else { throw EvaluationError("\(items): item ids are not 0..<n") }
         var builder = LoggedBanditBuilder(positionCount: positions, knownActions: ids.map(String.init), propensityFloor: propensityFloor, features: features)
-        let log = try CSVTable(path: path)
+        let log = try CSVTable(evaluating: path)
         let context = try ContextColumns(features: features, header: log.header, in: path)
-        let item = try log.column("item_id", in: path)
-        let position = try log.column("position", in: path)
-        let click = try log.column("click", in: path)
-        let propensity = try log.column("propensity_score", in: path)
+        let item = try log.column("item_id", of: path)
+        let position = try log.column("position", of: path)
+        let click = try log.column("click", of: path)
+        let propensity = try log.column("propensity_score", of: path)
         for row in log.rows {
             guard row.count == log.header.count else {
                 builder.reject("wrong number of fields")
@@ -82,11 +63,11 @@ public enum OpenBanditDataset {
 /// round). Probabilities not given are 0; each round's and slot's must sum to 1.
 public enum PolicyFile {
     public static func load(_ path: String, name: String, data: LoggedBandit, positionBase: Int) throws(EvaluationError) -> any CandidatePolicy {
-        let table = try CSVTable(path: path)
-        let round = try table.column("round", in: path)
-        let action = try table.column("action", in: path)
-        let position = try table.column("position", in: path)
-        let probability = try table.column("probability", in: path)
+        let table = try CSVTable(evaluating: path)
+        let round = try table.column("round", of: path)
+        let action = try table.column("action", of: path)
+        let position = try table.column("position", of: path)
+        let probability = try table.column("probability", of: path)
         let index = Dictionary(uniqueKeysWithValues: data.actionNames.enumerated().map { ($1, $0) })
         var fixed = Array(repeating: [Double](repeating: 0, count: data.actionCount), count: data.positionCount)
         var perRound: PerRoundPolicy?
@@ -153,12 +134,12 @@ public enum GenericCSV {
         _ path: String, mapping: ColumnMapping, positions: Int, positionBase: Int = 0, actions: [String]? = nil, propensityFloor: Double = 0,
         features: [String] = []
     ) throws(EvaluationError) -> LoggedBandit {
-        let table = try CSVTable(path: path)
+        let table = try CSVTable(evaluating: path)
         let context = try ContextColumns(features: features, header: table.header, in: path)
-        let action = try table.column(mapping.action, in: path)
-        let reward = try table.column(mapping.reward, in: path)
-        let propensity = try table.column(mapping.propensity, in: path)
-        let position = try mapping.position.map { (c) throws(EvaluationError) in try table.column(c, in: path) }
+        let action = try table.column(mapping.action, of: path)
+        let reward = try table.column(mapping.reward, of: path)
+        let propensity = try table.column(mapping.propensity, of: path)
+        let position = try mapping.position.map { (c) throws(EvaluationError) in try table.column(c, of: path) }
         var builder = LoggedBanditBuilder(positionCount: positions, knownActions: actions, propensityFloor: propensityFloor, features: features)
         for row in table.rows {
             guard row.count == table.header.count else {

@@ -9,5 +9,5 @@ struct Arbiter: AsyncParsableCommand {
             Arbiter consumes events from Kafka, keeps online learners current and serves \
             decisions over HTTP. Every command reads the same event schema (docs/events.md).
             """,
-        subcommands: [Serve.self, Replay.self, Evaluate.self, Produce.self, State.self])
+        subcommands: [Serve.self, Replay.self, Evaluate.self, Mix.self, Produce.self, State.self])
 }

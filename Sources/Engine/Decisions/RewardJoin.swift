@@ -320,7 +320,7 @@ extension RewardJoin {
         w.write(sequence)
         w.write(orphans)
         w.writeVarint(UInt64(open.count))
-        for (id, p) in open {
+        for p in open.values {
             w.write(p.id)
             w.writeVarint(UInt64(p.surface))
             w.write(p.user)

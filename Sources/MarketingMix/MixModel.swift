@@ -1,0 +1,409 @@
+import Bandits
+import Foundation
+
+/// The marketing-mix model's settings: adstock length, seasonality, noise and priors.
+public struct MixSpecification: Sendable, Equatable {
+    public enum Noise: Sendable, Equatable {
+        case normal
+        /// Student-t with fixed degrees of freedom.
+        case studentT(Double)
+    }
+
+    /// Weeks (periods) an impulse of spend carries over, including its own.
+    public var maxLag = 8
+    /// Sine–cosine pairs of yearly seasonality.
+    public var fourierOrder = 2
+    public var noise = Noise.normal
+    public var priors = MixPriors()
+
+    public init(maxLag: Int = 8, fourierOrder: Int = 2, noise: Noise = .normal, priors: MixPriors = MixPriors()) {
+        self.maxLag = maxLag
+        self.fourierOrder = fourierOrder
+        self.noise = noise
+        self.priors = priors
+    }
+}
+
+/// Weakly-informative priors on the scaled problem (KPI divided by its largest absolute
+/// value, each channel's spend and each control by theirs), so the same defaults suit
+/// any currency and volume.
+public struct MixPriors: Sendable, Equatable {
+    /// Normal(mean, sd) on the intercept, trend (over the whole span) and each
+    /// seasonality and control coefficient.
+    public var intercept = (0.0, 2.0)
+    public var trend = (0.0, 1.0)
+    public var seasonality = (0.0, 0.5)
+    public var control = (0.0, 1.0)
+    /// Half-normal scale of each channel's effect at full saturation.
+    public var channelScale = 1.0
+    /// Beta(a, b) on the geometric adstock decay.
+    public var adstock = (1.0, 3.0)
+    /// Gamma(shape, rate) on the Hill half-saturation point (in units of the channel's
+    /// largest spend) and on the Hill slope.
+    public var halfSaturation = (2.0, 3.0)
+    public var slope = (3.0, 2.0)
+    /// Half-normal scale of the noise.
+    public var noiseScale = 0.5
+
+    public init() {}
+
+    public static func == (a: MixPriors, b: MixPriors) -> Bool {
+        a.intercept == b.intercept && a.trend == b.trend && a.seasonality == b.seasonality && a.control == b.control
+            && a.channelScale == b.channelScale && a.adstock == b.adstock && a.halfSaturation == b.halfSaturation && a.slope == b.slope
+            && a.noiseScale == b.noiseScale
+    }
+}
+
+/// The model: y_t = intercept + trend·t/(T−1) + Fourier seasonality + Σ controls
+/// + Σ_c β_c · Hill(adstock_c(x)_t) + noise, with geometric adstock normalised by the sum
+/// of its weights (zero spend before the first period) and Hill saturation
+/// a^s / (a^s + κ^s). Sampled on an unconstrained vector: β, κ, s and the noise scale
+/// through their logarithm, the adstock decay through its logit; the log density
+/// includes the Jacobians. The gradient is analytic.
+public struct MixModel: Sendable {
+    public let data: MixData
+    public let specification: MixSpecification
+    let kpiScale: Double
+    let spendScale: [Double]
+    /// [channel][period], scaled.
+    let x: [[Double]]
+    let y: [Double]
+    /// Per channel, the mean of its non-zero scaled spend (see `samplerPoint`).
+    let referenceSpend: [Double]
+    /// [period][feature]: trend, then sine/cosine pairs, then scaled controls.
+    let design: [[Double]]
+    let linearCount: Int
+
+    public var channelCount: Int { data.channels.count }
+    /// Where the channel block starts: 4 values per channel (log β, logit α, log κ, log s).
+    var channelStart: Int { 1 + linearCount }
+    var noiseIndex: Int { channelStart + 4 * channelCount }
+    public var dimension: Int { noiseIndex + 1 }
+
+    public init(data: MixData, specification: MixSpecification = MixSpecification()) throws(MixError) {
+        guard specification.maxLag >= 1, specification.fourierOrder >= 0 else { throw MixError("max lag must be at least 1 and the Fourier order not negative") }
+        if case .studentT(let nu) = specification.noise, !(nu > 0) { throw MixError("Student-t degrees of freedom must be positive") }
+        self.data = data
+        self.specification = specification
+        let T = data.count
+        let kpiScale = max(data.kpi.map(abs).max() ?? 1, .leastNormalMagnitude)
+        self.kpiScale = kpiScale
+        y = data.kpi.map { $0 / kpiScale }
+        var scales: [Double] = []
+        var x: [[Double]] = []
+        for c in 0..<data.channels.count {
+            let column = (0..<T).map { data.spend($0, c) }
+            let top = column.max() ?? 1
+            scales.append(top)
+            x.append(column.map { $0 / top })
+        }
+        spendScale = scales
+        self.x = x
+        referenceSpend = x.map { column in
+            let active = column.filter { $0 > 0 }
+            return active.reduce(0, +) / Double(max(active.count, 1))
+        }
+        let controlScales = (0..<data.controls.count).map { k in
+            max((0..<T).map { abs(data.controlValues[$0 * data.controls.count + k]) }.max() ?? 1, .leastNormalMagnitude)
+        }
+        design = (0..<T).map { t in
+            var row = [T > 1 ? Double(t) / Double(T - 1) : 0]
+            for j in 1...max(1, specification.fourierOrder) where specification.fourierOrder > 0 {
+                let angle = 2 * Double.pi * Double(j) * data.dayOfYear[t] / 365.25
+                row.append(sin(angle))
+                row.append(cos(angle))
+            }
+            for k in 0..<data.controls.count { row.append(data.controlValues[t * data.controls.count + k] / controlScales[k]) }
+            return row
+        }
+        linearCount = 1 + 2 * specification.fourierOrder + data.controls.count
+    }
+
+    /// Names of the unconstrained coordinates, for diagnostics.
+    public var parameterNames: [String] {
+        var names = ["intercept", "trend"]
+        for j in 0..<specification.fourierOrder { names += ["season_sin\(j + 1)", "season_cos\(j + 1)"] }
+        names += data.controls.map { "control[\($0)]" }
+        for c in data.channels { names += ["log_beta[\(c)]", "logit_adstock[\(c)]", "log_half_saturation[\(c)]", "log_slope[\(c)]"] }
+        return names + ["log_noise"]
+    }
+
+    /// A starting point: the intercept at the KPI's mean, everything else near the
+    /// priors' centre, jittered by up to ±`jitter` on the unconstrained scale.
+    public func initialPoint(random: inout SeededRandom, jitter: Double = 0.5) -> [Double] {
+        var q = (0..<dimension).map { _ in (random.unit() * 2 - 1) * jitter }
+        q[0] += y.reduce(0, +) / Double(y.count)
+        q[noiseIndex] += log(0.1)
+        for c in 0..<channelCount {
+            q[channelStart + 4 * c] += log(0.2)
+            q[channelStart + 4 * c + 2] += log(0.5)
+        }
+        return q
+    }
+
+    /// Per-channel transformed curves, reused across calls on one thread.
+    public final class Workspace {
+        var mu: [Double]
+        /// d log-likelihood / dμ_t.
+        var weight: [Double]
+        var h: [[Double]]
+        var dAlpha: [[Double]]
+        var dKappa: [[Double]]
+        var dSlope: [[Double]]
+
+        public init(_ model: MixModel) {
+            let T = model.data.count, C = model.channelCount
+            mu = [Double](repeating: 0, count: T)
+            weight = mu
+            h = Array(repeating: [Double](repeating: 0, count: T), count: C)
+            dAlpha = h
+            dKappa = h
+            dSlope = h
+        }
+    }
+
+    /// The log posterior density (up to a constant) at `q`, with its gradient.
+    public func logDensity(_ q: [Double], gradient g: inout [Double], workspace w: Workspace) -> Double {
+        let T = data.count, C = channelCount, L = specification.maxLag, p = specification.priors
+        for i in 0..<g.count { g[i] = 0 }
+        var lp = 0.0
+        // Linear part.
+        for t in 0..<T {
+            var m = q[0]
+            let row = design[t]
+            for j in 0..<linearCount { m += q[1 + j] * row[j] }
+            w.mu[t] = m
+        }
+        // Channels: adstock, saturation, and their derivatives.
+        var powers = [Double](repeating: 0, count: L)
+        var powerSlopes = [Double](repeating: 0, count: L)
+        for c in 0..<C {
+            let base = channelStart + 4 * c
+            let beta = exp(q[base]), alpha = 1 / (1 + exp(-q[base + 1])), s = exp(q[base + 3])
+            let logKappa = q[base + 2]
+            var d = 0.0, dd = 0.0
+            for l in 0..<L {
+                powers[l] = l == 0 ? 1 : powers[l - 1] * alpha
+                powerSlopes[l] = l == 0 ? 0 : Double(l) * powers[l - 1]
+                d += powers[l]
+                dd += powerSlopes[l]
+            }
+            let xc = x[c]
+            for t in 0..<T {
+                var n = 0.0, dn = 0.0
+                for l in 0...min(L - 1, t) {
+                    let v = xc[t - l]
+                    n += powers[l] * v
+                    dn += powerSlopes[l] * v
+                }
+                let a = n / d
+                let da = (dn - a * dd) / d
+                if a > 0 {
+                    let logA = log(a)
+                    let r = exp(s * (logKappa - logA))
+                    let hv = 1 / (1 + r)
+                    let gv = hv * (1 - hv)
+                    w.h[c][t] = hv
+                    w.dAlpha[c][t] = gv * s / a * da * alpha * (1 - alpha)
+                    w.dKappa[c][t] = -s * gv
+                    w.dSlope[c][t] = -gv * s * (logKappa - logA)
+                    w.mu[t] += beta * hv
+                } else {
+                    w.h[c][t] = 0
+                    w.dAlpha[c][t] = 0
+                    w.dKappa[c][t] = 0
+                    w.dSlope[c][t] = 0
+                }
+            }
+        }
+        // Likelihood, and dlogL/dμ_t.
+        let logSigma = q[noiseIndex], sigma = exp(logSigma), variance = sigma * sigma
+        var dLogSigma = 0.0
+        switch specification.noise {
+        case .normal:
+            var squares = 0.0
+            for t in 0..<T {
+                let r = y[t] - w.mu[t]
+                squares += r * r
+                w.weight[t] = r / variance
+            }
+            lp += -Double(T) * logSigma - squares / (2 * variance)
+            dLogSigma = -Double(T) + squares / variance
+        case .studentT(let nu):
+            for t in 0..<T {
+                let r = y[t] - w.mu[t]
+                let z = nu * variance + r * r
+                lp += -logSigma - (nu + 1) / 2 * log1p(r * r / (nu * variance))
+                dLogSigma += -1 + (nu + 1) * r * r / z
+                w.weight[t] = (nu + 1) * r / z
+            }
+        }
+        g[noiseIndex] = dLogSigma
+        for t in 0..<T {
+            let weight = w.weight[t]
+            g[0] += weight
+            let row = design[t]
+            for j in 0..<linearCount { g[1 + j] += weight * row[j] }
+        }
+        for c in 0..<C {
+            let base = channelStart + 4 * c
+            let beta = exp(q[base])
+            var gb = 0.0, ga = 0.0, gk = 0.0, gs = 0.0
+            for t in 0..<T {
+                let weight = w.weight[t] * beta
+                gb += weight * w.h[c][t]
+                ga += weight * w.dAlpha[c][t]
+                gk += weight * w.dKappa[c][t]
+                gs += weight * w.dSlope[c][t]
+            }
+            g[base] += gb
+            g[base + 1] += ga
+            g[base + 2] += gk
+            g[base + 3] += gs
+        }
+        // Priors, with the Jacobians of the transforms.
+        lp += Self.normal(q, 0, p.intercept, &g)
+        lp += Self.normal(q, 1, p.trend, &g)
+        for j in 0..<(2 * specification.fourierOrder) { lp += Self.normal(q, 2 + j, p.seasonality, &g) }
+        for k in 0..<data.controls.count { lp += Self.normal(q, 2 + 2 * specification.fourierOrder + k, p.control, &g) }
+        for c in 0..<C {
+            let base = channelStart + 4 * c
+            lp += Self.halfNormalOnLog(q, base, p.channelScale, &g)
+            lp += Self.betaOnLogit(q, base + 1, p.adstock, &g)
+            lp += Self.gammaOnLog(q, base + 2, p.halfSaturation, &g)
+            lp += Self.gammaOnLog(q, base + 3, p.slope, &g)
+        }
+        lp += Self.halfNormalOnLog(q, noiseIndex, p.noiseScale, &g)
+        return lp
+    }
+
+    private static func normal(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
+        let z = (q[i] - prior.0) / prior.1
+        g[i] -= z / prior.1
+        return -z * z / 2
+    }
+
+    private static func halfNormalOnLog(_ q: [Double], _ i: Int, _ scale: Double, _ g: inout [Double]) -> Double {
+        let v = exp(q[i])
+        g[i] += 1 - v * v / (scale * scale)
+        return q[i] - v * v / (2 * scale * scale)
+    }
+
+    private static func betaOnLogit(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
+        let alpha = 1 / (1 + exp(-q[i]))
+        g[i] += prior.0 * (1 - alpha) - prior.1 * alpha
+        // log α = −log(1 + e^{−u}), log(1 − α) = −log(1 + e^{u}), stable for large |u|.
+        return -prior.0 * softplus(-q[i]) - prior.1 * softplus(q[i])
+    }
+
+    private static func gammaOnLog(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
+        let v = exp(q[i])
+        g[i] += prior.0 - prior.1 * v
+        return prior.0 * q[i] - prior.1 * v
+    }
+
+    private static func softplus(_ u: Double) -> Double {
+        u > 30 ? u : log1p(exp(u))
+    }
+}
+
+extension MixModel {
+    /// The model's mean KPI per period at the unconstrained point `q`, in the KPI's units.
+    public func expectedKPI(_ q: [Double]) -> [Double] {
+        let w = Workspace(self)
+        var g = [Double](repeating: 0, count: dimension)
+        _ = logDensity(q, gradient: &g, workspace: w)
+        return w.mu.map { $0 * kpiScale }
+    }
+}
+
+/// The sampler's coordinates. Far below saturation a channel's curve is
+/// β·(a/κ)^s, so β and κ trade off along a narrow curved ridge that forces NUTS into
+/// deep trees. The sampler therefore moves log β_ref = log β + log h(a_ref) instead of
+/// log β: the channel's effect at its typical adstocked spend a_ref (the mean of its
+/// non-zero scaled spend), which the data pin down. The map changes only the log β
+/// coordinates, each by a function of the others, so its Jacobian determinant is 1
+/// and the density is unchanged.
+extension MixModel {
+    /// log h(a_ref) of channel `c` at `q`, with its derivatives in log κ and log s.
+    private func referenceLogHill(_ q: [Double], _ c: Int) -> (value: Double, dKappa: Double, dSlope: Double) {
+        let base = channelStart + 4 * c
+        let s = exp(q[base + 3])
+        let gap = q[base + 2] - log(referenceSpend[c])
+        let r = s * gap
+        // log h = −log(1 + e^r), computed without overflow.
+        let value = -(r > 30 ? r : log1p(exp(r)))
+        let oneMinusH = 1 / (1 + exp(-r))
+        return (value, -s * oneMinusH, -s * oneMinusH * gap)
+    }
+
+    /// Sampler coordinates → model coordinates.
+    public func modelPoint(_ z: [Double]) -> [Double] {
+        var q = z
+        for c in 0..<channelCount { q[channelStart + 4 * c] = z[channelStart + 4 * c] - referenceLogHill(z, c).value }
+        return q
+    }
+
+    /// Model coordinates → sampler coordinates.
+    public func samplerPoint(_ q: [Double]) -> [Double] {
+        var z = q
+        for c in 0..<channelCount { z[channelStart + 4 * c] = q[channelStart + 4 * c] + referenceLogHill(q, c).value }
+        return z
+    }
+
+    /// The log density at sampler coordinates `z`, with its gradient in them.
+    public func samplerLogDensity(_ z: [Double], gradient g: inout [Double], workspace: Workspace) -> Double {
+        let q = modelPoint(z)
+        let lp = logDensity(q, gradient: &g, workspace: workspace)
+        for c in 0..<channelCount {
+            let base = channelStart + 4 * c
+            let (_, dKappa, dSlope) = referenceLogHill(z, c)
+            // log β = z_β − log h_ref(z_κ, z_s).
+            g[base + 2] -= g[base] * dKappa
+            g[base + 3] -= g[base] * dSlope
+        }
+        return lp
+    }
+}
+
+/// The model's parameters on their natural scale, and what follows from them.
+public struct ChannelEffect: Sendable {
+    public var effect: Double
+    public var adstock: Double
+    public var halfSaturation: Double
+    public var slope: Double
+    /// KPI attributed to the channel over the data, in the KPI's units.
+    public var contribution: Double
+    /// contribution / spend.
+    public var roi: Double
+    /// Extra KPI per extra unit of spend when every period's spend grows by 1 %.
+    public var marginalROI: Double
+}
+
+extension MixModel {
+    /// The channels' effects at the unconstrained point `q`.
+    public func channelEffects(_ q: [Double]) -> [ChannelEffect] {
+        let T = data.count, L = specification.maxLag
+        return (0..<channelCount).map { c in
+            let base = channelStart + 4 * c
+            let beta = exp(q[base]), alpha = 1 / (1 + exp(-q[base + 1])), kappa = exp(q[base + 2]), s = exp(q[base + 3])
+            var weights = [Double](repeating: 1, count: L)
+            for l in 1..<max(L, 1) { weights[l] = weights[l - 1] * alpha }
+            let d = weights.reduce(0, +)
+            func hill(_ a: Double) -> Double { a > 0 ? 1 / (1 + pow(kappa / a, s)) : 0 }
+            var total = 0.0, lifted = 0.0
+            for t in 0..<T {
+                var a = 0.0
+                for l in 0...min(L - 1, t) { a += weights[l] * x[c][t - l] }
+                a /= d
+                total += hill(a)
+                lifted += hill(a * 1.01)
+            }
+            let spend = data.totalSpend(c)
+            let contribution = beta * total * kpiScale
+            return ChannelEffect(
+                effect: beta * kpiScale, adstock: alpha, halfSaturation: kappa * spendScale[c], slope: s, contribution: contribution,
+                roi: contribution / spend, marginalROI: beta * (lifted - total) * kpiScale / (0.01 * spend))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Stream
+
+/// The JSON document of a fit: settings, convergence (and whether to trust it), and per
+/// channel the posterior of contribution, share, ROI, marginal ROI and the adstock and
+/// saturation parameters, each as mean and 90 % interval.
+public enum MixReport {
+    public static func json(_ fit: MixFit) -> [UInt8] {
+        var w = JSONWriter(reservingCapacity: 8192)
+        func interval(_ name: String, _ i: Interval) {
+            w.key(name); w.beginObject()
+            w.key("mean"); w.double(i.mean)
+            w.key("lower_5"); w.double(i.lower)
+            w.key("upper_95"); w.double(i.upper)
+            w.endObject()
+        }
+        let model = fit.model, s = fit.settings
+        w.beginObject()
+        w.key("data"); w.beginObject()
+        w.key("periods"); w.int(Int64(model.data.count))
+        w.key("channels"); w.beginArray()
+        for c in model.data.channels { w.string(c) }
+        w.endArray()
+        w.key("controls"); w.beginArray()
+        for c in model.data.controls { w.string(c) }
+        w.endArray()
+        w.endObject()
+        w.key("model"); w.beginObject()
+        w.key("adstock"); w.string("geometric, normalised, max lag \(model.specification.maxLag)")
+        w.key("saturation"); w.string("hill")
+        w.key("fourier_order"); w.int(Int64(model.specification.fourierOrder))
+        switch model.specification.noise {
+        case .normal: w.key("noise"); w.string("normal")
+        case .studentT(let nu): w.key("noise"); w.string("student-t"); w.key("nu"); w.double(nu)
+        }
+        w.endObject()
+        w.key("sampler"); w.beginObject()
+        w.key("chains"); w.int(Int64(s.chains))
+        w.key("warmup"); w.int(Int64(s.sampler.warmup))
+        w.key("draws"); w.int(Int64(s.sampler.draws))
+        w.key("max_tree_depth"); w.int(Int64(s.sampler.maxDepth))
+        w.key("target_acceptance"); w.double(s.sampler.targetAcceptance)
+        w.key("seed"); w.int(Int64(bitPattern: s.seed))
+        w.key("seconds"); w.double(fit.seconds)
+        w.key("gradient_evaluations"); w.int(Int64(fit.chains.reduce(0) { $0 + $1.gradientEvaluations }))
+        w.endObject()
+        w.key("convergence"); w.beginObject()
+        w.key("converged"); w.bool(fit.converged)
+        w.key("problems"); w.beginArray()
+        for p in fit.problems { w.string(p) }
+        w.endArray()
+        w.key("worst_r_hat"); w.double(fit.worstRHat)
+        w.key("smallest_bulk_ess"); w.double(fit.smallestBulkESS)
+        w.key("smallest_tail_ess"); w.double(fit.smallestTailESS)
+        w.key("divergences"); w.int(Int64(fit.divergences))
+        w.key("max_depth_hits"); w.int(Int64(fit.maxDepthHits))
+        w.key("parameters"); w.beginArray()
+        for (name, c) in zip(model.parameterNames, fit.convergence) {
+            w.beginObject()
+            w.key("name"); w.string(name)
+            w.key("r_hat"); w.double(c.rHat)
+            w.key("bulk_ess"); w.double(c.bulkESS)
+            w.key("tail_ess"); w.double(c.tailESS)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        w.key("channels"); w.beginArray()
+        for c in fit.channels {
+            w.beginObject()
+            w.key("name"); w.string(c.name)
+            w.key("spend"); w.double(c.spend)
+            interval("contribution", c.contribution)
+            interval("share", c.share)
+            interval("roi", c.roi)
+            interval("marginal_roi", c.marginalROI)
+            interval("adstock", c.adstock)
+            interval("half_saturation_spend", c.halfSaturation)
+            interval("slope", c.slope)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        w.newline()
+        return w.bytes
+    }
+}

@@ -1,0 +1,71 @@
+import Bandits
+import Foundation
+
+/// Data simulated from the model itself, so that what a fit should recover is known:
+/// `channels` channels of random weekly spend (about 15 % of weeks dark), two controls
+/// (a slow wave and occasional promotions), and a KPI drawn at a random parameter point
+/// `truth` (unconstrained, on `model`'s scale) plus Normal noise of standard deviation
+/// `noise` on the scale where the intercept is 0.4. For tests, validation and benchmarks.
+public struct MixSimulation: Sendable {
+    public var data: MixData
+    public var truth: [Double]
+    public var model: MixModel
+
+    public init(weeks: Int = 104, channels: Int = 3, seed: UInt64, noise: Double = 0.03, specification: MixSpecification = MixSpecification()) throws(MixError) {
+        var random = SeededRandom(seed: seed)
+        var spend: [Double] = []
+        for _ in 0..<weeks {
+            for c in 0..<channels { spend.append(random.unit() < 0.15 ? 0 : (1000 + Double(c) * 400) * (0.3 + random.unit())) }
+        }
+        let controls = (0..<weeks).flatMap { t in [sin(Double(t) / 9), random.unit() < 0.1 ? 1.0 : 0] }
+        let names = (0..<channels).map { "ch\($0)" }
+        // A placeholder KPI of ones: its scale is 1, so the truth is on the scaled problem.
+        let flat = MixData(
+            periods: (0..<weeks).map(String.init), kpi: [Double](repeating: 1, count: weeks), channels: names, spend: spend,
+            controls: ["wave", "promo"], controlValues: controls)
+        let placeholder = try MixModel(data: flat, specification: specification)
+        var truth = [Double](repeating: 0, count: placeholder.dimension)
+        truth[0] = 0.4
+        truth[1] = 0.1
+        for j in 0..<(2 * specification.fourierOrder) { truth[2 + j] = 0.03 * (random.unit() - 0.5) }
+        truth[2 + 2 * specification.fourierOrder] = 0.05
+        truth[3 + 2 * specification.fourierOrder] = 0.08
+        for c in 0..<channels {
+            let base = placeholder.channelStart + 4 * c
+            truth[base] = log(0.15 + 0.15 * random.unit())
+            let decay = 0.2 + 0.5 * random.unit()
+            truth[base + 1] = log(decay / (1 - decay))
+            truth[base + 2] = log(0.3 + 0.4 * random.unit())
+            truth[base + 3] = log(1 + random.unit())
+        }
+        truth[placeholder.noiseIndex] = log(noise)
+        let mean = placeholder.expectedKPI(truth)
+        let kpi = mean.map { 5000 * ($0 + noise * random.normal()) }
+        data = MixData(periods: flat.periods, kpi: kpi, channels: names, spend: spend, controls: flat.controls, controlValues: controls)
+        model = try MixModel(data: data, specification: specification)
+        // The truth on the fitted model's scale: only the KPI's scale changed, and every
+        // additive term scales with it.
+        let rescale = log(5000 / model.kpiScale)
+        self.truth = truth
+        for j in 0...model.linearCount { self.truth[j] = truth[j] * exp(rescale) }
+        for c in 0..<channels { self.truth[model.channelStart + 4 * c] += rescale }
+        self.truth[model.noiseIndex] += rescale
+    }
+}
+
+extension MixSimulation {
+    /// The channels' true effects (contribution, ROI, …).
+    public var trueEffects: [ChannelEffect] { model.channelEffects(truth) }
+
+    /// The data as CSV (`week,kpi,<channels>,<controls>`), for other tools.
+    public var csv: String {
+        var lines = ["week,kpi," + (data.channels + data.controls).joined(separator: ",")]
+        for t in 0..<data.count {
+            var fields = [data.periods[t], String(data.kpi[t])]
+            for c in 0..<data.channels.count { fields.append(String(data.spend(t, c))) }
+            for k in 0..<data.controls.count { fields.append(String(data.controlValues[t * data.controls.count + k])) }
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,80 @@
+import Bandits
+import Foundation
+import Testing
+
+@testable import MarketingMix
+
+@Suite struct MixModelTests {
+    /// The analytic gradient against central finite differences, for both noise models,
+    /// at random points.
+    @Test(arguments: [MixSpecification.Noise.normal, .studentT(5)])
+    func theGradientMatchesFiniteDifferences(noise: MixSpecification.Noise) throws {
+        let sim = try MixSimulation(weeks: 40, channels: 3, seed: 3, specification: MixSpecification(maxLag: 4, fourierOrder: 2, noise: noise))
+        let model = sim.model
+        let w = MixModel.Workspace(model)
+        var random = SeededRandom(seed: 9)
+        for _ in 0..<5 {
+            let q = sim.truth.map { $0 + 0.3 * random.normal() }
+            var g = [Double](repeating: 0, count: model.dimension)
+            _ = model.logDensity(q, gradient: &g, workspace: w)
+            var scratch = g
+            for i in 0..<model.dimension {
+                let h = 1e-5 * max(1, abs(q[i]))
+                var up = q, down = q
+                up[i] += h
+                down[i] -= h
+                let numeric = (model.logDensity(up, gradient: &scratch, workspace: w) - model.logDensity(down, gradient: &scratch, workspace: w)) / (2 * h)
+                #expect(abs(numeric - g[i]) <= 1e-5 * max(1, abs(numeric)), "\(model.parameterNames[i]): analytic \(g[i]), numeric \(numeric)")
+            }
+        }
+    }
+
+    /// The sampler's coordinates: the map round-trips, and the gradient in them matches
+    /// finite differences.
+    @Test func theSamplerCoordinatesRoundTripAndTheirGradientIsExact() throws {
+        let sim = try MixSimulation(weeks: 40, channels: 2, seed: 5, specification: MixSpecification(maxLag: 4))
+        let model = sim.model
+        let w = MixModel.Workspace(model)
+        let z = model.samplerPoint(sim.truth)
+        let back = model.modelPoint(z)
+        for i in z.indices { #expect(abs(back[i] - sim.truth[i]) < 1e-12) }
+        var g = [Double](repeating: 0, count: model.dimension), scratch = g
+        _ = model.samplerLogDensity(z, gradient: &g, workspace: w)
+        for i in z.indices {
+            let h = 1e-5 * max(1, abs(z[i]))
+            var up = z, down = z
+            up[i] += h
+            down[i] -= h
+            let numeric = (model.samplerLogDensity(up, gradient: &scratch, workspace: w) - model.samplerLogDensity(down, gradient: &scratch, workspace: w)) / (2 * h)
+            #expect(abs(numeric - g[i]) <= 1e-5 * max(1, abs(numeric)), "\(model.parameterNames[i]): analytic \(g[i]), numeric \(numeric)")
+        }
+    }
+
+    @Test func theModelRecoversWhatItSimulatedWithoutNoise() throws {
+        let sim = try MixSimulation(weeks: 52, channels: 2, seed: 4, noise: 1e-9)
+        let fitted = sim.model.expectedKPI(sim.truth)
+        for (f, y) in zip(fitted, sim.data.kpi) { #expect(abs(f - y) < 1e-3 * abs(y), "\(f) vs \(y)") }
+    }
+
+    @Test func badInputIsRefusedWithItsLineAndColumn() throws {
+        let path = NSTemporaryDirectory() + "arbiter-mmm-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var lines = ["week,sales,tv,search"]
+        for t in 0..<10 { lines.append("2024-01-\(String(format: "%02d", t + 1)),\(100 + t),\(t),5") }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let data = try MixData.load(path, date: "week", kpi: "sales", channels: ["tv", "search"])
+        #expect(data.count == 10 && data.dayOfYear[2] == 3 && data.totalSpend(0) == 45)
+        #expect(throws: MixError.self) { try MixData.load(path, date: "week", kpi: "sales", channels: ["radio"]) }
+        lines[3] = "2024-01-03,oops,2,5"
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try MixData.load(path, date: "week", kpi: "sales", channels: ["tv"])
+            Issue.record("a non-numeric KPI was accepted")
+        } catch {
+            #expect(error.message.contains("line 4") && error.message.contains("sales"), "\(error.message)")
+        }
+        lines[3] = "2024-01-03,102,-2,5"
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: MixError.self, "negative spend") { try MixData.load(path, date: "week", kpi: "sales", channels: ["tv"]) }
+    }
+}
