@@ -19,7 +19,7 @@ struct MixFitBench: ParsableCommand {
     func run() throws {
         let sim = try MixSimulation(weeks: weeks, channels: channels, seed: seed)
         if let csv { try sim.csv.write(toFile: csv, atomically: true, encoding: .utf8) }
-        let fit = MixFit.fit(sim.model, settings: FitSettings(chains: chains, sampler: NUTSSettings(warmup: warmup, draws: draws), seed: seed))
+        let fit = MixFit.fit(sim.model, settings: FitSettings(chains: chains, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: 0.9), seed: seed))
         let truth = sim.trueEffects
         let covered = zip(fit.channels, truth).filter { $0.roi.contains($1.roi) }.count
         emit([
@@ -47,7 +47,7 @@ struct MixCoverage: ParsableCommand {
         var covered = 0, cases = 0, unconverged = 0
         for seed in 1...UInt64(seeds) {
             let sim = try MixSimulation(weeks: weeks, channels: channels, seed: 1000 + seed)
-            let fit = MixFit.fit(sim.model, settings: FitSettings(chains: 4, sampler: NUTSSettings(warmup: warmup, draws: draws), seed: seed))
+            let fit = MixFit.fit(sim.model, settings: FitSettings(chains: 4, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: 0.9), seed: seed))
             let hits = zip(fit.channels, sim.trueEffects).map { $0.roi.contains($1.roi) }
             covered += hits.filter { $0 }.count
             cases += hits.count

@@ -14,19 +14,24 @@ public struct MixSpecification: Sendable, Equatable {
     /// Sine–cosine pairs of yearly seasonality.
     public var fourierOrder = 2
     public var noise = Noise.normal
+    /// Sample each channel's Hill slope (prior `priors.slope`) instead of fixing it at 1.
+    /// A free slope trades off against the half-saturation point and the effect size,
+    /// which weekly data rarely separate; Meridian fixes it at 1 by default too.
+    public var learnSlope = false
     public var priors = MixPriors()
 
-    public init(maxLag: Int = 8, fourierOrder: Int = 2, noise: Noise = .normal, priors: MixPriors = MixPriors()) {
+    public init(maxLag: Int = 8, fourierOrder: Int = 2, noise: Noise = .normal, learnSlope: Bool = false, priors: MixPriors = MixPriors()) {
         self.maxLag = maxLag
         self.fourierOrder = fourierOrder
         self.noise = noise
+        self.learnSlope = learnSlope
         self.priors = priors
     }
 }
 
-/// Weakly-informative priors on the scaled problem (KPI divided by its largest absolute
-/// value, each channel's spend and each control by theirs), so the same defaults suit
-/// any currency and volume.
+/// Weakly-informative priors on the scaled problem (KPI and controls divided by their
+/// largest absolute value, each channel's spend by its mean over the periods it ran),
+/// so the same defaults suit any currency and volume.
 public struct MixPriors: Sendable, Equatable {
     /// Normal(mean, sd) on the intercept, trend (over the whole span) and each
     /// seasonality and control coefficient.
@@ -38,9 +43,10 @@ public struct MixPriors: Sendable, Equatable {
     public var channelScale = 1.0
     /// Beta(a, b) on the geometric adstock decay.
     public var adstock = (1.0, 3.0)
-    /// Gamma(shape, rate) on the Hill half-saturation point (in units of the channel's
-    /// largest spend) and on the Hill slope.
-    public var halfSaturation = (2.0, 3.0)
+    /// Gamma(shape, rate) on the Hill half-saturation point, in units of the channel's
+    /// typical spend (mean 1: half-saturated at typical spend, sd 0.58), and on the Hill
+    /// slope when it is learnt.
+    public var halfSaturation = (6.0, 6.0)
     public var slope = (3.0, 2.0)
     /// Half-normal scale of the noise.
     public var noiseScale = 0.5
@@ -64,20 +70,21 @@ public struct MixModel: Sendable {
     public let data: MixData
     public let specification: MixSpecification
     let kpiScale: Double
+    /// Per channel, the mean of its non-zero spend: scaled spend is 1 in a typical period.
     let spendScale: [Double]
-    /// [channel][period], scaled.
-    let x: [[Double]]
+    /// [channel][period], scaled, flattened.
+    let x: [Double]
     let y: [Double]
-    /// Per channel, the mean of its non-zero scaled spend (see `samplerPoint`).
-    let referenceSpend: [Double]
-    /// [period][feature]: trend, then sine/cosine pairs, then scaled controls.
-    let design: [[Double]]
+    /// [period][feature], flattened: trend, then sine/cosine pairs, then scaled controls.
+    let design: [Double]
     let linearCount: Int
 
     public var channelCount: Int { data.channels.count }
-    /// Where the channel block starts: 4 values per channel (log β, logit α, log κ, log s).
+    /// Coordinates per channel: log β, logit α, log κ, and log s when the slope is learnt.
+    var perChannel: Int { specification.learnSlope ? 4 : 3 }
     var channelStart: Int { 1 + linearCount }
-    var noiseIndex: Int { channelStart + 4 * channelCount }
+    func betaIndex(_ c: Int) -> Int { channelStart + perChannel * c }
+    var noiseIndex: Int { channelStart + perChannel * channelCount }
     public var dimension: Int { noiseIndex + 1 }
 
     public init(data: MixData, specification: MixSpecification = MixSpecification()) throws(MixError) {
@@ -85,38 +92,37 @@ public struct MixModel: Sendable {
         if case .studentT(let nu) = specification.noise, !(nu > 0) { throw MixError("Student-t degrees of freedom must be positive") }
         self.data = data
         self.specification = specification
-        let T = data.count
+        let T = data.count, C = data.channels.count
         let kpiScale = max(data.kpi.map(abs).max() ?? 1, .leastNormalMagnitude)
         self.kpiScale = kpiScale
         y = data.kpi.map { $0 / kpiScale }
         var scales: [Double] = []
-        var x: [[Double]] = []
-        for c in 0..<data.channels.count {
+        var x: [Double] = []
+        for c in 0..<C {
             let column = (0..<T).map { data.spend($0, c) }
-            let top = column.max() ?? 1
-            scales.append(top)
-            x.append(column.map { $0 / top })
+            let active = column.filter { $0 > 0 }
+            let typical = active.isEmpty ? 1 : active.reduce(0, +) / Double(active.count)
+            scales.append(typical)
+            x.append(contentsOf: column.map { $0 / typical })
         }
         spendScale = scales
         self.x = x
-        referenceSpend = x.map { column in
-            let active = column.filter { $0 > 0 }
-            return active.reduce(0, +) / Double(max(active.count, 1))
+        let K = data.controls.count
+        let controlScales = (0..<K).map { k in
+            max((0..<T).map { abs(data.controlValues[$0 * K + k]) }.max() ?? 1, .leastNormalMagnitude)
         }
-        let controlScales = (0..<data.controls.count).map { k in
-            max((0..<T).map { abs(data.controlValues[$0 * data.controls.count + k]) }.max() ?? 1, .leastNormalMagnitude)
-        }
-        design = (0..<T).map { t in
-            var row = [T > 1 ? Double(t) / Double(T - 1) : 0]
-            for j in 1...max(1, specification.fourierOrder) where specification.fourierOrder > 0 {
-                let angle = 2 * Double.pi * Double(j) * data.dayOfYear[t] / 365.25
-                row.append(sin(angle))
-                row.append(cos(angle))
+        var design: [Double] = []
+        for t in 0..<T {
+            design.append(T > 1 ? Double(t) / Double(T - 1) : 0)
+            for j in 0..<specification.fourierOrder {
+                let angle = 2 * Double.pi * Double(j + 1) * data.dayOfYear[t] / 365.25
+                design.append(sin(angle))
+                design.append(cos(angle))
             }
-            for k in 0..<data.controls.count { row.append(data.controlValues[t * data.controls.count + k] / controlScales[k]) }
-            return row
+            for k in 0..<K { design.append(data.controlValues[t * K + k] / controlScales[k]) }
         }
-        linearCount = 1 + 2 * specification.fourierOrder + data.controls.count
+        self.design = design
+        linearCount = 1 + 2 * specification.fourierOrder + K
     }
 
     /// Names of the unconstrained coordinates, for diagnostics.
@@ -124,7 +130,10 @@ public struct MixModel: Sendable {
         var names = ["intercept", "trend"]
         for j in 0..<specification.fourierOrder { names += ["season_sin\(j + 1)", "season_cos\(j + 1)"] }
         names += data.controls.map { "control[\($0)]" }
-        for c in data.channels { names += ["log_beta[\(c)]", "logit_adstock[\(c)]", "log_half_saturation[\(c)]", "log_slope[\(c)]"] }
+        for c in data.channels {
+            names += ["log_beta[\(c)]", "logit_adstock[\(c)]", "log_half_saturation[\(c)]"]
+            if specification.learnSlope { names.append("log_slope[\(c)]") }
+        }
         return names + ["log_noise"]
     }
 
@@ -134,87 +143,59 @@ public struct MixModel: Sendable {
         var q = (0..<dimension).map { _ in (random.unit() * 2 - 1) * jitter }
         q[0] += y.reduce(0, +) / Double(y.count)
         q[noiseIndex] += log(0.1)
-        for c in 0..<channelCount {
-            q[channelStart + 4 * c] += log(0.2)
-            q[channelStart + 4 * c + 2] += log(0.5)
-        }
+        for c in 0..<channelCount { q[betaIndex(c)] += log(0.2) }
         return q
     }
 
-    /// Per-channel transformed curves, reused across calls on one thread.
+    /// Per-channel curves and derivatives, reused across calls on one thread.
     public final class Workspace {
         var mu: [Double]
         /// d log-likelihood / dμ_t.
         var weight: [Double]
-        var h: [[Double]]
-        var dAlpha: [[Double]]
-        var dKappa: [[Double]]
-        var dSlope: [[Double]]
+        /// [channel][period], flattened: h, and dh by logit α, log κ and log s.
+        var h: [Double]
+        var dAlpha: [Double]
+        var dKappa: [Double]
+        var dSlope: [Double]
+        var powers: [Double]
+        var powerSlopes: [Double]
 
         public init(_ model: MixModel) {
-            let T = model.data.count, C = model.channelCount
+            let T = model.data.count, C = model.channelCount, L = model.specification.maxLag
             mu = [Double](repeating: 0, count: T)
             weight = mu
-            h = Array(repeating: [Double](repeating: 0, count: T), count: C)
+            h = [Double](repeating: 0, count: T * C)
             dAlpha = h
             dKappa = h
             dSlope = h
+            powers = [Double](repeating: 0, count: L)
+            powerSlopes = powers
         }
     }
 
     /// The log posterior density (up to a constant) at `q`, with its gradient.
     public func logDensity(_ q: [Double], gradient g: inout [Double], workspace w: Workspace) -> Double {
-        let T = data.count, C = channelCount, L = specification.maxLag, p = specification.priors
+        let T = data.count, C = channelCount, J = linearCount, p = specification.priors
+        let learnSlope = specification.learnSlope
         for i in 0..<g.count { g[i] = 0 }
         var lp = 0.0
-        // Linear part.
-        for t in 0..<T {
-            var m = q[0]
-            let row = design[t]
-            for j in 0..<linearCount { m += q[1 + j] * row[j] }
-            w.mu[t] = m
+        q.withUnsafeBufferPointer { q in
+            design.withUnsafeBufferPointer { design in
+                w.mu.withUnsafeMutableBufferPointer { mu in
+                    for t in 0..<T {
+                        var m = q[0]
+                        for j in 0..<J { m += q[1 + j] * design[t * J + j] }
+                        mu[t] = m
+                    }
+                }
+            }
         }
         // Channels: adstock, saturation, and their derivatives.
-        var powers = [Double](repeating: 0, count: L)
-        var powerSlopes = [Double](repeating: 0, count: L)
         for c in 0..<C {
-            let base = channelStart + 4 * c
-            let beta = exp(q[base]), alpha = 1 / (1 + exp(-q[base + 1])), s = exp(q[base + 3])
-            let logKappa = q[base + 2]
-            var d = 0.0, dd = 0.0
-            for l in 0..<L {
-                powers[l] = l == 0 ? 1 : powers[l - 1] * alpha
-                powerSlopes[l] = l == 0 ? 0 : Double(l) * powers[l - 1]
-                d += powers[l]
-                dd += powerSlopes[l]
-            }
-            let xc = x[c]
-            for t in 0..<T {
-                var n = 0.0, dn = 0.0
-                for l in 0...min(L - 1, t) {
-                    let v = xc[t - l]
-                    n += powers[l] * v
-                    dn += powerSlopes[l] * v
-                }
-                let a = n / d
-                let da = (dn - a * dd) / d
-                if a > 0 {
-                    let logA = log(a)
-                    let r = exp(s * (logKappa - logA))
-                    let hv = 1 / (1 + r)
-                    let gv = hv * (1 - hv)
-                    w.h[c][t] = hv
-                    w.dAlpha[c][t] = gv * s / a * da * alpha * (1 - alpha)
-                    w.dKappa[c][t] = -s * gv
-                    w.dSlope[c][t] = -gv * s * (logKappa - logA)
-                    w.mu[t] += beta * hv
-                } else {
-                    w.h[c][t] = 0
-                    w.dAlpha[c][t] = 0
-                    w.dKappa[c][t] = 0
-                    w.dSlope[c][t] = 0
-                }
-            }
+            let base = betaIndex(c)
+            let beta = exp(q[base]), alpha = 1 / (1 + exp(-q[base + 1])), logKappa = q[base + 2]
+            let s = learnSlope ? exp(q[base + 3]) : 1
+            channelCurve(c, alpha: alpha, logKappa: logKappa, slope: s, beta: beta, learnSlope: learnSlope, workspace: w)
         }
         // Likelihood, and dlogL/dμ_t.
         let logSigma = q[noiseIndex], sigma = exp(logSigma), variance = sigma * sigma
@@ -239,27 +220,38 @@ public struct MixModel: Sendable {
             }
         }
         g[noiseIndex] = dLogSigma
-        for t in 0..<T {
-            let weight = w.weight[t]
-            g[0] += weight
-            let row = design[t]
-            for j in 0..<linearCount { g[1 + j] += weight * row[j] }
-        }
-        for c in 0..<C {
-            let base = channelStart + 4 * c
-            let beta = exp(q[base])
-            var gb = 0.0, ga = 0.0, gk = 0.0, gs = 0.0
+        design.withUnsafeBufferPointer { design in
             for t in 0..<T {
-                let weight = w.weight[t] * beta
-                gb += weight * w.h[c][t]
-                ga += weight * w.dAlpha[c][t]
-                gk += weight * w.dKappa[c][t]
-                gs += weight * w.dSlope[c][t]
+                let weight = w.weight[t]
+                g[0] += weight
+                for j in 0..<J { g[1 + j] += weight * design[t * J + j] }
             }
-            g[base] += gb
-            g[base + 1] += ga
-            g[base + 2] += gk
-            g[base + 3] += gs
+        }
+        w.weight.withUnsafeBufferPointer { weight in
+            w.h.withUnsafeBufferPointer { h in
+                w.dAlpha.withUnsafeBufferPointer { dAlpha in
+                    w.dKappa.withUnsafeBufferPointer { dKappa in
+                        w.dSlope.withUnsafeBufferPointer { dSlope in
+                            for c in 0..<C {
+                                let base = betaIndex(c)
+                                let beta = exp(q[base])
+                                var gb = 0.0, ga = 0.0, gk = 0.0, gs = 0.0
+                                for t in 0..<T {
+                                    let wt = weight[t] * beta, i = c * T + t
+                                    gb += wt * h[i]
+                                    ga += wt * dAlpha[i]
+                                    gk += wt * dKappa[i]
+                                    if learnSlope { gs += wt * dSlope[i] }
+                                }
+                                g[base] += gb
+                                g[base + 1] += ga
+                                g[base + 2] += gk
+                                if learnSlope { g[base + 3] += gs }
+                            }
+                        }
+                    }
+                }
+            }
         }
         // Priors, with the Jacobians of the transforms.
         lp += Self.normal(q, 0, p.intercept, &g)
@@ -267,14 +259,72 @@ public struct MixModel: Sendable {
         for j in 0..<(2 * specification.fourierOrder) { lp += Self.normal(q, 2 + j, p.seasonality, &g) }
         for k in 0..<data.controls.count { lp += Self.normal(q, 2 + 2 * specification.fourierOrder + k, p.control, &g) }
         for c in 0..<C {
-            let base = channelStart + 4 * c
+            let base = betaIndex(c)
             lp += Self.halfNormalOnLog(q, base, p.channelScale, &g)
             lp += Self.betaOnLogit(q, base + 1, p.adstock, &g)
             lp += Self.gammaOnLog(q, base + 2, p.halfSaturation, &g)
-            lp += Self.gammaOnLog(q, base + 3, p.slope, &g)
+            if learnSlope { lp += Self.gammaOnLog(q, base + 3, p.slope, &g) }
         }
         lp += Self.halfNormalOnLog(q, noiseIndex, p.noiseScale, &g)
         return lp
+    }
+
+    /// Channel `c`'s adstocked, saturated curve added to `w.mu` (times β), with the
+    /// curve's derivatives in logit α, log κ and log s.
+    private func channelCurve(_ c: Int, alpha: Double, logKappa: Double, slope s: Double, beta: Double, learnSlope: Bool, workspace w: Workspace) {
+        let T = data.count, L = specification.maxLag
+        var d = 0.0, dd = 0.0
+        w.powers.withUnsafeMutableBufferPointer { powers in
+            w.powerSlopes.withUnsafeMutableBufferPointer { slopes in
+                for l in 0..<L {
+                    powers[l] = l == 0 ? 1 : powers[l - 1] * alpha
+                    slopes[l] = l == 0 ? 0 : Double(l) * powers[l - 1]
+                    d += powers[l]
+                    dd += slopes[l]
+                }
+                let logisticSlope = alpha * (1 - alpha)
+                x.withUnsafeBufferPointer { x in
+                    w.mu.withUnsafeMutableBufferPointer { mu in
+                        w.h.withUnsafeMutableBufferPointer { h in
+                            w.dAlpha.withUnsafeMutableBufferPointer { dAlpha in
+                                w.dKappa.withUnsafeMutableBufferPointer { dKappa in
+                                    w.dSlope.withUnsafeMutableBufferPointer { dSlope in
+                                        let xc = c * T
+                                        for t in 0..<T {
+                                            var n = 0.0, dn = 0.0
+                                            for l in 0...min(L - 1, t) {
+                                                let v = x[xc + t - l]
+                                                n += powers[l] * v
+                                                dn += slopes[l] * v
+                                            }
+                                            let i = xc + t
+                                            let a = n / d
+                                            guard a > 0 else {
+                                                h[i] = 0
+                                                dAlpha[i] = 0
+                                                dKappa[i] = 0
+                                                dSlope[i] = 0
+                                                continue
+                                            }
+                                            let da = (dn - a * dd) / d
+                                            let logA = log(a)
+                                            // Slope 1 needs no exponential: h = a / (a + κ).
+                                            let hv = learnSlope ? 1 / (1 + exp(s * (logKappa - logA))) : a / (a + exp(logKappa))
+                                            let gv = hv * (1 - hv)
+                                            h[i] = hv
+                                            dAlpha[i] = gv * s / a * da * logisticSlope
+                                            dKappa[i] = -s * gv
+                                            dSlope[i] = learnSlope ? -gv * s * (logKappa - logA) : 0
+                                            mu[t] += beta * hv
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private static func normal(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
@@ -319,17 +369,16 @@ extension MixModel {
 
 /// The sampler's coordinates. Far below saturation a channel's curve is
 /// β·(a/κ)^s, so β and κ trade off along a narrow curved ridge that forces NUTS into
-/// deep trees. The sampler therefore moves log β_ref = log β + log h(a_ref) instead of
-/// log β: the channel's effect at its typical adstocked spend a_ref (the mean of its
-/// non-zero scaled spend), which the data pin down. The map changes only the log β
-/// coordinates, each by a function of the others, so its Jacobian determinant is 1
-/// and the density is unchanged.
+/// deep trees. The sampler therefore moves log β_ref = log β + log h(1) instead of
+/// log β: the channel's effect at its typical spend (scaled spend 1), which the data
+/// pin down. The map changes only the log β coordinates, each by a function of the
+/// others, so its Jacobian determinant is 1 and the density is unchanged.
 extension MixModel {
-    /// log h(a_ref) of channel `c` at `q`, with its derivatives in log κ and log s.
+    /// log h(1) of channel `c` at `q`, with its derivatives in log κ and log s.
     private func referenceLogHill(_ q: [Double], _ c: Int) -> (value: Double, dKappa: Double, dSlope: Double) {
-        let base = channelStart + 4 * c
-        let s = exp(q[base + 3])
-        let gap = q[base + 2] - log(referenceSpend[c])
+        let base = betaIndex(c)
+        let s = specification.learnSlope ? exp(q[base + 3]) : 1
+        let gap = q[base + 2]
         let r = s * gap
         // log h = −log(1 + e^r), computed without overflow.
         let value = -(r > 30 ? r : log1p(exp(r)))
@@ -340,14 +389,14 @@ extension MixModel {
     /// Sampler coordinates → model coordinates.
     public func modelPoint(_ z: [Double]) -> [Double] {
         var q = z
-        for c in 0..<channelCount { q[channelStart + 4 * c] = z[channelStart + 4 * c] - referenceLogHill(z, c).value }
+        for c in 0..<channelCount { q[betaIndex(c)] = z[betaIndex(c)] - referenceLogHill(z, c).value }
         return q
     }
 
     /// Model coordinates → sampler coordinates.
     public func samplerPoint(_ q: [Double]) -> [Double] {
         var z = q
-        for c in 0..<channelCount { z[channelStart + 4 * c] = q[channelStart + 4 * c] + referenceLogHill(q, c).value }
+        for c in 0..<channelCount { z[betaIndex(c)] = q[betaIndex(c)] + referenceLogHill(q, c).value }
         return z
     }
 
@@ -356,11 +405,11 @@ extension MixModel {
         let q = modelPoint(z)
         let lp = logDensity(q, gradient: &g, workspace: workspace)
         for c in 0..<channelCount {
-            let base = channelStart + 4 * c
+            let base = betaIndex(c)
             let (_, dKappa, dSlope) = referenceLogHill(z, c)
             // log β = z_β − log h_ref(z_κ, z_s).
             g[base + 2] -= g[base] * dKappa
-            g[base + 3] -= g[base] * dSlope
+            if specification.learnSlope { g[base + 3] -= g[base] * dSlope }
         }
         return lp
     }
@@ -385,8 +434,9 @@ extension MixModel {
     public func channelEffects(_ q: [Double]) -> [ChannelEffect] {
         let T = data.count, L = specification.maxLag
         return (0..<channelCount).map { c in
-            let base = channelStart + 4 * c
-            let beta = exp(q[base]), alpha = 1 / (1 + exp(-q[base + 1])), kappa = exp(q[base + 2]), s = exp(q[base + 3])
+            let base = betaIndex(c)
+            let beta = exp(q[base]), alpha = 1 / (1 + exp(-q[base + 1])), kappa = exp(q[base + 2])
+            let s = specification.learnSlope ? exp(q[base + 3]) : 1
             var weights = [Double](repeating: 1, count: L)
             for l in 1..<max(L, 1) { weights[l] = weights[l - 1] * alpha }
             let d = weights.reduce(0, +)
@@ -394,7 +444,7 @@ extension MixModel {
             var total = 0.0, lifted = 0.0
             for t in 0..<T {
                 var a = 0.0
-                for l in 0...min(L - 1, t) { a += weights[l] * x[c][t - l] }
+                for l in 0...min(L - 1, t) { a += weights[l] * x[c * T + t - l] }
                 a /= d
                 total += hill(a)
                 lifted += hill(a * 1.01)

@@ -26,7 +26,7 @@ public enum MixReport {
         w.endObject()
         w.key("model"); w.beginObject()
         w.key("adstock"); w.string("geometric, normalised, max lag \(model.specification.maxLag)")
-        w.key("saturation"); w.string("hill")
+        w.key("saturation"); w.string(model.specification.learnSlope ? "hill, slope learnt" : "hill, slope 1")
         w.key("fourier_order"); w.int(Int64(model.specification.fourierOrder))
         switch model.specification.noise {
         case .normal: w.key("noise"); w.string("normal")

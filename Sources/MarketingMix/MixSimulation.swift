@@ -31,12 +31,13 @@ public struct MixSimulation: Sendable {
         truth[2 + 2 * specification.fourierOrder] = 0.05
         truth[3 + 2 * specification.fourierOrder] = 0.08
         for c in 0..<channels {
-            let base = placeholder.channelStart + 4 * c
+            let base = placeholder.betaIndex(c)
             truth[base] = log(0.15 + 0.15 * random.unit())
             let decay = 0.2 + 0.5 * random.unit()
             truth[base + 1] = log(decay / (1 - decay))
-            truth[base + 2] = log(0.3 + 0.4 * random.unit())
-            truth[base + 3] = log(1 + random.unit())
+            // Half-saturated between 0.5 and 1.5 times the typical spend.
+            truth[base + 2] = log(0.5 + random.unit())
+            if specification.learnSlope { truth[base + 3] = log(1 + random.unit()) }
         }
         truth[placeholder.noiseIndex] = log(noise)
         let mean = placeholder.expectedKPI(truth)
@@ -48,7 +49,7 @@ public struct MixSimulation: Sendable {
         let rescale = log(5000 / model.kpiScale)
         self.truth = truth
         for j in 0...model.linearCount { self.truth[j] = truth[j] * exp(rescale) }
-        for c in 0..<channels { self.truth[model.channelStart + 4 * c] += rescale }
+        for c in 0..<channels { self.truth[model.betaIndex(c)] += rescale }
         self.truth[model.noiseIndex] += rescale
     }
 }

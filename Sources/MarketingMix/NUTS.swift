@@ -39,8 +39,10 @@ public struct ChainDraws: Sendable {
     /// [draw][coordinate], flattened (post-warm-up draws only).
     public var draws: [Double]
     public var dimension: Int
-    /// Post-warm-up transitions that diverged.
-    public var divergences: Int
+    /// Per post-warm-up draw, whether its transition diverged (where divergences
+    /// cluster shows where the geometry is hard).
+    public var divergent: [Bool]
+    public var divergences: Int { divergent.filter { $0 }.count }
     /// Post-warm-up transitions that stopped at the maximum tree depth.
     public var maxDepthHits: Int
     public var stepSize: Double
@@ -110,7 +112,8 @@ public struct NUTSSampler<Target: LogDensityGradient> {
         var adaptation = Adaptation(warmup: settings.warmup, dimension: n, dense: settings.denseMetric)
         initialiseStepSize()
         var averaging = DualAveraging(stepSize: stepSize, target: settings.targetAcceptance)
-        var divergences = 0, depthHits = 0, acceptance = 0.0
+        var divergent: [Bool] = []
+        var depthHits = 0, acceptance = 0.0
         for iteration in 0..<total {
             let (accept, depth) = transition()
             if iteration < settings.warmup {
@@ -123,14 +126,14 @@ public struct NUTSSampler<Target: LogDensityGradient> {
                 if iteration == settings.warmup - 1 { stepSize = averaging.final }
             } else {
                 draws.append(contentsOf: current.q)
-                if diverged { divergences += 1 }
+                divergent.append(diverged)
                 if depth >= settings.maxDepth { depthHits += 1 }
                 acceptance += accept
             }
             progress?(iteration + 1)
         }
         return ChainDraws(
-            draws: draws, dimension: n, divergences: divergences, maxDepthHits: depthHits, stepSize: stepSize, inverseMass: metric.diagonal,
+            draws: draws, dimension: n, divergent: divergent, maxDepthHits: depthHits, stepSize: stepSize, inverseMass: metric.diagonal,
             meanAcceptance: settings.draws > 0 ? acceptance / Double(settings.draws) : 0, gradientEvaluations: gradients)
     }
 

@@ -14,7 +14,8 @@ struct MixFitCommand: ParsableCommand {
         abstract: "Fit a Bayesian marketing-mix model to weekly or daily KPI and spend.",
         discussion: """
             The model: intercept, linear trend, Fourier seasonality, control coefficients, and \
-            per channel geometric adstock (normalised, --max-lag periods) and Hill saturation; \
+            per channel geometric adstock (normalised, --max-lag periods) and Hill saturation \
+            (slope 1 unless --learn-slope); \
             Normal or Student-t noise; weakly-informative priors on the scaled problem. \
             Sampled with NUTS (--chains chains in parallel, reproducible from --seed). The \
             JSON result carries every parameter's R-hat and bulk and tail ESS, divergences, \
@@ -47,6 +48,9 @@ struct MixFitCommand: ParsableCommand {
     @Option(help: "Degrees of freedom of Student-t noise (default: Normal noise).")
     var studentT: Double?
 
+    @Flag(name: .customLong("learn-slope"), help: "Sample each channel's Hill slope instead of fixing it at 1.")
+    var learnSlope = false
+
     @Option(help: "Chains, run in parallel.")
     var chains = 4
 
@@ -55,6 +59,9 @@ struct MixFitCommand: ParsableCommand {
 
     @Option(help: "Draws per chain after warm-up.")
     var draws = 1000
+
+    @Option(name: .customLong("target-acceptance"), help: "NUTS step-size adaptation target; raise it (e.g. 0.95) when the fit reports divergences.")
+    var targetAcceptance = 0.9
 
     @Option(help: "Seed of the initial points and the sampler.")
     var seed: UInt64 = 1
@@ -65,6 +72,7 @@ struct MixFitCommand: ParsableCommand {
     func validate() throws {
         guard chains >= 2 else { throw ValidationError("--chains must be at least 2: R-hat compares chains") }
         guard warmup >= 20, draws >= 20 else { throw ValidationError("--warmup and --draws must be at least 20") }
+        guard targetAcceptance > 0, targetAcceptance < 1 else { throw ValidationError("--target-acceptance must be between 0 and 1") }
         guard maxLag >= 1, fourier >= 0 else { throw ValidationError("--max-lag must be at least 1 and --fourier not negative") }
         if let studentT, !(studentT > 0) { throw ValidationError("--student-t must be positive") }
     }
@@ -72,10 +80,10 @@ struct MixFitCommand: ParsableCommand {
     func run() throws {
         func list(_ s: String?) -> [String] { (s ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         let table = try MixData.load(data, date: date, kpi: kpi, channels: list(channels), controls: list(controls))
-        let specification = MixSpecification(maxLag: maxLag, fourierOrder: fourier, noise: studentT.map { .studentT($0) } ?? .normal)
+        let specification = MixSpecification(maxLag: maxLag, fourierOrder: fourier, noise: studentT.map { .studentT($0) } ?? .normal, learnSlope: learnSlope)
         let model = try MixModel(data: table, specification: specification)
         let bar = SamplingBar()
-        let fit = MixFit.fit(model, settings: FitSettings(chains: chains, sampler: NUTSSettings(warmup: warmup, draws: draws), seed: seed)) { bar.show($0) }
+        let fit = MixFit.fit(model, settings: FitSettings(chains: chains, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: targetAcceptance), seed: seed)) { bar.show($0) }
         bar.finish()
         let json = MixReport.json(fit)
         if let output { try FileIO.writeAtomically(json, to: output) } else { FileHandle.standardOutput.write(Data(json)) }

@@ -7,9 +7,10 @@ import Testing
 @Suite struct MixModelTests {
     /// The analytic gradient against central finite differences, for both noise models,
     /// at random points.
-    @Test(arguments: [MixSpecification.Noise.normal, .studentT(5)])
-    func theGradientMatchesFiniteDifferences(noise: MixSpecification.Noise) throws {
-        let sim = try MixSimulation(weeks: 40, channels: 3, seed: 3, specification: MixSpecification(maxLag: 4, fourierOrder: 2, noise: noise))
+    @Test(arguments: [(MixSpecification.Noise.normal, false), (.studentT(5), false), (.normal, true), (.studentT(3), true)])
+    func theGradientMatchesFiniteDifferences(noise: MixSpecification.Noise, learnSlope: Bool) throws {
+        let specification = MixSpecification(maxLag: 4, fourierOrder: 2, noise: noise, learnSlope: learnSlope)
+        let sim = try MixSimulation(weeks: 40, channels: 3, seed: 3, specification: specification)
         let model = sim.model
         let w = MixModel.Workspace(model)
         var random = SeededRandom(seed: 9)
@@ -32,7 +33,7 @@ import Testing
     /// The sampler's coordinates: the map round-trips, and the gradient in them matches
     /// finite differences.
     @Test func theSamplerCoordinatesRoundTripAndTheirGradientIsExact() throws {
-        let sim = try MixSimulation(weeks: 40, channels: 2, seed: 5, specification: MixSpecification(maxLag: 4))
+        let sim = try MixSimulation(weeks: 40, channels: 2, seed: 5, specification: MixSpecification(maxLag: 4, learnSlope: true))
         let model = sim.model
         let w = MixModel.Workspace(model)
         let z = model.samplerPoint(sim.truth)
