@@ -30,6 +30,21 @@ public struct Choice: Sendable, Equatable {
     }
 }
 
+/// An arm as configured: its name, the pseudo-observations it starts with
+/// (configuration now, MMM priors later), and its feature values (the shared linear
+/// payoff's arm features, in the surface's order).
+public struct ArmDefinition: Sendable, Equatable {
+    public var name: String
+    public var prior: ArmPrior
+    public var features: [Double]
+
+    public init(name: String, prior: ArmPrior = .none, features: [Double] = []) {
+        self.name = name
+        self.prior = prior
+        self.features = features
+    }
+}
+
 /// Prior knowledge about a new arm, as pseudo-observations: `trials` observations whose
 /// rewards sum to `rewardSum`. Zero trials means no prior (an untried arm).
 public struct ArmPrior: Sendable, Equatable {

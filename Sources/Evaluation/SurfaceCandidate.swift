@@ -13,20 +13,6 @@ import Bandits
 /// Li et al.'s estimate of the reward it would have earned. A frozen candidate keeps its
 /// priors throughout. A candidate is used for one evaluation: it keeps what it learnt.
 public final class SurfaceCandidate: CandidatePolicy {
-    /// One configured arm.
-    public struct Arm: Sendable {
-        public var name: String
-        public var prior: ArmPrior
-        /// Arm features, for the shared linear payoff.
-        public var features: [Double]
-
-        public init(name: String, prior: ArmPrior = .none, features: [Double] = []) {
-            self.name = name
-            self.prior = prior
-            self.features = features
-        }
-    }
-
     public let name: String
     private var policy: SurfacePolicy
     private let payoff: LinearPayoff?
@@ -52,7 +38,7 @@ public final class SurfaceCandidate: CandidatePolicy {
     ///   - learns: learn from matched rounds (false: keep the priors).
     ///   - seed: for the draws by which Thompson sampling's distribution is estimated.
     public init(
-        name: String, policy: SurfacePolicy, payoff: LinearPayoff?, arms: [Arm], features: [String], data: LoggedBandit,
+        name: String, policy: SurfacePolicy, payoff: LinearPayoff?, arms: [ArmDefinition], features: [String], data: LoggedBandit,
         learns: Bool, seed: UInt64
     ) throws(EvaluationError) {
         guard !arms.isEmpty else { throw EvaluationError("\(name) has no arms") }

@@ -153,7 +153,7 @@ struct Evaluate: ParsableCommand {
                 try SurfaceCandidate(
                     name: "\(surface.name) (\(surface.policy.algorithm.rawValue))", policy: try surface.policy.make(dimension: surface.dimension),
                     payoff: contextual ? surface.policy.payoff : nil,
-                    arms: surface.arms.map { SurfaceCandidate.Arm(name: $0.name, prior: $0.prior, features: $0.features) },
+                    arms: surface.arms,
                     features: contextual ? surface.features : [], data: data, learns: !frozen, seed: seed))
         }
         let model = RewardModel(fitting: data, folds: folds)

@@ -7,8 +7,8 @@ import Testing
 /// Engine policies as candidates: frozen at their priors, learning from the rounds their
 /// replay draw matches, and contextual ones reading each round's context from the log.
 @Suite struct SurfaceCandidateTests {
-    func arms(_ names: [String], _ priors: [ArmPrior] = []) -> [SurfaceCandidate.Arm] {
-        names.enumerated().map { SurfaceCandidate.Arm(name: $1, prior: $0 < priors.count ? priors[$0] : .none) }
+    func arms(_ names: [String], _ priors: [ArmPrior] = []) -> [ArmDefinition] {
+        names.enumerated().map { ArmDefinition(name: $1, prior: $0 < priors.count ? priors[$0] : .none) }
     }
 
     @Test func aFrozenPolicyWithPriorsIsItsChoiceDistribution() throws {

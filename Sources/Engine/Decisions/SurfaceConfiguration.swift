@@ -5,19 +5,8 @@ import Yams
 /// A decision point ("surface"): what is decided there, among which arms, by which
 /// policy, on which context, and what counts as the reward.
 public struct SurfaceConfiguration: Sendable, Equatable {
-    public struct Arm: Sendable, Equatable {
-        public var name: String
-        /// Pseudo-observations the arm starts with (configuration now, MMM priors later).
-        public var prior: ArmPrior
-        /// Values of the surface's `armFeatures`, in that order (shared linear payoff).
-        public var features: [Double]
-
-        public init(name: String, prior: ArmPrior = .none, features: [Double] = []) {
-            self.name = name
-            self.prior = prior
-            self.features = features
-        }
-    }
+    /// A configured arm; its `features` follow `armFeatures`.
+    public typealias Arm = ArmDefinition
 
     public var name: String
     public var policy: PolicySpec
