@@ -18,9 +18,11 @@ public final class SurfaceCandidate: CandidatePolicy {
     private let payoff: LinearPayoff?
     private let learns: Bool
     private let data: LoggedBandit
-    /// Policy arm → log action, for the arms the log has.
+    /// The policy's arms that are actions of the log, and those actions.
     private let eligible: [Int]
-    private let actionOfArm: [Int: Int]
+    private let eligibleActions: [Int]
+    /// Log action → its place in `eligible` (nil: the policy has no such arm).
+    private let eligibleIndexOfAction: [Int?]
     private let armFeatures: [[Double]]
     /// Where each of the policy's context features sits in the log's context.
     private let contextColumns: [Int]
@@ -45,9 +47,11 @@ public final class SurfaceCandidate: CandidatePolicy {
         var policy = policy
         for arm in arms { _ = policy.addArm(prior: arm.prior) }
         let action = Dictionary(uniqueKeysWithValues: data.actionNames.enumerated().map { ($1, $0) })
-        var actionOfArm: [Int: Int] = [:]
-        for (i, arm) in arms.enumerated() { actionOfArm[i] = action[arm.name] }
-        eligible = arms.indices.filter { actionOfArm[$0] != nil }
+        eligible = arms.indices.filter { action[arms[$0].name] != nil }
+        eligibleActions = eligible.map { action[arms[$0].name]! }
+        var indexOfAction = [Int?](repeating: nil, count: data.actionCount)
+        for (i, a) in eligibleActions.enumerated() { indexOfAction[a] = i }
+        eligibleIndexOfAction = indexOfAction
         guard !eligible.isEmpty else {
             throw EvaluationError("\(name): none of its arms (\(arms.prefix(5).map(\.name).joined(separator: ", "))…) is an action of the log")
         }
@@ -61,7 +65,6 @@ public final class SurfaceCandidate: CandidatePolicy {
         self.payoff = payoff
         self.learns = learns
         self.data = data
-        self.actionOfArm = actionOfArm
         armFeatures = arms.map(\.features)
         random = SeededRandom(seed: seed)
         row = .allocate(capacity: data.actionCount)
@@ -75,13 +78,14 @@ public final class SurfaceCandidate: CandidatePolicy {
         // A context-free policy's distribution changes only when it learns.
         if round != current && (payoff != nil || stale) {
             if let payoff {
-                let context = contextColumns.map { data.contexts[round * data.contextNames.count + $0] }
-                input = payoff.input(eligible: eligible, context: context, armFeatures: armFeatures)
+                let context = data.context(round: round)
+                let features = contextColumns.map { context[context.startIndex + $0] }
+                input = payoff.input(eligible: eligible, context: features, armFeatures: armFeatures)
             } else {
                 input = DecisionInput(eligible: eligible)
             }
             let p = policy.probabilities(input, random: &random)
-            for (i, arm) in eligible.enumerated() { row[actionOfArm[arm]!] = p[i] }
+            for (i, a) in eligibleActions.enumerated() { row[a] = p[i] }
             stale = false
         }
         current = round
@@ -89,7 +93,7 @@ public final class SurfaceCandidate: CandidatePolicy {
     }
 
     public func observe(round: Int, action: Int, reward: Double, matched: Bool) {
-        guard learns, matched, let index = eligible.firstIndex(where: { actionOfArm[$0] == action }) else { return }
+        guard learns, matched, let index = eligibleIndexOfAction[action] else { return }
         let features = payoff?.learnVector(input, index: index) ?? []
         policy.update(arm: eligible[index], features: features, reward: reward, propensity: row[action])
         stale = true
