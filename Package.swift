@@ -46,7 +46,7 @@ let package = Package(
         // Bayesian marketing-mix model: adstock and saturation, NUTS, diagnostics.
         // Optimised in debug builds too: the sampler's tests run thousands of gradient
         // evaluations, which unoptimised code makes take minutes.
-        .target(name: "MarketingMix", dependencies: ["Bandits", "Stream"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "MarketingMix", dependencies: ["Bandits", "Stream", .product(name: "Yams", package: "Yams")], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(
             name: "Engine",
             dependencies: [

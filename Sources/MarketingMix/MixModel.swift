@@ -19,13 +19,57 @@ public struct MixSpecification: Sendable, Equatable {
     /// which weekly data rarely separate; Meridian fixes it at 1 by default too.
     public var learnSlope = false
     public var priors = MixPriors()
+    /// Per channel name, a prior on its ROI that replaces the half-normal on its effect.
+    public var roiPriors: [String: ROIPrior] = [:]
+    /// Experiments whose measured lift enters the likelihood.
+    public var liftTests: [LiftTest] = []
 
-    public init(maxLag: Int = 8, fourierOrder: Int = 2, noise: Noise = .normal, learnSlope: Bool = false, priors: MixPriors = MixPriors()) {
+    public init(
+        maxLag: Int = 8, fourierOrder: Int = 2, noise: Noise = .normal, learnSlope: Bool = false, priors: MixPriors = MixPriors(),
+        roiPriors: [String: ROIPrior] = [:], liftTests: [LiftTest] = []
+    ) {
         self.maxLag = maxLag
         self.fourierOrder = fourierOrder
         self.noise = noise
         self.learnSlope = learnSlope
         self.priors = priors
+        self.roiPriors = roiPriors
+        self.liftTests = liftTests
+    }
+}
+
+/// What the analyst already believes about a channel's ROI (its contribution over the
+/// data divided by its spend): log-normal with this median and standard deviation of the
+/// logarithm. ROI is what experiments and finance teams state, so it is the natural
+/// scale for prior knowledge; the prior on the effect β follows from it and the channel's
+/// adstock and saturation, as in Meridian's ROI parameterisation.
+public struct ROIPrior: Sendable, Equatable {
+    public var median: Double
+    public var logSD: Double
+
+    public init(median: Double, logSD: Double) {
+        self.median = median
+        self.logSD = logSD
+    }
+}
+
+/// A lift test: an experiment measured `lift` extra KPI (± `standardError`) from a
+/// channel's spend over the periods `first` … `last` (period labels as in the data,
+/// inclusive). The model's counterpart is the channel's contribution over those periods,
+/// and the measurement enters the likelihood as Normal(lift | contribution, standard error).
+public struct LiftTest: Sendable, Equatable {
+    public var channel: String
+    public var first: String
+    public var last: String
+    public var lift: Double
+    public var standardError: Double
+
+    public init(channel: String, first: String, last: String, lift: Double, standardError: Double) {
+        self.channel = channel
+        self.first = first
+        self.last = last
+        self.lift = lift
+        self.standardError = standardError
     }
 }
 
@@ -78,6 +122,10 @@ public struct MixModel: Sendable {
     /// [period][feature], flattened: trend, then sine/cosine pairs, then scaled controls.
     let design: [Double]
     let linearCount: Int
+    /// Per channel: the ROI prior's log median and log sd, and log(kpiScale / spend).
+    let roiPriors: [(logMedian: Double, logSD: Double, logScale: Double)?]
+    /// Lift tests resolved to channel indices and period ranges, on the scaled problem.
+    let lifts: [(channel: Int, periods: ClosedRange<Int>, lift: Double, standardError: Double)]
 
     public var channelCount: Int { data.channels.count }
     /// Coordinates per channel: log β, logit α, log κ, and log s when the slope is learnt.
@@ -123,6 +171,27 @@ public struct MixModel: Sendable {
         }
         self.design = design
         linearCount = 1 + 2 * specification.fourierOrder + K
+        for name in specification.roiPriors.keys.sorted() where !data.channels.contains(name) {
+            throw MixError("ROI prior for '\(name)', which is not a channel of the data")
+        }
+        roiPriors = try data.channels.enumerated().map { (c, name) throws(MixError) in
+            guard let prior = specification.roiPriors[name] else { return nil }
+            guard prior.median > 0, prior.median.isFinite, prior.logSD > 0, prior.logSD.isFinite else {
+                throw MixError("ROI prior for '\(name)': the median and the log sd must be positive")
+            }
+            return (log(prior.median), prior.logSD, log(kpiScale / data.totalSpend(c)))
+        }
+        lifts = try specification.liftTests.map { (test) throws(MixError) in
+            guard let c = data.channels.firstIndex(of: test.channel) else { throw MixError("lift test on '\(test.channel)', which is not a channel of the data") }
+            guard let first = data.periods.firstIndex(of: test.first), let last = data.periods.firstIndex(of: test.last) else {
+                throw MixError("lift test on '\(test.channel)': periods '\(test.first)' … '\(test.last)' are not both in the data")
+            }
+            guard first <= last else { throw MixError("lift test on '\(test.channel)': '\(test.first)' comes after '\(test.last)'") }
+            guard test.lift.isFinite, test.standardError > 0, test.standardError.isFinite else {
+                throw MixError("lift test on '\(test.channel)': the lift must be a number and its standard error positive")
+            }
+            return (c, first...last, test.lift / kpiScale, test.standardError / kpiScale)
+        }
     }
 
     /// Names of the unconstrained coordinates, for diagnostics.
@@ -258,14 +327,55 @@ public struct MixModel: Sendable {
         lp += Self.normal(q, 1, p.trend, &g)
         for j in 0..<(2 * specification.fourierOrder) { lp += Self.normal(q, 2 + j, p.seasonality, &g) }
         for k in 0..<data.controls.count { lp += Self.normal(q, 2 + 2 * specification.fourierOrder + k, p.control, &g) }
+        lp += calibration(q, &g, workspace: w)
         for c in 0..<C {
             let base = betaIndex(c)
-            lp += Self.halfNormalOnLog(q, base, p.channelScale, &g)
+            if roiPriors[c] == nil { lp += Self.halfNormalOnLog(q, base, p.channelScale, &g) }
             lp += Self.betaOnLogit(q, base + 1, p.adstock, &g)
             lp += Self.gammaOnLog(q, base + 2, p.halfSaturation, &g)
             if learnSlope { lp += Self.gammaOnLog(q, base + 3, p.slope, &g) }
         }
         lp += Self.halfNormalOnLog(q, noiseIndex, p.noiseScale, &g)
+        return lp
+    }
+
+    /// ROI priors and lift tests: both are functions of a channel's curve (already in the
+    /// workspace), so they add to the density and to the gradient of log β and the shape.
+    private func calibration(_ q: [Double], _ g: inout [Double], workspace w: Workspace) -> Double {
+        let T = data.count
+        var lp = 0.0
+        // Adds ∂/∂(shape) of log Σ_t∈range h_t (times `factor`) to the gradient.
+        func shapeGradient(_ c: Int, _ range: ClosedRange<Int>, _ factor: Double) {
+            let base = betaIndex(c)
+            var a = 0.0, k = 0.0, s = 0.0
+            for t in range {
+                a += w.dAlpha[c * T + t]
+                k += w.dKappa[c * T + t]
+                s += w.dSlope[c * T + t]
+            }
+            g[base + 1] += factor * a
+            g[base + 2] += factor * k
+            if specification.learnSlope { g[base + 3] += factor * s }
+        }
+        for (c, prior) in roiPriors.enumerated() {
+            guard let prior else { continue }
+            let total = (0..<T).reduce(0.0) { $0 + w.h[c * T + $1] }
+            guard total > 0 else { continue }
+            // log ROI = log β + log Σ h + log(kpiScale / spend); at fixed shape its map from
+            // log β has unit Jacobian, so the log-normal's density on log ROI is the term.
+            let z = (q[betaIndex(c)] + log(total) + prior.logScale - prior.logMedian) / prior.logSD
+            lp -= z * z / 2
+            g[betaIndex(c)] -= z / prior.logSD
+            shapeGradient(c, 0...(T - 1), -z / prior.logSD / total)
+        }
+        for test in lifts {
+            let c = test.channel, beta = exp(q[betaIndex(c)])
+            let sum = test.periods.reduce(0.0) { $0 + w.h[c * T + $1] }
+            let z = (test.lift - beta * sum) / test.standardError
+            lp -= z * z / 2
+            g[betaIndex(c)] += z / test.standardError * beta * sum
+            shapeGradient(c, test.periods, z / test.standardError * beta)
+        }
         return lp
     }
 
@@ -456,4 +566,27 @@ extension MixModel {
                 roi: contribution / spend, marginalROI: beta * (lifted - total) * kpiScale / (0.01 * spend))
         }
     }
+}
+
+extension MixModel {
+    /// The expected KPI per period at `q` split into its baseline (intercept, trend,
+    /// seasonality, controls) and each channel's contribution, in the KPI's units.
+    public func decomposition(_ q: [Double], workspace w: Workspace) -> (baseline: [Double], channels: [[Double]]) {
+        let T = data.count
+        var g = [Double](repeating: 0, count: dimension)
+        _ = logDensity(q, gradient: &g, workspace: w)
+        var baseline = w.mu
+        let channels = (0..<channelCount).map { c in
+            let beta = exp(q[betaIndex(c)])
+            return (0..<T).map { t in
+                let v = beta * w.h[c * T + t]
+                baseline[t] -= v
+                return v * kpiScale
+            }
+        }
+        return (baseline.map { $0 * kpiScale }, channels)
+    }
+
+    /// The noise scale at `q`, in the KPI's units.
+    public func noiseScale(_ q: [Double]) -> Double { exp(q[noiseIndex]) * kpiScale }
 }

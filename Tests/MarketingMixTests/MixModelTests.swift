@@ -6,12 +6,22 @@ import Testing
 
 @Suite struct MixModelTests {
     /// The analytic gradient against central finite differences, for both noise models,
-    /// at random points.
-    @Test(arguments: [(MixSpecification.Noise.normal, false), (.studentT(5), false), (.normal, true), (.studentT(3), true)])
-    func theGradientMatchesFiniteDifferences(noise: MixSpecification.Noise, learnSlope: Bool) throws {
-        let specification = MixSpecification(maxLag: 4, fourierOrder: 2, noise: noise, learnSlope: learnSlope)
+    /// with and without a learnt slope, ROI priors and lift tests, at random points.
+    @Test(arguments: [
+        (MixSpecification.Noise.normal, false, false), (.studentT(5), false, false), (.normal, true, false), (.studentT(3), true, false),
+        (.normal, false, true), (.studentT(4), true, true),
+    ])
+    func theGradientMatchesFiniteDifferences(noise: MixSpecification.Noise, learnSlope: Bool, calibrated: Bool) throws {
+        var specification = MixSpecification(maxLag: 4, fourierOrder: 2, noise: noise, learnSlope: learnSlope)
         let sim = try MixSimulation(weeks: 40, channels: 3, seed: 3, specification: specification)
-        let model = sim.model
+        if calibrated {
+            specification.roiPriors = ["ch0": ROIPrior(median: 2, logSD: 0.5), "ch2": ROIPrior(median: 0.8, logSD: 0.3)]
+            specification.liftTests = [
+                LiftTest(channel: "ch1", first: "5", last: "12", lift: 900, standardError: 200),
+                LiftTest(channel: "ch2", first: "30", last: "30", lift: 100, standardError: 80),
+            ]
+        }
+        let model = try MixModel(data: sim.data, specification: specification)
         let w = MixModel.Workspace(model)
         var random = SeededRandom(seed: 9)
         for _ in 0..<5 {
