@@ -14,12 +14,13 @@ struct MixFitBench: ParsableCommand {
     @Option var warmup = 1000
     @Option var draws = 1000
     @Option var seed: UInt64 = 1
+    @Option var targetAcceptance = FitSettings().sampler.targetAcceptance
     @Option(help: "Write the simulated data here.") var csv: String?
 
     func run() throws {
         let sim = try MixSimulation(weeks: weeks, channels: channels, seed: seed)
         if let csv { try sim.csv.write(toFile: csv, atomically: true, encoding: .utf8) }
-        let fit = MixFit.fit(sim.model, settings: FitSettings(chains: chains, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: 0.9), seed: seed))
+        let fit = MixFit.fit(sim.model, settings: FitSettings(chains: chains, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: targetAcceptance), seed: seed))
         let truth = sim.trueEffects
         let covered = zip(fit.channels, truth).filter { $0.roi.contains($1.roi) }.count
         emit([
@@ -42,12 +43,13 @@ struct MixCoverage: ParsableCommand {
     @Option var channels = 4
     @Option var warmup = 1000
     @Option var draws = 1000
+    @Option var targetAcceptance = FitSettings().sampler.targetAcceptance
 
     func run() throws {
         var covered = 0, cases = 0, unconverged = 0
         for seed in 1...UInt64(seeds) {
             let sim = try MixSimulation(weeks: weeks, channels: channels, seed: 1000 + seed)
-            let fit = MixFit.fit(sim.model, settings: FitSettings(chains: 4, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: 0.9), seed: seed))
+            let fit = MixFit.fit(sim.model, settings: FitSettings(chains: 4, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: targetAcceptance), seed: seed))
             let hits = zip(fit.channels, sim.trueEffects).map { $0.roi.contains($1.roi) }
             covered += hits.filter { $0 }.count
             cases += hits.count

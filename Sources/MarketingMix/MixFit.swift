@@ -15,6 +15,12 @@ public struct Interval: Sendable, Equatable {
         upper = Convergence.quantile(sorted, 1 - (1 - mass) / 2)
     }
 
+    public init(mean: Double, lower: Double, upper: Double) {
+        self.mean = mean
+        self.lower = lower
+        self.upper = upper
+    }
+
     public func contains(_ v: Double) -> Bool { lower <= v && v <= upper }
 }
 
@@ -30,6 +36,21 @@ public struct ChannelSummary: Sendable {
     public var adstock: Interval
     public var halfSaturation: Interval
     public var slope: Interval
+
+    public init(
+        name: String, spend: Double, contribution: Interval, share: Interval, roi: Interval, marginalROI: Interval, adstock: Interval,
+        halfSaturation: Interval, slope: Interval
+    ) {
+        self.name = name
+        self.spend = spend
+        self.contribution = contribution
+        self.share = share
+        self.roi = roi
+        self.marginalROI = marginalROI
+        self.adstock = adstock
+        self.halfSaturation = halfSaturation
+        self.slope = slope
+    }
 }
 
 /// Settings of a fit.
@@ -55,6 +76,8 @@ public struct MixFit: Sendable {
     /// Per unconstrained coordinate, in `model.parameterNames` order.
     public var convergence: [Convergence]
     public var channels: [ChannelSummary]
+    /// Per post-warm-up draw (chains in order), every channel's effects.
+    public var effects: [[ChannelEffect]]
     public var seconds: Double
 
     public var divergences: Int { chains.reduce(0) { $0 + $1.divergences } }
@@ -105,20 +128,18 @@ public struct MixFit: Sendable {
         let convergence = (0..<model.dimension).map { i in
             Convergence(chains: chains.map { c in (0..<c.count).map { c.value($0, i) } })
         }
+        var effects: [[ChannelEffect]] = []
+        for c in chains {
+            for d in 0..<c.count { effects.append(model.channelEffects(c.point(d))) }
+        }
         let elapsed = ContinuousClock.now - clock
         return MixFit(
-            model: model, settings: settings, chains: chains, convergence: convergence, channels: summarise(model, chains),
+            model: model, settings: settings, chains: chains, convergence: convergence, channels: summarise(model, effects), effects: effects,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
-    private static func summarise(_ model: MixModel, _ chains: [ChainDraws]) -> [ChannelSummary] {
-        var effects: [[ChannelEffect]] = []
-        for c in chains {
-            for d in 0..<c.count {
-                effects.append(model.channelEffects(Array(c.draws[(d * c.dimension)..<((d + 1) * c.dimension)])))
-            }
-        }
-        return model.data.channels.enumerated().map { k, name in
+    private static func summarise(_ model: MixModel, _ effects: [[ChannelEffect]]) -> [ChannelSummary] {
+        model.data.channels.enumerated().map { k, name in
             let shares = effects.map { e in e[k].contribution / max(e.reduce(0) { $0 + $1.contribution }, .leastNormalMagnitude) }
             return ChannelSummary(
                 name: name, spend: model.data.totalSpend(k), contribution: Interval(effects.map { $0[k].contribution }), share: Interval(shares),

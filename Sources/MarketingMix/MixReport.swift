@@ -4,7 +4,7 @@ import Stream
 /// channel the posterior of contribution, share, ROI, marginal ROI and the adstock and
 /// saturation parameters, each as mean and 90 % interval.
 public enum MixReport {
-    public static func json(_ fit: MixFit) -> [UInt8] {
+    public static func json(_ fit: MixFit, plan: BudgetPlan? = nil, curves: [ResponseCurve] = []) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 8192)
         func interval(_ name: String, _ i: Interval) {
             w.key(name); w.beginObject()
@@ -79,6 +79,49 @@ public enum MixReport {
             w.endObject()
         }
         w.endArray()
+        if !curves.isEmpty {
+            w.key("response_curves"); w.beginArray()
+            for curve in curves {
+                w.beginObject()
+                w.key("channel"); w.string(curve.channel)
+                w.key("current_spend_per_period"); w.double(curve.currentSpend)
+                func series(_ name: String, _ values: [Double]) {
+                    w.key(name); w.beginArray()
+                    for v in values { w.double(v) }
+                    w.endArray()
+                }
+                series("spend_per_period", curve.spend)
+                series("kpi_per_period_mean", curve.response.mean)
+                series("kpi_per_period_lower_5", curve.response.lower)
+                series("kpi_per_period_upper_95", curve.response.upper)
+                w.endObject()
+            }
+            w.endArray()
+        }
+        if let plan {
+            func allocation(_ name: String, _ a: Allocation) {
+                w.key(name); w.beginObject()
+                w.key("spend_per_period"); w.beginObject()
+                for (c, name) in plan.channels.enumerated() { w.key(name); w.double(a.spend[c]) }
+                w.endObject()
+                w.key("total_spend_per_period"); w.double(a.total)
+                interval("expected_kpi_per_period", a.expected)
+                interval("predictive_kpi_per_period", a.predictive)
+                w.endObject()
+            }
+            w.key("budget"); w.beginObject()
+            w.key("bounds"); w.beginObject()
+            for (c, name) in plan.channels.enumerated() {
+                w.key(name); w.beginArray(); w.double(plan.bounds[c].lowerBound); w.double(plan.bounds[c].upperBound); w.endArray()
+            }
+            w.endObject()
+            allocation("current", plan.current)
+            allocation("optimal", plan.optimal)
+            interval("gain_over_current", plan.gain)
+            allocation("ten_percent_more", plan.tenPercentMore)
+            interval("ten_percent_more_gain", plan.tenPercentGain)
+            w.endObject()
+        }
         w.endObject()
         w.newline()
         return w.bytes

@@ -53,6 +53,8 @@ public struct ChainDraws: Sendable {
 
     public var count: Int { dimension == 0 ? 0 : draws.count / dimension }
     public func value(_ draw: Int, _ coordinate: Int) -> Double { draws[draw * dimension + coordinate] }
+    /// Draw `draw`'s coordinates.
+    public func point(_ draw: Int) -> [Double] { Array(draws[(draw * dimension)..<((draw + 1) * dimension)]) }
 }
 
 public struct NUTSSampler<Target: LogDensityGradient> {
