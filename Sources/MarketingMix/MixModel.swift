@@ -242,8 +242,10 @@ public struct MixModel: Sendable {
         }
     }
 
-    /// The log posterior density (up to a constant) at `q`, with its gradient.
-    public func logDensity(_ q: [Double], gradient g: inout [Double], workspace w: Workspace) -> Double {
+    /// The log posterior density (up to a constant) at `q`, with its gradient. With
+    /// `centred`, `q[0]` is not the intercept but the intercept plus every channel's mean
+    /// contribution (see `samplerPoint`), and the gradient is in that coordinate.
+    public func logDensity(_ q: [Double], gradient g: inout [Double], workspace w: Workspace, centred: Bool = false) -> Double {
         let T = data.count, C = channelCount, J = linearCount, p = specification.priors
         let learnSlope = specification.learnSlope
         for i in 0..<g.count { g[i] = 0 }
@@ -265,6 +267,12 @@ public struct MixModel: Sendable {
             let beta = exp(q[base]), alpha = 1 / (1 + exp(-q[base + 1])), logKappa = q[base + 2]
             let s = learnSlope ? exp(q[base + 3]) : 1
             channelCurve(c, alpha: alpha, logKappa: logKappa, slope: s, beta: beta, learnSlope: learnSlope, workspace: w)
+        }
+        var intercept = q[0]
+        if centred {
+            let level = channelLevels(q, workspace: w).reduce(0) { $0 + $1.value }
+            intercept -= level
+            for t in 0..<T { w.mu[t] -= level }
         }
         // Likelihood, and dlogL/dμ_t.
         let logSigma = q[noiseIndex], sigma = exp(logSigma), variance = sigma * sigma
@@ -323,7 +331,9 @@ public struct MixModel: Sendable {
             }
         }
         // Priors, with the Jacobians of the transforms.
-        lp += Self.normal(q, 0, p.intercept, &g)
+        let zIntercept = (intercept - p.intercept.0) / p.intercept.1
+        lp -= zIntercept * zIntercept / 2
+        g[0] -= zIntercept / p.intercept.1
         lp += Self.normal(q, 1, p.trend, &g)
         for j in 0..<(2 * specification.fourierOrder) { lp += Self.normal(q, 2 + j, p.seasonality, &g) }
         for k in 0..<data.controls.count { lp += Self.normal(q, 2 + 2 * specification.fourierOrder + k, p.control, &g) }
@@ -336,7 +346,36 @@ public struct MixModel: Sendable {
             if learnSlope { lp += Self.gammaOnLog(q, base + 3, p.slope, &g) }
         }
         lp += Self.halfNormalOnLog(q, noiseIndex, p.noiseScale, &g)
+        if centred {
+            // The intercept is q[0] minus the channels' levels: the density's slope in the
+            // intercept reaches every parameter a level depends on.
+            for (c, level) in channelLevels(q, workspace: w).enumerated() {
+                let base = betaIndex(c)
+                g[base] -= g[0] * level.value
+                g[base + 1] -= g[0] * level.dAlpha
+                g[base + 2] -= g[0] * level.dKappa
+                if learnSlope { g[base + 3] -= g[0] * level.dSlope }
+            }
+        }
         return lp
+    }
+
+    /// Each channel's mean contribution over the periods, β·mean(h), on the scaled
+    /// problem, with its derivatives in logit α, log κ and log s (in log β it is the
+    /// level itself); the curves must be in the workspace.
+    private func channelLevels(_ q: [Double], workspace w: Workspace) -> [(value: Double, dAlpha: Double, dKappa: Double, dSlope: Double)] {
+        let T = data.count
+        return (0..<channelCount).map { c in
+            var h = 0.0, a = 0.0, k = 0.0, s = 0.0
+            for t in 0..<T {
+                h += w.h[c * T + t]
+                a += w.dAlpha[c * T + t]
+                k += w.dKappa[c * T + t]
+                s += w.dSlope[c * T + t]
+            }
+            let scale = exp(q[betaIndex(c)]) / Double(T)
+            return (scale * h, scale * a, scale * k, scale * s)
+        }
     }
 
     /// ROI priors and lift tests: both are functions of a channel's curve (already in the
@@ -481,8 +520,12 @@ extension MixModel {
 /// β·(a/κ)^s, so β and κ trade off along a narrow curved ridge that forces NUTS into
 /// deep trees. The sampler therefore moves log β_ref = log β + log h(1) instead of
 /// log β: the channel's effect at its typical spend (scaled spend 1), which the data
-/// pin down. The map changes only the log β coordinates, each by a function of the
-/// others, so its Jacobian determinant is 1 and the density is unchanged.
+/// pin down. And the intercept trades off against every channel's level (a larger
+/// effect with a lower baseline fits as well), a ridge that curves once β moves on a log
+/// scale and pinches NUTS into divergent transitions at large effects; so the sampler
+/// moves the intercept plus the channels' mean contributions instead, the KPI's level,
+/// which the data pin down whatever the split. Each map changes one coordinate by a
+/// function of the others, so the Jacobian determinant is 1 and the density unchanged.
 extension MixModel {
     /// log h(1) of channel `c` at `q`, with its derivatives in log κ and log s.
     private func referenceLogHill(_ q: [Double], _ c: Int) -> (value: Double, dKappa: Double, dSlope: Double) {
@@ -500,6 +543,7 @@ extension MixModel {
     public func modelPoint(_ z: [Double]) -> [Double] {
         var q = z
         for c in 0..<channelCount { q[betaIndex(c)] = z[betaIndex(c)] - referenceLogHill(z, c).value }
+        q[0] -= totalLevel(q)
         return q
     }
 
@@ -507,13 +551,23 @@ extension MixModel {
     public func samplerPoint(_ q: [Double]) -> [Double] {
         var z = q
         for c in 0..<channelCount { z[betaIndex(c)] = q[betaIndex(c)] + referenceLogHill(q, c).value }
+        z[0] += totalLevel(q)
         return z
+    }
+
+    /// The channels' summed mean contribution at `q` (its intercept is not used).
+    private func totalLevel(_ q: [Double]) -> Double {
+        let w = Workspace(self)
+        var g = [Double](repeating: 0, count: dimension)
+        _ = logDensity(q, gradient: &g, workspace: w)
+        return channelLevels(q, workspace: w).reduce(0) { $0 + $1.value }
     }
 
     /// The log density at sampler coordinates `z`, with its gradient in them.
     public func samplerLogDensity(_ z: [Double], gradient g: inout [Double], workspace: Workspace) -> Double {
-        let q = modelPoint(z)
-        let lp = logDensity(q, gradient: &g, workspace: workspace)
+        var q = z
+        for c in 0..<channelCount { q[betaIndex(c)] = z[betaIndex(c)] - referenceLogHill(z, c).value }
+        let lp = logDensity(q, gradient: &g, workspace: workspace, centred: true)
         for c in 0..<channelCount {
             let base = betaIndex(c)
             let (_, dKappa, dSlope) = referenceLogHill(z, c)

@@ -5,9 +5,8 @@ import Testing
 @testable import MarketingMix
 
 /// Fits on data simulated from the model: the sampler converges and the 90 % intervals
-/// of ROI (and, with one channel, adstock) cover the truth. Not yet robust: other seeds
-/// leave a few divergent transitions in 4,000 (docs/mmm.md says what is known). A fit
-/// that has not converged must say so.
+/// of ROI (and, with one channel, adstock) cover the truth. A fit that has not
+/// converged must say so.
 @Suite struct MixFitTests {
     static let settings = NUTSSettings(warmup: 500, draws: 500, targetAcceptance: 0.9)
 
