@@ -16,6 +16,10 @@ public struct ArmStatistics: Sendable, Equatable {
         var sum: Double = 0
         var squares: Double = 0
         var stamp: Int = 0
+        /// The prior folded into the sums, and the update count when it was, so that it
+        /// can be taken out again (decayed as the observations around it) and replaced.
+        var prior = ArmPrior.none
+        var priorStamp = 0
     }
 
     public let discount: Double
@@ -29,8 +33,33 @@ public struct ArmStatistics: Sendable, Equatable {
     }
 
     public mutating func addArm(prior: ArmPrior) -> Int {
-        arms.append(Arm(weight: prior.trials, sum: prior.rewardSum, squares: prior.trials > 0 ? prior.rewardSum * prior.rewardSum / prior.trials : 0, stamp: time))
+        arms.append(Arm(weight: prior.trials, sum: prior.rewardSum, squares: Self.squares(prior), stamp: time, prior: prior, priorStamp: time))
         return arms.count - 1
+    }
+
+    /// The prior arm `i` was given (by `addArm` or the latest `setPrior`).
+    public func prior(_ i: Int) -> ArmPrior { arms[i].prior }
+
+    /// Replaces arm `i`'s prior and keeps what it has observed: the old prior's
+    /// pseudo-observations, decayed as long as they have been in the sums, come out,
+    /// the new ones go in. Does not count as an update.
+    public mutating func setPrior(arm i: Int, _ prior: ArmPrior) {
+        let now = decay(i)
+        let old = arms[i].prior
+        let aged = discount == 1 ? 1 : pow(discount, Double(time - arms[i].priorStamp))
+        arms[i].weight = max(0, arms[i].weight * now - old.trials * aged) + prior.trials
+        arms[i].sum = arms[i].sum * now - old.rewardSum * aged + prior.rewardSum
+        arms[i].squares = max(0, arms[i].squares * now - Self.squares(old) * aged) + Self.squares(prior)
+        // No observation left: whatever rounding kept is noise.
+        if arms[i].weight == prior.trials, prior.trials == 0 { (arms[i].sum, arms[i].squares) = (0, 0) }
+        arms[i].stamp = time
+        arms[i].prior = prior
+        arms[i].priorStamp = time
+    }
+
+    /// The squared rewards a prior stands for: its trials all at its mean.
+    private static func squares(_ prior: ArmPrior) -> Double {
+        prior.trials > 0 ? prior.rewardSum * prior.rewardSum / prior.trials : 0
     }
 
     public mutating func record(arm i: Int, reward: Double) {

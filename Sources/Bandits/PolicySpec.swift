@@ -128,6 +128,22 @@ public struct SurfacePolicy: Sendable {
 
     public mutating func addArm(prior: ArmPrior) -> Int { policy.addArm(prior: prior) }
 
+    /// Whether the policy keeps per-arm priors (the statistics-based ones; EXP3 and the
+    /// linear policies have none).
+    public var usesArmPriors: Bool { policy is any StatisticsPolicy }
+
+    /// Arm `arm`'s current prior, when the policy keeps priors.
+    public func prior(arm: Int) -> ArmPrior? { (policy as? any StatisticsPolicy)?.stats.prior(arm) }
+
+    /// Replaces arm `arm`'s prior, keeping its observations; false when the policy keeps
+    /// no priors.
+    public mutating func setPrior(arm: Int, _ prior: ArmPrior) -> Bool {
+        guard var p = policy as? any StatisticsPolicy & StatefulPolicy else { return false }
+        p.stats.setPrior(arm: arm, prior)
+        policy = p
+        return true
+    }
+
     public func choose(_ input: DecisionInput, random: inout SeededRandom) -> Choice {
         policy.choose(input, random: &random)
     }

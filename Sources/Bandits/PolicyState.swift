@@ -5,7 +5,9 @@ import StateFormat
 // taken under other settings is refused rather than silently reinterpreted.
 
 extension ArmStatistics: StateCodable {
-    public static let stateVersion: UInt16 = 1
+    /// 2: each arm's prior and when it was set (version 1 had none: its priors stay in
+    /// the sums, and a replacement adds to them).
+    public static let stateVersion: UInt16 = 2
 
     public func encode(to w: inout StateWriter) {
         w.write(discount)
@@ -16,6 +18,9 @@ extension ArmStatistics: StateCodable {
             w.write(a.sum)
             w.write(a.squares)
             w.write(Int64(a.stamp))
+            w.write(a.prior.trials)
+            w.write(a.prior.rewardSum)
+            w.write(Int64(a.priorStamp))
         }
     }
 
@@ -24,9 +29,15 @@ extension ArmStatistics: StateCodable {
         guard discount > 0, discount <= 1 else { throw StateFormatError("discount \(discount) out of (0, 1]") }
         self.init(discount: discount)
         time = Int(try r.readInt64())
-        let n = try r.readCount(elementSize: 32)
+        let n = try r.readCount(elementSize: version >= 2 ? 56 : 32)
         for _ in 0..<n {
-            arms.append(Arm(weight: try r.readDouble(), sum: try r.readDouble(), squares: try r.readDouble(), stamp: Int(try r.readInt64())))
+            var arm = Arm(weight: try r.readDouble(), sum: try r.readDouble(), squares: try r.readDouble(), stamp: Int(try r.readInt64()))
+            if version >= 2 {
+                arm.prior = ArmPrior(trials: try r.readDouble(), rewardSum: try r.readDouble())
+                arm.priorStamp = Int(try r.readInt64())
+                guard arm.prior.trials >= 0, arm.prior.trials.isFinite, arm.prior.rewardSum.isFinite else { throw StateFormatError("arm prior out of range") }
+            }
+            arms.append(arm)
         }
     }
 }
