@@ -135,6 +135,10 @@ public struct SurfacePolicy: Sendable {
     /// Arm `arm`'s current prior, when the policy keeps priors.
     public func prior(arm: Int) -> ArmPrior? { (policy as? any StatisticsPolicy)?.stats.prior(arm) }
 
+    /// Arm `arm`'s (discounted) count of observations and pseudo-observations, when the
+    /// policy keeps per-arm statistics.
+    public func count(arm: Int) -> Double? { (policy as? any StatisticsPolicy)?.stats.count(arm) }
+
     /// Replaces arm `arm`'s prior, keeping its observations; false when the policy keeps
     /// no priors.
     public mutating func setPrior(arm: Int, _ prior: ArmPrior) -> Bool {

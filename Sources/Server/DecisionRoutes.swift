@@ -265,6 +265,12 @@ public struct DecisionRoutes: Sendable {
             w.beginObject()
             w.key("name"); w.string(a.name)
             w.key("active"); w.bool(a.active)
+            if let prior = a.prior {
+                w.key("prior"); w.beginObject()
+                w.key("trials"); w.double(prior.trials)
+                w.key("reward_sum"); w.double(prior.rewardSum)
+                w.endObject()
+            }
             w.endObject()
         }
         w.endArray()

@@ -434,6 +434,41 @@ public final class DecisionService: Sendable {
         }
     }
 
+    /// One arm whose prior a refit replaced.
+    public struct PriorChange: Sendable, Equatable {
+        public var surface: String
+        public var arm: String
+        public var channel: String
+        public var prior: ArmPrior
+    }
+
+    /// Gives every arm mapped to a channel (`mmm_priors`) the prior that channel's
+    /// posterior mean ROI implies, keeping what the arm observed. Arms not mapped, mapped
+    /// to a channel `roi` lacks, or not yet added, and surfaces without a mapping, are
+    /// left exactly as they were; a surface whose priors changed publishes a new version.
+    @discardableResult
+    public func applyChannelPriors(roi: [String: Double]) -> [PriorChange] {
+        let names: [String] = policies.withLock { p in p.surfaces.filter { $0.config.channelPriors != nil }.map(\.config.name) }
+        var changes: [PriorChange] = []
+        for surface in names {
+            var changed: [PriorChange] = []
+            // A surface with nothing to change keeps its version.
+            try? change(surface) { (s) throws(DecisionError) in
+                guard let mapping = s.config.channelPriors else { return }
+                let binary = s.config.reward != .revenue
+                for (arm, channel) in mapping.arms.sorted(by: { $0.key < $1.key }) {
+                    guard let value = roi[channel], value.isFinite, let i = s.arms.index[arm] else { continue }
+                    let prior = mapping.prior(roi: value, binaryReward: binary)
+                    guard s.policy.prior(arm: i) != prior, s.policy.setPrior(arm: i, prior) else { continue }
+                    changed.append(PriorChange(surface: surface, arm: arm, channel: channel, prior: prior))
+                }
+                if changed.isEmpty { throw DecisionError(.conflict, "no change") }
+            }
+            changes += changed
+        }
+        return changes
+    }
+
     private func change(_ surface: String, _ body: (inout SurfaceState) throws(DecisionError) -> Void) throws(DecisionError) {
         let view: View = try policies.withLock { (p) throws(DecisionError) -> View in
             guard let i = p.surfaces.firstIndex(where: { $0.config.name == surface }) else {
@@ -456,7 +491,8 @@ public final class DecisionService: Sendable {
         public var config: SurfaceConfiguration
         public var policy: String
         public var parameters: [(name: String, value: Double)]
-        public var arms: [(name: String, active: Bool)]
+        /// Each arm, whether it is eligible, and its prior when the policy keeps priors.
+        public var arms: [(name: String, active: Bool, prior: ArmPrior?)]
         public var version: Int64
         public var updates: Int64
         public var counters: JoinCounters
@@ -470,7 +506,7 @@ public final class DecisionService: Sendable {
         return SurfaceReading(
             config: s.config, policy: s.policy.name,
             parameters: s.config.policy.algorithm.parameters.map { ($0.name, s.config.policy.value($0.name)) },
-            arms: s.arms.names.indices.map { (s.arms.names[$0], s.arms.active[$0]) },
+            arms: s.arms.names.indices.map { (s.arms.names[$0], s.arms.active[$0], s.policy.prior(arm: $0)) },
             version: s.version, updates: s.updates, counters: join.read { $0.counters[i] })
     }
 

@@ -17,10 +17,12 @@ public struct SurfaceConfiguration: Sendable, Equatable {
     public var arms: [Arm]
     public var reward: RewardDefinition
     public var attributionWindowMillis: Int64
+    /// Arms whose priors follow the marketing-mix model's posterior ROI of a channel.
+    public var channelPriors: ChannelPriorMapping?
 
     public init(
         name: String, policy: PolicySpec, features: [String] = [], armFeatures: [String] = [], arms: [Arm],
-        reward: RewardDefinition = .click, attributionWindowMillis: Int64 = 30 * 60_000
+        reward: RewardDefinition = .click, attributionWindowMillis: Int64 = 30 * 60_000, channelPriors: ChannelPriorMapping? = nil
     ) {
         self.name = name
         self.policy = policy
@@ -29,6 +31,7 @@ public struct SurfaceConfiguration: Sendable, Equatable {
         self.arms = arms
         self.reward = reward
         self.attributionWindowMillis = attributionWindowMillis
+        self.channelPriors = channelPriors
     }
 
     /// The length of the vectors a linear policy learns on (0 for context-free ones).
@@ -63,6 +66,17 @@ public struct SurfaceConfiguration: Sendable, Equatable {
         }
         guard attributionWindowMillis >= 1, attributionWindowMillis <= 30 * 86_400_000 else {
             throw ConfigurationError("\(subject): attribution_window_ms must be between 1 and \(30 * 86_400_000)")
+        }
+        if let mapping = channelPriors {
+            guard !policy.algorithm.isContextual, policy.algorithm != .exp3 else {
+                throw ConfigurationError("\(subject): mmm_priors need a policy with per-arm priors, not \(policy.algorithm.rawValue)")
+            }
+            guard mapping.rewardPerROI > 0, mapping.rewardPerROI.isFinite, mapping.trials > 0, mapping.trials.isFinite else {
+                throw ConfigurationError("\(subject): mmm_priors.reward_per_roi and mmm_priors.trials must be positive numbers")
+            }
+            if let bad = mapping.arms.keys.sorted().first(where: { !SurfaceConfiguration.isName($0) }) {
+                throw ConfigurationError("\(subject): mmm_priors.arms names '\(bad)', which is not a valid arm name")
+            }
         }
         var seen = Set<String>()
         for arm in arms {
@@ -110,7 +124,7 @@ public struct SurfaceConfiguration: Sendable, Equatable {
         return out
     }
 
-    private static let surfaceKeys: Set<String> = ["policy", "parameters", "payoff", "features", "arm_features", "arms", "reward", "attribution_window_ms"]
+    private static let surfaceKeys: Set<String> = ["policy", "parameters", "payoff", "features", "arm_features", "arms", "reward", "attribution_window_ms", "mmm_priors"]
 
     private static func parseOne(name: String, _ node: Node, source: String) throws(ConfigurationError) -> SurfaceConfiguration {
         let at = "\(source): surfaces.\(name)"
@@ -154,7 +168,31 @@ public struct SurfaceConfiguration: Sendable, Equatable {
             guard let text = w.string, let n = Int64(text) else { throw ConfigurationError("\(at).attribution_window_ms must be an integer") }
             window = n
         }
-        return SurfaceConfiguration(name: name, policy: spec, features: features, armFeatures: armFeatures, arms: arms, reward: reward, attributionWindowMillis: window)
+        let channelPriors = try fields["mmm_priors"].map { (n) throws(ConfigurationError) in try mapping(n, at: "\(at).mmm_priors") }
+        return SurfaceConfiguration(
+            name: name, policy: spec, features: features, armFeatures: armFeatures, arms: arms, reward: reward, attributionWindowMillis: window,
+            channelPriors: channelPriors)
+    }
+
+    private static func mapping(_ node: Node, at: String) throws(ConfigurationError) -> ChannelPriorMapping {
+        guard case .mapping(let m) = node else { throw ConfigurationError("\(at) must be a mapping (reward_per_roi, trials, arms)") }
+        var rewardPerROI: Double?, trials: Double?
+        var arms: [String: String] = [:]
+        for (k, v) in m {
+            switch k.string {
+            case "reward_per_roi": rewardPerROI = v.scalar.flatMap { Double($0.string) }
+            case "trials": trials = v.scalar.flatMap { Double($0.string) }
+            case "arms":
+                guard case .mapping(let pairs) = v else { throw ConfigurationError("\(at).arms must map arm names to channel names") }
+                for (arm, channel) in pairs {
+                    guard let a = arm.string, let c = channel.scalar?.string, !c.isEmpty else { throw ConfigurationError("\(at).arms must map arm names to channel names") }
+                    arms[a] = c
+                }
+            default: throw ConfigurationError("\(at): unknown key '\(k.string ?? "?")' (reward_per_roi, trials, arms)")
+            }
+        }
+        guard let rewardPerROI, let trials else { throw ConfigurationError("\(at) needs reward_per_roi and trials as numbers") }
+        return ChannelPriorMapping(rewardPerROI: rewardPerROI, trials: trials, arms: arms)
     }
 
     private static func arm(_ node: Node, armFeatures: [String], at: String) throws(ConfigurationError) -> Arm {
@@ -204,5 +242,30 @@ public struct SurfaceConfiguration: Sendable, Equatable {
             out[key] = value
         }
         return out
+    }
+}
+
+/// How a surface turns a marketing-mix refit into arm priors: each mapped arm's prior
+/// mean reward is `rewardPerROI` times its channel's posterior mean ROI (clipped to
+/// [0, 1] when the reward is a 0/1 outcome), worth `trials` pseudo-observations. An arm
+/// that has observed more than `trials` rewards is led by its own data; a new or rarely
+/// chosen arm starts from what the model says its channel returns.
+public struct ChannelPriorMapping: Sendable, Equatable {
+    public var rewardPerROI: Double
+    public var trials: Double
+    /// Arm name → channel name (as in the model's data).
+    public var arms: [String: String]
+
+    public init(rewardPerROI: Double, trials: Double, arms: [String: String]) {
+        self.rewardPerROI = rewardPerROI
+        self.trials = trials
+        self.arms = arms
+    }
+
+    /// The prior for an arm of a channel with posterior mean ROI `roi`.
+    public func prior(roi: Double, binaryReward: Bool) -> ArmPrior {
+        var mean = max(0, rewardPerROI * roi)
+        if binaryReward { mean = min(mean, 1) }
+        return ArmPrior(trials: trials, rewardSum: trials * mean)
     }
 }
