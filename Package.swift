@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "Events", "StateFormat", "Stream", "Bandits", "Scoring", "Models",
+                "Events", "StateFormat", "Stream", "Bandits", "Scoring", "Models", "MarketingMix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Bandits"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Events", "StateFormat"]),
         .testTarget(name: "MarketingMixTests", dependencies: ["MarketingMix", "Bandits"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Stream", "Events", "Bandits"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Stream", "Events", "Bandits", "Models", "MarketingMix"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

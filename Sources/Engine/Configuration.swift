@@ -61,6 +61,26 @@ public struct Configuration: Sendable, Equatable {
         public var checkpointIntervalMillis = 60_000
     }
 
+    /// The marketing-mix refit beside the engine (docs/mmm.md).
+    public struct MarketingMix: Sendable, Equatable {
+        /// Time between refits; 0 never refits (a priors file is still watched).
+        public var refitIntervalMillis = 0
+        /// `revenue` (purchase revenue) or `conversions` (purchases).
+        public var kpi = "revenue"
+        /// `day` or `week` (seven-day blocks from the first day with data).
+        public var period = "week"
+        /// Periods of data before the first refit is attempted.
+        public var minimumPeriods = 26
+        /// Channels to model (default: every channel with spend).
+        public var channels: [String] = []
+        /// A `mmm fit` YAML file for the model, priors, lift tests and sampler (its data,
+        /// KPI and channel keys are not used).
+        public var modelConfig = ""
+        /// Where a converged refit writes its priors, and the file watched for new ones
+        /// (default: `<snapshot_dir>/mmm-priors.json`).
+        public var priorsFile = ""
+    }
+
     public struct Log: Sendable, Equatable {
         public var level = "info"
         /// `json` (one object per line) or `text`.
@@ -72,7 +92,11 @@ public struct Configuration: Sendable, Equatable {
     public var http = HTTP()
     public var decisions = Decisions()
     public var surfaces: [SurfaceConfiguration] = []
+    public var mmm = MarketingMix()
     public var log = Log()
+
+    /// The priors file in use: as configured, or in the snapshot directory.
+    public var priorsFile: String { mmm.priorsFile.isEmpty ? engine.snapshotDirectory + "/mmm-priors.json" : mmm.priorsFile }
 
     public init() {}
 
@@ -105,6 +129,15 @@ public struct Configuration: Sendable, Equatable {
         "decisions.max_pending": { c, v throws(ConfigurationError) in c.decisions.maxPending = try int(v, "decisions.max_pending", min: 1, max: 1 << 30) },
         "decisions.log_file": { c, v throws(ConfigurationError) in c.decisions.logFile = v },
         "decisions.checkpoint_interval_ms": { c, v throws(ConfigurationError) in c.decisions.checkpointIntervalMillis = try int(v, "decisions.checkpoint_interval_ms", min: 100, max: 86_400_000) },
+        "mmm.refit_interval_ms": { c, v throws(ConfigurationError) in c.mmm.refitIntervalMillis = try int(v, "mmm.refit_interval_ms", min: 0, max: 30 * 86_400_000) },
+        "mmm.kpi": { c, v throws(ConfigurationError) in c.mmm.kpi = try oneOf(v, "mmm.kpi", ["revenue", "conversions"]) },
+        "mmm.period": { c, v throws(ConfigurationError) in c.mmm.period = try oneOf(v, "mmm.period", ["day", "week"]) },
+        "mmm.min_periods": { c, v throws(ConfigurationError) in c.mmm.minimumPeriods = try int(v, "mmm.min_periods", min: 8, max: 100_000) },
+        "mmm.channels": { c, v throws(ConfigurationError) in
+            c.mmm.channels = v.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }.filter { !$0.isEmpty }
+        },
+        "mmm.model_config": { c, v throws(ConfigurationError) in c.mmm.modelConfig = v },
+        "mmm.priors_file": { c, v throws(ConfigurationError) in c.mmm.priorsFile = v },
         "log.level": { c, v throws(ConfigurationError) in c.log.level = try oneOf(v, "log.level", ["trace", "debug", "info", "notice", "warning", "error", "critical"]) },
         "log.format": { c, v throws(ConfigurationError) in c.log.format = try oneOf(v, "log.format", ["json", "text"]) },
     ]
@@ -127,7 +160,7 @@ public struct Configuration: Sendable, Equatable {
                 flat.append((propertiesPrefix + property, value))
             } else if let key = keys.keys.first(where: { environmentName(of: $0) == name }) {
                 flat.append((key, value))
-            } else if ["ARBITER_KAFKA_", "ARBITER_ENGINE_", "ARBITER_HTTP_", "ARBITER_LOG_", "ARBITER_DECISIONS_"].contains(where: { name.hasPrefix($0) }) {
+            } else if ["ARBITER_KAFKA_", "ARBITER_ENGINE_", "ARBITER_HTTP_", "ARBITER_LOG_", "ARBITER_DECISIONS_", "ARBITER_MMM_"].contains(where: { name.hasPrefix($0) }) {
                 throw ConfigurationError("unknown environment override \(name); known: \(keys.keys.sorted().map(environmentName).joined(separator: ", ")), ARBITER_KAFKA_PROPERTY_*")
             }
         }

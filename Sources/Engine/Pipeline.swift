@@ -1,6 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Events
 import Logging
+import Models
 import Stream
+import Synchronization
 
 /// State that follows the whole event stream (not one partition) on the engine thread:
 /// the decision service's reward join and policies.
@@ -59,6 +64,8 @@ public final class Pipeline: @unchecked Sendable {
     private var periodicInFlight: Handoff<SnapshotWriter.Outcome>?
     private var lastSnapshotStart = MonotonicClock.nanos
     private var lastPublish: UInt64 = 0
+    /// Requests for the merged media ledger, answered on the engine thread.
+    private let mediaRequests = Mutex<[Handoff<MediaLedger>]>([])
     private var stopRequested = false
 
     struct PartitionRuntime {
@@ -244,8 +251,31 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: Periodic work
 
+    /// The media ledgers of every partition this process holds, merged: the series a
+    /// marketing-mix refit reads. Answered by the engine thread between batches; nil if
+    /// it does not answer within `timeoutMillis` (stopped, or stuck on a long batch).
+    public func mediaLedger(timeoutMillis: Int) -> MediaLedger? {
+        let answer = Handoff<MediaLedger>()
+        mediaRequests.withLock { $0.append(answer) }
+        let deadline = MonotonicClock.nanos + UInt64(timeoutMillis) * 1_000_000
+        while MonotonicClock.nanos < deadline {
+            if let ledger = answer.poll() { return ledger }
+            usleep(10_000)
+        }
+        return answer.poll()
+    }
+
     private func tick() {
         observer?.tick()
+        let waiting = mediaRequests.withLock { requests in
+            defer { requests.removeAll() }
+            return requests
+        }
+        if !waiting.isEmpty {
+            var merged = MediaLedger()
+            for p in partitions.keys.sorted() { merged.merge(partitions[p]!.learners.media) }
+            for answer in waiting { answer.put(merged) }
+        }
         if let inFlight = periodicInFlight, let outcome = inFlight.poll() {
             record(outcome)
             periodicInFlight = nil

@@ -91,7 +91,7 @@ public struct MixData: Sendable {
     }
 
     /// 1…366 for a `YYYY-MM-DD` prefix.
-    static func dayOfYear(_ text: String) -> Double? {
+    public static func dayOfYear(_ text: String) -> Double? {
         let parts = text.prefix(10).split(separator: "-").compactMap { Int($0) }
         guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
         let (y, m, d) = (parts[0], parts[1], parts[2])

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Hummingbird
 import Logging
+import MarketingMix
 import Metrics
 import Prometheus
 import Server
@@ -61,6 +62,8 @@ struct Serve: AsyncParsableCommand {
                 }
             })
 
+        let refitter = try makeRefitter(settings, pipeline: pipeline, decisions: decisions.service, logger: logger)
+
         let router = Router()
         StatusRoutes(statistics: pipeline.statistics, health: source.health, registry: registry).register(on: router)
         let eventsTopic = settings.kafka.eventsTopic
@@ -74,7 +77,7 @@ struct Serve: AsyncParsableCommand {
             router: router,
             configuration: .init(address: .hostname(settings.http.host, port: settings.http.port), serverName: "arbiter"),
             logger: logger)
-        let engine = EngineService(pipeline: pipeline, source: source, outputs: outputs, decisions: decisions, logger: logger)
+        let engine = EngineService(pipeline: pipeline, source: source, outputs: outputs, decisions: decisions, refitter: refitter, logger: logger)
         // Services stop in reverse order: the engine flushes while HTTP still answers.
         let group = ServiceGroup(configuration: .init(
             services: [
@@ -87,6 +90,40 @@ struct Serve: AsyncParsableCommand {
         if let fatal = pipeline.statistics.current.fatalError {
             throw ValidationError("engine stopped: \(fatal)")
         }
+    }
+
+    /// The marketing-mix refit and priors watcher, when refits are configured or a
+    /// surface maps arms to channels.
+    func makeRefitter(_ settings: Configuration, pipeline: Pipeline, decisions: DecisionService, logger: Logger) throws -> MixRefitter? {
+        let m = settings.mmm
+        guard m.refitIntervalMillis > 0 || settings.surfaces.contains(where: { $0.channelPriors != nil }) else { return nil }
+        var model = MixConfiguration()
+        if !m.modelConfig.isEmpty {
+            let text: String
+            do { text = try String(contentsOfFile: m.modelConfig, encoding: .utf8) } catch { throw ValidationError("cannot read mmm.model_config \(m.modelConfig): \(error.localizedDescription)") }
+            model = try MixConfiguration.parse(yaml: text, source: m.modelConfig)
+            guard model.data == nil, model.kpi == nil, model.date == nil, model.channels.isEmpty, model.controls.isEmpty else {
+                throw ValidationError("\(m.modelConfig): the engine's refit reads its data from the event stream; drop data, date, kpi, channels and controls (mmm.kpi and mmm.channels choose them)")
+            }
+        }
+        let refitter = MixRefitter(
+            settings: .init(
+                intervalMillis: m.refitIntervalMillis, kpi: MixSeries.KPI(rawValue: m.kpi)!, period: MixSeries.Period(rawValue: m.period)!,
+                minimumPeriods: m.minimumPeriods, channels: m.channels, model: model, priorsFile: settings.priorsFile),
+            ledger: { pipeline.mediaLedger(timeoutMillis: 30_000) },
+            apply: { roi in
+                for change in decisions.applyChannelPriors(roi: roi) {
+                    logger.info("arm prior from the marketing-mix model", metadata: [
+                        "surface": "\(change.surface)", "arm": "\(change.arm)", "channel": "\(change.channel)",
+                        "trials": "\(change.prior.trials)", "reward_sum": "\(change.prior.rewardSum)",
+                    ])
+                }
+            },
+            logger: logger)
+        logger.info("marketing-mix refit ready", metadata: [
+            "interval_ms": "\(m.refitIntervalMillis)", "kpi": "\(m.kpi)", "period": "\(m.period)", "priors_file": "\(settings.priorsFile)",
+        ])
+        return refitter
     }
 
     /// The decision points, restored from this instance's state file when there is one.
@@ -120,11 +157,13 @@ struct EngineService: Service {
     let source: KafkaSource
     let outputs: KafkaOutputs
     let decisions: DecisionObserver
+    let refitter: MixRefitter?
     let logger: Logger
 
     func run() async throws {
         try source.start()
         pipeline.start()
+        refitter?.start()
         // Cancellation too (another service failed, e.g. the HTTP port was taken) stops
         // the engine cleanly, so the process exits with the error instead of lingering.
         await withTaskCancellationOrGracefulShutdownHandler {
@@ -140,6 +179,8 @@ struct EngineService: Service {
             pipeline.stop()
         }
         source.join()
+        // Before the decision state is saved, so that priors applied so far are in it.
+        refitter?.stop()
         decisions.close()
         if !decisions.service.flushLog(timeoutMillis: 10_000) {
             logger.error("the decision log was not fully flushed before shutdown")
