@@ -98,6 +98,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Stream", "Events"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Stream", "Events", "MarketingMix"]),
     ]
 )

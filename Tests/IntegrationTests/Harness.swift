@@ -211,11 +211,16 @@ final class EngineProcess: @unchecked Sendable {
     let logPath: String
     private var child: Child?
     private let environment: [String: String]
+    private let config: String
 
     /// - Parameters: the broker, the consumer group, and the snapshot directory shared by
     ///   the group's processes.
-    init(broker: Broker, group: String, snapshots: String, name: String, snapshotIntervalMillis: Int = 300, extra: [String: String] = [:]) {
+    init(
+        broker: Broker, group: String, snapshots: String, name: String, snapshotIntervalMillis: Int = 300, extra: [String: String] = [:],
+        config: String = Paths.root + "/config/arbiter.yaml"
+    ) {
         logPath = snapshots + "-\(name).log"
+        self.config = config
         environment = extra.merging([
             "ARBITER_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
             "ARBITER_KAFKA_GROUP_ID": group,
@@ -229,7 +234,7 @@ final class EngineProcess: @unchecked Sendable {
     }
 
     func start() throws {
-        child = try Child(Paths.arbiter, ["serve", "--config", Paths.root + "/config/arbiter.yaml"], environment: environment, outputPath: logPath)
+        child = try Child(Paths.arbiter, ["serve", "--config", config], environment: environment, outputPath: logPath)
     }
 
     var isRunning: Bool { child?.isRunning ?? false }
