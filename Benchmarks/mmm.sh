@@ -39,7 +39,8 @@ if [ "${BENCH_PYMC:-1}" != 0 ]; then
   python3 - "$work/raw.jsonl" "$work/pymc.jsonl" <<'PY'
 import json, sys
 arbiter = json.loads(open(sys.argv[1]).readline())
-pymc = json.loads(open(sys.argv[2]).readline())
+# PyMC's progress bars can land on standard output too: the result is the JSON line.
+pymc = json.loads([l for l in open(sys.argv[2]) if l.startswith("{")][-1])
 print(f"\nPyMC-Marketing on run 1's data: {pymc['seconds']:.1f} s, worst R-hat {pymc['worst_r_hat']:.3f}, "
       f"bulk ESS {pymc['min_bulk_ess']:.0f}, tail ESS {pymc['min_tail_ess']:.0f}, "
       f"{pymc['min_bulk_ess_per_s']:.2f} bulk ESS/s, {pymc['divergences']} divergences")

@@ -48,6 +48,12 @@ public struct MixData: Sendable {
     /// value must be a finite number and spend must not be negative: a bad cell is an
     /// error naming its line and column, never a silent zero.
     public static func load(_ path: String, date: String?, kpi: String, channels: [String], controls: [String] = []) throws(MixError) -> MixData {
+        try loadGeos(path, geo: nil, date: date, kpi: kpi, channels: channels, controls: controls)[0].data
+    }
+
+    /// As `load`, with one series per value of the `geo` column (in order of first
+    /// appearance; each geo's rows in time order). Without `geo`, one series named "".
+    public static func loadGeos(_ path: String, geo: String?, date: String?, kpi: String, channels: [String], controls: [String] = []) throws(MixError) -> [(name: String, data: MixData)] {
         let table: CSVTable
         do { table = try CSVTable(path: path) } catch { throw MixError(error.message) }
         func column(_ name: String) throws(MixError) -> Int {
@@ -58,7 +64,9 @@ public struct MixData: Sendable {
         let channelColumns = try channels.map { (c) throws(MixError) in try column(c) }
         let controlColumns = try controls.map { (c) throws(MixError) in try column(c) }
         let dateColumn = try date.map { (c) throws(MixError) in try column(c) }
-        var data = MixData(periods: [], kpi: [], channels: channels, spend: [], controls: controls, controlValues: [], dayOfYear: [])
+        let geoColumn = try geo.map { (c) throws(MixError) in try column(c) }
+        var order: [String] = []
+        var series: [String: MixData] = [:]
         for (n, row) in table.rows.enumerated() {
             let line = n + 2
             guard row.count == table.header.count else { throw MixError("\(path) line \(line): \(row.count) fields, the header has \(table.header.count)") }
@@ -66,6 +74,13 @@ public struct MixData: Sendable {
                 guard let v = Double(row[i]), v.isFinite else { throw MixError("\(path) line \(line): '\(table.header[i])' is not a number: '\(row[i].prefix(40))'") }
                 return v
             }
+            let name = geoColumn.map { String(row[$0]) } ?? ""
+            if series[name] == nil {
+                order.append(name)
+                series[name] = MixData(periods: [], kpi: [], channels: channels, spend: [], controls: controls, controlValues: [], dayOfYear: [])
+            }
+            var data = series[name]!
+            let index = data.count
             data.kpi.append(try number(kpiColumn))
             for c in channelColumns {
                 let v = try number(c)
@@ -79,15 +94,21 @@ public struct MixData: Sendable {
                 data.periods.append(text)
                 data.dayOfYear.append(day)
             } else {
-                data.periods.append(String(n))
-                data.dayOfYear.append(Double(n % 52) * 7 + 1)
+                data.periods.append(String(index))
+                data.dayOfYear.append(Double(index % 52) * 7 + 1)
             }
+            series[name] = data
         }
-        guard data.count >= 8 else { throw MixError("\(path): \(data.count) periods; a fit needs at least 8") }
-        for (c, name) in channels.enumerated() where data.totalSpend(c) <= 0 {
-            throw MixError("\(path): channel '\(name)' has no spend at all; leave it out")
+        guard !order.isEmpty else { throw MixError("\(path): no rows") }
+        return try order.map { (name) throws(MixError) in
+            let data = series[name]!
+            let label = geo == nil ? path : "\(path) geo '\(name)'"
+            guard data.count >= 8 else { throw MixError("\(label): \(data.count) periods; a fit needs at least 8") }
+            for (c, channel) in channels.enumerated() where data.totalSpend(c) <= 0 {
+                throw MixError("\(label): channel '\(channel)' has no spend at all; leave it out")
+            }
+            return (name, data)
         }
-        return data
     }
 
     /// 1…366 for a `YYYY-MM-DD` prefix.

@@ -86,17 +86,21 @@ public struct MixFit: Sendable {
     public var smallestBulkESS: Double { convergence.map(\.bulkESS).min() ?? .nan }
     public var smallestTailESS: Double { convergence.map(\.tailESS).min() ?? .nan }
 
-    /// Why the fit cannot be trusted; empty when it has converged: every R-hat below
-    /// 1.01, bulk and tail ESS of at least 100 per chain, no divergent transition.
-    public var problems: [String] {
+    /// Why the fit cannot be trusted; empty when it has converged.
+    public var problems: [String] { Self.problems(names: model.parameterNames, convergence: convergence, chains: chains, settings: settings) }
+
+    /// Why a fit cannot be trusted; empty when it has converged: every R-hat below 1.01,
+    /// bulk and tail ESS of at least 100 per chain, no divergent transition.
+    static func problems(names: [String], convergence: [Convergence], chains: [ChainDraws], settings: FitSettings) -> [String] {
         var out: [String] = []
-        let names = model.parameterNames
         if let (i, c) = convergence.enumerated().max(by: { $0.1.rHat < $1.1.rHat }), !(c.rHat < 1.01) {
             out.append("R-hat \(String(format: "%.3f", c.rHat)) for \(names[i]) (needs < 1.01)")
         }
         let needed = Double(100 * settings.chains)
-        if !(smallestBulkESS >= needed) { out.append("bulk ESS \(Int(smallestBulkESS.isNaN ? 0 : smallestBulkESS)) (needs ≥ \(Int(needed)))") }
-        if !(smallestTailESS >= needed) { out.append("tail ESS \(Int(smallestTailESS.isNaN ? 0 : smallestTailESS)) (needs ≥ \(Int(needed)))") }
+        let bulk = convergence.map(\.bulkESS).min() ?? .nan, tail = convergence.map(\.tailESS).min() ?? .nan
+        if !(bulk >= needed) { out.append("bulk ESS \(Int(bulk.isNaN ? 0 : bulk)) (needs ≥ \(Int(needed)))") }
+        if !(tail >= needed) { out.append("tail ESS \(Int(tail.isNaN ? 0 : tail)) (needs ≥ \(Int(needed)))") }
+        let divergences = chains.reduce(0) { $0 + $1.divergences }
         if divergences > 0 { out.append("\(divergences) divergent transitions") }
         return out
     }
@@ -108,23 +112,15 @@ public struct MixFit: Sendable {
     /// the share of iterations done, from one thread at a time.
     public static func fit(_ model: MixModel, settings: FitSettings = FitSettings(), progress: (@Sendable (Double) -> Void)? = nil) -> MixFit {
         let clock = ContinuousClock.now
-        let results = ChainResults(count: settings.chains)
-        let total = Double(settings.chains * (settings.sampler.warmup + settings.sampler.draws))
-        DispatchQueue.concurrentPerform(iterations: settings.chains) { k in
-            var seeds = SeededRandom(seed: settings.seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15)
-            let start = model.samplerPoint(model.initialPoint(random: &seeds))
-            var sampler = NUTSSampler(target: BoundModel(model), start: start, settings: settings.sampler, seed: seeds.next())
-            var chain = sampler.run { done in
-                if let progress, done % 50 == 0 { results.advance(50, of: total, report: progress) }
-            }
+        let chains = ChainRunner.run(settings: settings, progress: progress) { random in
+            (BoundModel(model), model.samplerPoint(model.initialPoint(random: &random)))
+        } finish: { chain in
             // Everything downstream reads model coordinates.
             for d in 0..<chain.count {
                 let range = (d * chain.dimension)..<((d + 1) * chain.dimension)
                 chain.draws.replaceSubrange(range, with: model.modelPoint(Array(chain.draws[range])))
             }
-            results.set(k, chain)
         }
-        let chains = results.all
         let convergence = (0..<model.dimension).map { i in
             Convergence(chains: chains.map { c in (0..<c.count).map { c.value($0, i) } })
         }
@@ -138,7 +134,7 @@ public struct MixFit: Sendable {
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
-    private static func summarise(_ model: MixModel, _ effects: [[ChannelEffect]]) -> [ChannelSummary] {
+    static func summarise(_ model: MixModel, _ effects: [[ChannelEffect]]) -> [ChannelSummary] {
         model.data.channels.enumerated().map { k, name in
             let shares = effects.map { e in e[k].contribution / max(e.reduce(0) { $0 + $1.contribution }, .leastNormalMagnitude) }
             return ChannelSummary(
@@ -164,6 +160,30 @@ struct BoundModel: LogDensityGradient {
 
     mutating func evaluate(_ q: [Double], gradient: inout [Double]) -> Double {
         model.samplerLogDensity(q, gradient: &gradient, workspace: workspace)
+    }
+}
+
+/// Runs `settings.chains` NUTS chains in parallel. Chain k's generator is seeded from the
+/// seed and k, and `chain` builds its target and starting point from it, so the result
+/// does not depend on scheduling; `finish` post-processes each chain on its thread.
+enum ChainRunner {
+    static func run<Target: LogDensityGradient>(
+        settings: FitSettings, progress: (@Sendable (Double) -> Void)?, chain: @Sendable (inout SeededRandom) -> (Target, [Double]),
+        finish: @Sendable (inout ChainDraws) -> Void = { _ in }
+    ) -> [ChainDraws] {
+        let results = ChainResults(count: settings.chains)
+        let total = Double(settings.chains * (settings.sampler.warmup + settings.sampler.draws))
+        DispatchQueue.concurrentPerform(iterations: settings.chains) { k in
+            var seeds = SeededRandom(seed: settings.seed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15)
+            let (target, start) = chain(&seeds)
+            var sampler = NUTSSampler(target: target, start: start, settings: settings.sampler, seed: seeds.next())
+            var draws = sampler.run { done in
+                if let progress, done % 50 == 0 { results.advance(50, of: total, report: progress) }
+            }
+            finish(&draws)
+            results.set(k, draws)
+        }
+        return results.all
     }
 }
 

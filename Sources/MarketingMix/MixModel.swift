@@ -245,7 +245,9 @@ public struct MixModel: Sendable {
     /// The log posterior density (up to a constant) at `q`, with its gradient. With
     /// `centred`, `q[0]` is not the intercept but the intercept plus every channel's mean
     /// contribution (see `samplerPoint`), and the gradient is in that coordinate.
-    public func logDensity(_ q: [Double], gradient g: inout [Double], workspace w: Workspace, centred: Bool = false) -> Double {
+    /// Without `channelPriors` the priors of β, α, κ and s are left out: a hierarchical
+    /// model that shares or pools them adds its own.
+    public func logDensity(_ q: [Double], gradient g: inout [Double], workspace w: Workspace, centred: Bool = false, channelPriors: Bool = true) -> Double {
         let T = data.count, C = channelCount, J = linearCount, p = specification.priors
         let learnSlope = specification.learnSlope
         for i in 0..<g.count { g[i] = 0 }
@@ -338,7 +340,7 @@ public struct MixModel: Sendable {
         for j in 0..<(2 * specification.fourierOrder) { lp += Self.normal(q, 2 + j, p.seasonality, &g) }
         for k in 0..<data.controls.count { lp += Self.normal(q, 2 + 2 * specification.fourierOrder + k, p.control, &g) }
         lp += calibration(q, &g, workspace: w)
-        for c in 0..<C {
+        for c in 0..<C where channelPriors {
             let base = betaIndex(c)
             if roiPriors[c] == nil { lp += Self.halfNormalOnLog(q, base, p.channelScale, &g) }
             lp += Self.betaOnLogit(q, base + 1, p.adstock, &g)
@@ -363,7 +365,7 @@ public struct MixModel: Sendable {
     /// Each channel's mean contribution over the periods, β·mean(h), on the scaled
     /// problem, with its derivatives in logit α, log κ and log s (in log β it is the
     /// level itself); the curves must be in the workspace.
-    private func channelLevels(_ q: [Double], workspace w: Workspace) -> [(value: Double, dAlpha: Double, dKappa: Double, dSlope: Double)] {
+    func channelLevels(_ q: [Double], workspace w: Workspace) -> [(value: Double, dAlpha: Double, dKappa: Double, dSlope: Double)] {
         let T = data.count
         return (0..<channelCount).map { c in
             var h = 0.0, a = 0.0, k = 0.0, s = 0.0
@@ -476,26 +478,26 @@ public struct MixModel: Sendable {
         }
     }
 
-    private static func normal(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
+    static func normal(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
         let z = (q[i] - prior.0) / prior.1
         g[i] -= z / prior.1
         return -z * z / 2
     }
 
-    private static func halfNormalOnLog(_ q: [Double], _ i: Int, _ scale: Double, _ g: inout [Double]) -> Double {
+    static func halfNormalOnLog(_ q: [Double], _ i: Int, _ scale: Double, _ g: inout [Double]) -> Double {
         let v = exp(q[i])
         g[i] += 1 - v * v / (scale * scale)
         return q[i] - v * v / (2 * scale * scale)
     }
 
-    private static func betaOnLogit(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
+    static func betaOnLogit(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
         let alpha = 1 / (1 + exp(-q[i]))
         g[i] += prior.0 * (1 - alpha) - prior.1 * alpha
         // log α = −log(1 + e^{−u}), log(1 − α) = −log(1 + e^{u}), stable for large |u|.
         return -prior.0 * softplus(-q[i]) - prior.1 * softplus(q[i])
     }
 
-    private static func gammaOnLog(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
+    static func gammaOnLog(_ q: [Double], _ i: Int, _ prior: (Double, Double), _ g: inout [Double]) -> Double {
         let v = exp(q[i])
         g[i] += prior.0 - prior.1 * v
         return prior.0 * q[i] - prior.1 * v
@@ -528,7 +530,7 @@ extension MixModel {
 /// function of the others, so the Jacobian determinant is 1 and the density unchanged.
 extension MixModel {
     /// log h(1) of channel `c` at `q`, with its derivatives in log κ and log s.
-    private func referenceLogHill(_ q: [Double], _ c: Int) -> (value: Double, dKappa: Double, dSlope: Double) {
+    func referenceLogHill(_ q: [Double], _ c: Int) -> (value: Double, dKappa: Double, dSlope: Double) {
         let base = betaIndex(c)
         let s = specification.learnSlope ? exp(q[base + 3]) : 1
         let gap = q[base + 2]
@@ -556,7 +558,7 @@ extension MixModel {
     }
 
     /// The channels' summed mean contribution at `q` (its intercept is not used).
-    private func totalLevel(_ q: [Double]) -> Double {
+    func totalLevel(_ q: [Double]) -> Double {
         let w = Workspace(self)
         var g = [Double](repeating: 0, count: dimension)
         _ = logDensity(q, gradient: &g, workspace: w)

@@ -126,4 +126,89 @@ public enum MixReport {
         w.newline()
         return w.bytes
     }
+
+    /// The JSON document of a hierarchical fit: settings, convergence, per channel over
+    /// all geos, the pooled effect and its spread across geos, and per geo its channels.
+    public static func json(_ fit: GeoMixFit) -> [UInt8] {
+        var w = JSONWriter(reservingCapacity: 8192)
+        func interval(_ name: String, _ i: Interval) {
+            w.key(name); w.beginObject()
+            w.key("mean"); w.double(i.mean)
+            w.key("lower_5"); w.double(i.lower)
+            w.key("upper_95"); w.double(i.upper)
+            w.endObject()
+        }
+        func channels(_ list: [ChannelSummary]) {
+            w.beginArray()
+            for c in list {
+                w.beginObject()
+                w.key("name"); w.string(c.name)
+                w.key("spend"); w.double(c.spend)
+                interval("contribution", c.contribution)
+                interval("share", c.share)
+                interval("roi", c.roi)
+                interval("marginal_roi", c.marginalROI)
+                interval("adstock", c.adstock)
+                interval("half_saturation_spend", c.halfSaturation)
+                w.endObject()
+            }
+            w.endArray()
+        }
+        let s = fit.settings
+        w.beginObject()
+        w.key("geos"); w.beginArray()
+        for g in fit.model.geos { w.string(g) }
+        w.endArray()
+        w.key("model"); w.beginObject()
+        w.key("pooling"); w.string("log effect at typical spend ~ Normal(mean_c, spread_c) across geos; adstock and saturation shared")
+        w.key("adstock"); w.string("geometric, normalised, max lag \(fit.model.specification.maxLag)")
+        w.key("fourier_order"); w.int(Int64(fit.model.specification.fourierOrder))
+        w.endObject()
+        w.key("sampler"); w.beginObject()
+        w.key("chains"); w.int(Int64(s.chains))
+        w.key("warmup"); w.int(Int64(s.sampler.warmup))
+        w.key("draws"); w.int(Int64(s.sampler.draws))
+        w.key("seed"); w.int(Int64(bitPattern: s.seed))
+        w.key("seconds"); w.double(fit.seconds)
+        w.endObject()
+        w.key("convergence"); w.beginObject()
+        w.key("converged"); w.bool(fit.converged)
+        w.key("problems"); w.beginArray()
+        for p in fit.problems { w.string(p) }
+        w.endArray()
+        w.key("worst_r_hat"); w.double(fit.worstRHat)
+        w.key("divergences"); w.int(Int64(fit.divergences))
+        w.key("parameters"); w.beginArray()
+        for (name, c) in zip(fit.model.parameterNames, fit.convergence) {
+            w.beginObject()
+            w.key("name"); w.string(name)
+            w.key("r_hat"); w.double(c.rHat)
+            w.key("bulk_ess"); w.double(c.bulkESS)
+            w.key("tail_ess"); w.double(c.tailESS)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        w.key("channels"); channels(fit.channels)
+        w.key("pooling"); w.beginArray()
+        for (c, name) in fit.model.channels.enumerated() {
+            w.beginObject()
+            w.key("channel"); w.string(name)
+            interval("pooled_effect_at_typical_spend", fit.pooledEffect[c])
+            interval("spread_across_geos", fit.poolSpread[c])
+            w.endObject()
+        }
+        w.endArray()
+        w.key("by_geo"); w.beginArray()
+        for (g, name) in fit.model.geos.enumerated() {
+            w.beginObject()
+            w.key("geo"); w.string(name)
+            w.key("channels"); channels(fit.geoChannels[g])
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        w.newline()
+        return w.bytes
+    }
 }

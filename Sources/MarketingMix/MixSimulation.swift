@@ -70,3 +70,83 @@ extension MixSimulation {
         return lines.joined(separator: "\n") + "\n"
     }
 }
+
+/// Several geos simulated from the hierarchical model: per geo random weekly spend (its
+/// own size), two controls, and a KPI drawn at a random point `truth` of `model` (pooled
+/// effects per channel with geo offsets, shared adstock and saturation) plus Normal
+/// noise, then scaled by the geo's size. For tests and validation.
+public struct GeoMixSimulation: Sendable {
+    public var geos: [(name: String, data: MixData)]
+    public var model: GeoMixModel
+    /// Per geo, per channel: the true effects.
+    public var trueEffects: [[ChannelEffect]]
+
+    public init(geos count: Int, weeks: Int = 104, channels: Int = 2, seed: UInt64, noise: Double = 0.03) throws(MixError) {
+        var random = SeededRandom(seed: seed)
+        let names = (0..<channels).map { "ch\($0)" }
+        var flat: [(name: String, data: MixData)] = []
+        var sizes: [Double] = []
+        for g in 0..<count {
+            let size = 1 + random.unit() * 3
+            sizes.append(5000 * size)
+            var spend: [Double] = []
+            for _ in 0..<weeks {
+                for c in 0..<channels { spend.append(random.unit() < 0.15 ? 0 : size * (1000 + Double(c) * 400) * (0.3 + random.unit())) }
+            }
+            let controls = (0..<weeks).flatMap { t in [sin(Double(t + g) / 9), random.unit() < 0.1 ? 1.0 : 0] }
+            flat.append((
+                "geo\(g)",
+                MixData(
+                    periods: (0..<weeks).map(String.init), kpi: [Double](repeating: 1, count: weeks), channels: names, spend: spend,
+                    controls: ["wave", "promo"], controlValues: controls)
+            ))
+        }
+        let placeholder = try GeoMixModel(geos: flat)
+        var truth = [Double](repeating: 0, count: placeholder.dimension)
+        for c in 0..<channels {
+            let s = placeholder.shared(c)
+            let decay = 0.2 + 0.5 * random.unit()
+            truth[s] = log(decay / (1 - decay))
+            truth[s + 1] = log(0.5 + random.unit())
+            truth[s + 2] = log(0.08 + 0.08 * random.unit())
+            truth[s + 3] = log(0.15 + 0.2 * random.unit())
+        }
+        let L = placeholder.linearCount
+        for g in 0..<count {
+            let start = placeholder.geoStart(g)
+            truth[start] = 0.6
+            truth[start + 1] = 0.1
+            for j in 0..<(L - 2) { truth[start + 2 + j] = 0.03 * (random.unit() - 0.5) }
+            truth[start + L - 1] = 0.05
+            truth[start + L] = 0.08
+            for c in 0..<channels {
+                let s = placeholder.shared(c)
+                let mean = truth[s + 2], spread = exp(truth[s + 3])
+                // The geo's log β_ref, in the sampler's partially centred coordinate.
+                let effect = mean + spread * random.normal()
+                truth[start + 1 + L + c] = (effect - mean) / pow(spread, 1 - placeholder.centring) + placeholder.centring * mean
+            }
+            truth[start + placeholder.perGeo - 1] = log(noise)
+        }
+        var series: [(name: String, data: MixData)] = []
+        var effects: [[ChannelEffect]] = []
+        for g in 0..<count {
+            let point = placeholder.modelPoint(truth, geo: g)
+            let mean = placeholder.models[g].expectedKPI(point)
+            var data = flat[g].data
+            data.kpi = mean.map { sizes[g] * ($0 + noise * random.normal()) }
+            series.append((flat[g].name, data))
+            effects.append(placeholder.models[g].channelEffects(point).map { e in
+                var e = e
+                e.contribution *= sizes[g]
+                e.roi *= sizes[g]
+                e.marginalROI *= sizes[g]
+                e.effect *= sizes[g]
+                return e
+            })
+        }
+        geos = series
+        model = try GeoMixModel(geos: series)
+        trueEffects = effects
+    }
+}

@@ -44,6 +44,9 @@ struct MixFitCommand: ParsableCommand {
     @Option(help: "A YYYY-MM-DD date column (for seasonality and lift-test periods).")
     var date: String?
 
+    @Option(help: "A column naming each row's geo or segment: fits the hierarchical model, channel effects partially pooled across geos.")
+    var geo: String?
+
     @Option(name: .customLong("max-lag"), help: "Periods an impulse of spend carries over, its own included (default 8).")
     var maxLag: Int?
 
@@ -143,6 +146,7 @@ struct MixFitCommand: ParsableCommand {
         guard let path = c.data else { throw ValidationError("name the data with --data or 'data:' in --config") }
         guard let kpi = c.kpi else { throw ValidationError("name the KPI column with --kpi or 'kpi:' in --config") }
         guard !c.channels.isEmpty else { throw ValidationError("name the spend columns with --channels or 'channels:' in --config") }
+        if let geo { return try fitGeos(c, path: path, kpi: kpi, geo: geo) }
         let table = try MixData.load(path, date: c.date, kpi: kpi, channels: c.channels, controls: c.controls)
         let model = try MixModel(data: table, specification: c.specification)
         // Refuse an impossible budget before minutes of sampling, not after.
@@ -163,6 +167,27 @@ struct MixFitCommand: ParsableCommand {
             throw ExitCode(2)
         }
         if let priors { try FileIO.writeAtomically(try MixPriorsFile.json(fit, plan: plan, kpi: kpi), to: priors) }
+    }
+}
+
+extension MixFitCommand {
+    /// The hierarchical fit: JSON only (the report, priors file and budget plan read a
+    /// single series for now).
+    func fitGeos(_ c: MixConfiguration, path: String, kpi: String, geo: String) throws {
+        guard report == nil, priors == nil, budget == nil, bounds.isEmpty else {
+            throw ValidationError("--report, --priors, --budget and --bound are not yet available with --geo")
+        }
+        let geos = try MixData.loadGeos(path, geo: geo, date: c.date, kpi: kpi, channels: c.channels, controls: c.controls)
+        let model = try GeoMixModel(geos: geos, specification: c.specification)
+        let bar = SamplingBar()
+        let fit = GeoMixFit.fit(model, settings: c.fit) { bar.show($0) }
+        bar.finish()
+        let json = MixReport.json(fit)
+        if let output { try FileIO.writeAtomically(json, to: output) } else { FileHandle.standardOutput.write(Data(json)) }
+        guard fit.converged else {
+            FileHandle.standardError.write(Data("NOT CONVERGED: \(fit.problems.joined(separator: "; ")). Do not use these estimates; try more warm-up or draws, or a simpler model.\n".utf8))
+            throw ExitCode(2)
+        }
     }
 }
 
