@@ -12,7 +12,16 @@ source scripts/env.sh
 echo "[test] building (debug) with tests" >&2
 swift build --build-tests
 echo "[test] running tests with librdkafka from $ARBITER_DEPS/lib" >&2
-swift test --skip-build "$@"
+if [ "$#" -gt 0 ]; then
+  swift test --skip-build "$@"
+else
+  # Unit tests in parallel; then the integration suites one after another: each starts
+  # brokers and engines with deadlines, and on two cores they must not share the
+  # machine with each other or with the sampler tests (four chains each).
+  swift test --skip-build --skip IntegrationTests
+  echo "[test] integration tests, one suite at a time" >&2
+  swift test --skip-build --filter IntegrationTests --no-parallel
+fi
 if [ "$#" -eq 0 ]; then
   # Not a Swift test: LinUCB and linear Thompson sampling against MABWiser on one fixed
   # simulated data set (tools/crosscheck-linear.py; installs its own virtualenv).

@@ -12,13 +12,6 @@ public enum MixPriorsFile {
         guard fit.converged else { throw MixError("the fit has not converged (\(fit.problems.joined(separator: "; "))); no priors written") }
         let data = fit.model.data
         var w = JSONWriter(reservingCapacity: 4096)
-        func interval(_ name: String, _ i: Interval) {
-            w.key(name); w.beginObject()
-            w.key("mean"); w.double(i.mean)
-            w.key("lower_5"); w.double(i.lower)
-            w.key("upper_95"); w.double(i.upper)
-            w.endObject()
-        }
         w.beginObject()
         w.key("format"); w.string(format)
         w.key("kpi"); w.string(kpi)
@@ -32,11 +25,11 @@ public enum MixPriorsFile {
             let logMean = logs.reduce(0, +) / Double(max(logs.count, 1))
             let logSD = (logs.reduce(0) { $0 + ($1 - logMean) * ($1 - logMean) } / Double(max(logs.count - 1, 1))).squareRoot()
             w.key(summary.name); w.beginObject()
-            interval("roi", summary.roi)
+            w.interval("roi", summary.roi)
             w.key("roi_log_mean"); w.double(logMean)
             w.key("roi_log_sd"); w.double(logSD)
-            interval("marginal_roi", summary.marginalROI)
-            interval("share", summary.share)
+            w.interval("marginal_roi", summary.marginalROI)
+            w.interval("share", summary.share)
             w.key("current_spend_per_period"); w.double(plan.current.spend[c])
             w.key("recommended_spend_per_period"); w.double(plan.optimal.spend[c])
             w.key("next_ten_percent_spend"); w.double(plan.tenPercentMore.spend[c] - plan.optimal.spend[c])

@@ -6,13 +6,6 @@ import Stream
 public enum MixReport {
     public static func json(_ fit: MixFit, plan: BudgetPlan? = nil, curves: [ResponseCurve] = []) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 8192)
-        func interval(_ name: String, _ i: Interval) {
-            w.key(name); w.beginObject()
-            w.key("mean"); w.double(i.mean)
-            w.key("lower_5"); w.double(i.lower)
-            w.key("upper_95"); w.double(i.upper)
-            w.endObject()
-        }
         let model = fit.model, s = fit.settings
         w.beginObject()
         w.key("data"); w.beginObject()
@@ -53,32 +46,9 @@ public enum MixReport {
         w.key("smallest_tail_ess"); w.double(fit.smallestTailESS)
         w.key("divergences"); w.int(Int64(fit.divergences))
         w.key("max_depth_hits"); w.int(Int64(fit.maxDepthHits))
-        w.key("parameters"); w.beginArray()
-        for (name, c) in zip(model.parameterNames, fit.convergence) {
-            w.beginObject()
-            w.key("name"); w.string(name)
-            w.key("r_hat"); w.double(c.rHat)
-            w.key("bulk_ess"); w.double(c.bulkESS)
-            w.key("tail_ess"); w.double(c.tailESS)
-            w.endObject()
-        }
-        w.endArray()
+        w.parameters(model.parameterNames, fit.convergence)
         w.endObject()
-        w.key("channels"); w.beginArray()
-        for c in fit.channels {
-            w.beginObject()
-            w.key("name"); w.string(c.name)
-            w.key("spend"); w.double(c.spend)
-            interval("contribution", c.contribution)
-            interval("share", c.share)
-            interval("roi", c.roi)
-            interval("marginal_roi", c.marginalROI)
-            interval("adstock", c.adstock)
-            interval("half_saturation_spend", c.halfSaturation)
-            interval("slope", c.slope)
-            w.endObject()
-        }
-        w.endArray()
+        w.key("channels"); w.channels(fit.channels)
         if !curves.isEmpty {
             w.key("response_curves"); w.beginArray()
             for curve in curves {
@@ -105,8 +75,8 @@ public enum MixReport {
                 for (c, name) in plan.channels.enumerated() { w.key(name); w.double(a.spend[c]) }
                 w.endObject()
                 w.key("total_spend_per_period"); w.double(a.total)
-                interval("expected_kpi_per_period", a.expected)
-                interval("predictive_kpi_per_period", a.predictive)
+                w.interval("expected_kpi_per_period", a.expected)
+                w.interval("predictive_kpi_per_period", a.predictive)
                 w.endObject()
             }
             w.key("budget"); w.beginObject()
@@ -117,9 +87,9 @@ public enum MixReport {
             w.endObject()
             allocation("current", plan.current)
             allocation("optimal", plan.optimal)
-            interval("gain_over_current", plan.gain)
+            w.interval("gain_over_current", plan.gain)
             allocation("ten_percent_more", plan.tenPercentMore)
-            interval("ten_percent_more_gain", plan.tenPercentGain)
+            w.interval("ten_percent_more_gain", plan.tenPercentGain)
             w.endObject()
         }
         w.endObject()
@@ -131,29 +101,6 @@ public enum MixReport {
     /// all geos, the pooled effect and its spread across geos, and per geo its channels.
     public static func json(_ fit: GeoMixFit) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 8192)
-        func interval(_ name: String, _ i: Interval) {
-            w.key(name); w.beginObject()
-            w.key("mean"); w.double(i.mean)
-            w.key("lower_5"); w.double(i.lower)
-            w.key("upper_95"); w.double(i.upper)
-            w.endObject()
-        }
-        func channels(_ list: [ChannelSummary]) {
-            w.beginArray()
-            for c in list {
-                w.beginObject()
-                w.key("name"); w.string(c.name)
-                w.key("spend"); w.double(c.spend)
-                interval("contribution", c.contribution)
-                interval("share", c.share)
-                interval("roi", c.roi)
-                interval("marginal_roi", c.marginalROI)
-                interval("adstock", c.adstock)
-                interval("half_saturation_spend", c.halfSaturation)
-                w.endObject()
-            }
-            w.endArray()
-        }
         let s = fit.settings
         w.beginObject()
         w.key("geos"); w.beginArray()
@@ -178,24 +125,15 @@ public enum MixReport {
         w.endArray()
         w.key("worst_r_hat"); w.double(fit.worstRHat)
         w.key("divergences"); w.int(Int64(fit.divergences))
-        w.key("parameters"); w.beginArray()
-        for (name, c) in zip(fit.model.parameterNames, fit.convergence) {
-            w.beginObject()
-            w.key("name"); w.string(name)
-            w.key("r_hat"); w.double(c.rHat)
-            w.key("bulk_ess"); w.double(c.bulkESS)
-            w.key("tail_ess"); w.double(c.tailESS)
-            w.endObject()
-        }
-        w.endArray()
+        w.parameters(fit.model.parameterNames, fit.convergence)
         w.endObject()
-        w.key("channels"); channels(fit.channels)
+        w.key("channels"); w.channels(fit.channels)
         w.key("pooling"); w.beginArray()
         for (c, name) in fit.model.channels.enumerated() {
             w.beginObject()
             w.key("channel"); w.string(name)
-            interval("pooled_effect_at_typical_spend", fit.pooledEffect[c])
-            interval("spread_across_geos", fit.poolSpread[c])
+            w.interval("pooled_effect_at_typical_spend", fit.pooledEffect[c])
+            w.interval("spread_across_geos", fit.poolSpread[c])
             w.endObject()
         }
         w.endArray()
@@ -203,12 +141,56 @@ public enum MixReport {
         for (g, name) in fit.model.geos.enumerated() {
             w.beginObject()
             w.key("geo"); w.string(name)
-            w.key("channels"); channels(fit.geoChannels[g])
+            w.key("channels"); w.channels(fit.geoChannels[g])
             w.endObject()
         }
         w.endArray()
         w.endObject()
         w.newline()
         return w.bytes
+    }
+}
+
+extension JSONWriter {
+    /// `name`: {mean, lower_5, upper_95}.
+    mutating func interval(_ name: String, _ i: Interval) {
+        key(name); beginObject()
+        key("mean"); double(i.mean)
+        key("lower_5"); double(i.lower)
+        key("upper_95"); double(i.upper)
+        endObject()
+    }
+
+    /// Every parameter's R-hat and bulk and tail ESS, as `parameters`.
+    mutating func parameters(_ names: [String], _ convergence: [Convergence]) {
+        key("parameters"); beginArray()
+        for (name, c) in zip(names, convergence) {
+            beginObject()
+            key("name"); string(name)
+            key("r_hat"); double(c.rHat)
+            key("bulk_ess"); double(c.bulkESS)
+            key("tail_ess"); double(c.tailESS)
+            endObject()
+        }
+        endArray()
+    }
+
+    /// The channel summaries as an array.
+    mutating func channels(_ list: [ChannelSummary]) {
+        beginArray()
+        for c in list {
+            beginObject()
+            key("name"); string(c.name)
+            key("spend"); double(c.spend)
+            interval("contribution", c.contribution)
+            interval("share", c.share)
+            interval("roi", c.roi)
+            interval("marginal_roi", c.marginalROI)
+            interval("adstock", c.adstock)
+            interval("half_saturation_spend", c.halfSaturation)
+            interval("slope", c.slope)
+            endObject()
+        }
+        endArray()
     }
 }

@@ -15,16 +15,7 @@ import Testing
         for _ in 0..<3 {
             var z = model.initialPoint(random: &random)
             for i in z.indices { z[i] += 0.2 * random.normal() }
-            var g = [Double](repeating: 0, count: model.dimension), scratch = g
-            _ = model.logDensity(z, gradient: &g, workspace: w)
-            for i in z.indices {
-                let h = 1e-5 * max(1, abs(z[i]))
-                var up = z, down = z
-                up[i] += h
-                down[i] -= h
-                let numeric = (model.logDensity(up, gradient: &scratch, workspace: w) - model.logDensity(down, gradient: &scratch, workspace: w)) / (2 * h)
-                #expect(abs(numeric - g[i]) <= 1e-5 * max(1, abs(numeric)), "\(model.parameterNames[i]): analytic \(g[i]), numeric \(numeric)")
-            }
+            expectExactGradient(at: z, names: model.parameterNames) { model.logDensity($0, gradient: &$1, workspace: w) }
         }
     }
 

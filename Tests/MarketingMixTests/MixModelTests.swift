@@ -4,6 +4,21 @@ import Testing
 
 @testable import MarketingMix
 
+/// A log density's analytic gradient at `q` against central finite differences,
+/// coordinate by coordinate.
+func expectExactGradient(at q: [Double], names: [String], sourceLocation: SourceLocation = #_sourceLocation, _ density: ([Double], inout [Double]) -> Double) {
+    var g = [Double](repeating: 0, count: q.count), scratch = g
+    _ = density(q, &g)
+    for i in q.indices {
+        let h = 1e-5 * max(1, abs(q[i]))
+        var up = q, down = q
+        up[i] += h
+        down[i] -= h
+        let numeric = (density(up, &scratch) - density(down, &scratch)) / (2 * h)
+        #expect(abs(numeric - g[i]) <= 1e-5 * max(1, abs(numeric)), "\(names[i]): analytic \(g[i]), numeric \(numeric)", sourceLocation: sourceLocation)
+    }
+}
+
 @Suite struct MixModelTests {
     /// The analytic gradient against central finite differences, for both noise models,
     /// with and without a learnt slope, ROI priors and lift tests, at random points.
@@ -25,18 +40,7 @@ import Testing
         let w = MixModel.Workspace(model)
         var random = SeededRandom(seed: 9)
         for _ in 0..<5 {
-            let q = sim.truth.map { $0 + 0.3 * random.normal() }
-            var g = [Double](repeating: 0, count: model.dimension)
-            _ = model.logDensity(q, gradient: &g, workspace: w)
-            var scratch = g
-            for i in 0..<model.dimension {
-                let h = 1e-5 * max(1, abs(q[i]))
-                var up = q, down = q
-                up[i] += h
-                down[i] -= h
-                let numeric = (model.logDensity(up, gradient: &scratch, workspace: w) - model.logDensity(down, gradient: &scratch, workspace: w)) / (2 * h)
-                #expect(abs(numeric - g[i]) <= 1e-5 * max(1, abs(numeric)), "\(model.parameterNames[i]): analytic \(g[i]), numeric \(numeric)")
-            }
+            expectExactGradient(at: sim.truth.map { $0 + 0.3 * random.normal() }, names: model.parameterNames) { model.logDensity($0, gradient: &$1, workspace: w) }
         }
     }
 
@@ -49,16 +53,7 @@ import Testing
         let z = model.samplerPoint(sim.truth)
         let back = model.modelPoint(z)
         for i in z.indices { #expect(abs(back[i] - sim.truth[i]) < 1e-12) }
-        var g = [Double](repeating: 0, count: model.dimension), scratch = g
-        _ = model.samplerLogDensity(z, gradient: &g, workspace: w)
-        for i in z.indices {
-            let h = 1e-5 * max(1, abs(z[i]))
-            var up = z, down = z
-            up[i] += h
-            down[i] -= h
-            let numeric = (model.samplerLogDensity(up, gradient: &scratch, workspace: w) - model.samplerLogDensity(down, gradient: &scratch, workspace: w)) / (2 * h)
-            #expect(abs(numeric - g[i]) <= 1e-5 * max(1, abs(numeric)), "\(model.parameterNames[i]): analytic \(g[i]), numeric \(numeric)")
-        }
+        expectExactGradient(at: z, names: model.parameterNames) { model.samplerLogDensity($0, gradient: &$1, workspace: w) }
     }
 
     @Test func theModelRecoversWhatItSimulatedWithoutNoise() throws {
