@@ -11,6 +11,30 @@ extension ChannelEffect {
     }
 }
 
+/// What the optimiser allocates among: a fit's channels, or a hierarchical fit's geo ×
+/// channel pairs, with their posterior responses.
+public struct SpendUnits: Sendable {
+    public var names: [String]
+    /// Mean spend per period in the data, and the largest in one period.
+    public var current: [Double]
+    public var peak: [Double]
+    /// [draw][unit]: each draw's effects, whose steady-state responses are summed.
+    public var effects: [[ChannelEffect]]
+    /// Per draw, the standard deviation of one period's observation noise (KPI units).
+    public var noise: [Double]
+    /// Each unit's channel (index into the fit's channels).
+    public var channel: [Int]
+}
+
+extension MixFit {
+    public var spendUnits: SpendUnits {
+        let data = model.data
+        return SpendUnits(
+            names: data.channels, current: data.channels.indices.map(data.meanSpend), peak: data.channels.indices.map(data.peakSpend), effects: effects,
+            noise: chains.flatMap { c in (0..<c.count).map { model.noiseScale(c.point($0)) } }, channel: Array(data.channels.indices))
+    }
+}
+
 /// Spend per period across channels, and the KPI per period it is expected to add.
 public struct Allocation: Sendable {
     /// Per channel, in the data's currency per period.
@@ -48,45 +72,63 @@ public struct BudgetPlan: Sendable {
 /// concave (Hill slope at most 1, the default), a greedy approximation otherwise.
 public enum BudgetOptimiser {
     /// `budget` is per period (default: the data's mean total spend per period); bounds
-    /// default to 0 … the channel's largest spend in one period of the data, so the plan
+    /// default to 0 … the unit's largest spend in one period of the data, so the plan
     /// stays where the response curves were observed.
-    public static func plan(_ fit: MixFit, budget: Double? = nil, bounds: [String: ClosedRange<Double>] = [:], steps: Int = 2000, seed: UInt64 = 1) throws(MixError) -> BudgetPlan {
-        let data = fit.model.data, C = data.channels.count
-        let (budget, limits) = try resolve(data, budget: budget, bounds: bounds)
+    public static func plan(_ units: SpendUnits, budget: Double? = nil, bounds: [String: ClosedRange<Double>] = [:], steps: Int = 2000, seed: UInt64 = 1) throws(MixError) -> BudgetPlan {
+        let (budget, limits) = try resolve(names: units.names, current: units.current, peak: units.peak, budget: budget, bounds: bounds)
         let floor = limits.reduce(0) { $0 + $1.lowerBound }
-        let currentSpend = (0..<C).map { data.totalSpend($0) / Double(data.count) }
-        let effects = fit.effects
+        let effects = units.effects, count = units.names.count
         var random = SeededRandom(seed: seed)
-        let noise = fit.chains.flatMap { c in (0..<c.count).map { fit.model.noiseScale(c.point($0)) * random.normal() } }
+        let noise = units.noise.map { $0 * random.normal() }
         func evaluate(_ spend: [Double]) -> (Allocation, [Double]) {
-            let perDraw = effects.map { e in (0..<C).reduce(0.0) { $0 + e[$1].response(toSpend: spend[$1]) } }
+            let perDraw = effects.map { e in (0..<count).reduce(0.0) { $0 + e[$1].response(toSpend: spend[$1]) } }
             return (Allocation(spend: spend, expected: Interval(perDraw), predictive: Interval(zip(perDraw, noise).map { $0 + $1 })), perDraw)
         }
         let step = (budget - floor) / Double(steps)
         let optimalSpend = greedy(effects, from: limits.map(\.lowerBound), adding: budget - floor, step: step, limits: limits)
         let moreSpend = greedy(effects, from: optimalSpend, adding: 0.1 * budget, step: step, limits: limits)
-        let (current, currentDraws) = evaluate(currentSpend)
+        let (current, currentDraws) = evaluate(units.current)
         let (optimal, optimalDraws) = evaluate(optimalSpend)
         let (more, moreDraws) = evaluate(moreSpend)
         return BudgetPlan(
-            channels: data.channels, bounds: limits, current: current, optimal: optimal, gain: Interval(zip(optimalDraws, currentDraws).map { $0 - $1 }),
+            channels: units.names, bounds: limits, current: current, optimal: optimal, gain: Interval(zip(optimalDraws, currentDraws).map { $0 - $1 }),
             tenPercentMore: more, tenPercentGain: Interval(zip(moreDraws, optimalDraws).map { $0 - $1 }))
     }
 
-    /// The budget and per-channel bounds a plan for `data` would use, or why they are
-    /// impossible: callers check before sampling, not after.
-    public static func resolve(_ data: MixData, budget: Double?, bounds: [String: ClosedRange<Double>]) throws(MixError) -> (Double, [ClosedRange<Double>]) {
-        for name in bounds.keys.sorted() where !data.channels.contains(name) { throw MixError("budget bounds for '\(name)', which is not a channel of the data") }
-        let limits = data.channels.enumerated().map { c, name in
-            bounds[name] ?? 0...((0..<data.count).map { data.spend($0, c) }.max() ?? 0)
+    /// A single-series fit's plan: the units are its channels.
+    public static func plan(_ fit: MixFit, budget: Double? = nil, bounds: [String: ClosedRange<Double>] = [:], steps: Int = 2000, seed: UInt64 = 1) throws(MixError) -> BudgetPlan {
+        try plan(fit.spendUnits, budget: budget, bounds: bounds, steps: steps, seed: seed)
+    }
+
+    /// The budget and per-unit bounds a plan would use, or why they are impossible:
+    /// callers check before sampling, not after.
+    public static func resolve(names: [String], current: [Double], peak: [Double], budget: Double?, bounds: [String: ClosedRange<Double>]) throws(MixError) -> (Double, [ClosedRange<Double>]) {
+        for name in bounds.keys.sorted() where !names.contains(name) {
+            throw MixError("budget bounds for '\(name)', which is not one of \(names.prefix(12).joined(separator: ", "))")
         }
-        let budget = budget ?? (0..<data.channels.count).reduce(0) { $0 + data.totalSpend($1) } / Double(data.count)
+        let limits = names.enumerated().map { i, name in bounds[name] ?? 0...peak[i] }
+        let budget = budget ?? current.reduce(0, +)
         let floor = limits.reduce(0) { $0 + $1.lowerBound }, ceiling = limits.reduce(0) { $0 + $1.upperBound }
         guard budget.isFinite, budget > 0 else { throw MixError("the budget must be a positive number") }
         guard floor <= budget, budget <= ceiling else {
             throw MixError("a budget of \(budget) per period is outside what the bounds allow (\(floor) … \(ceiling))")
         }
         return (budget, limits)
+    }
+
+    /// As above, for the channels of `data`.
+    public static func resolve(_ data: MixData, budget: Double?, bounds: [String: ClosedRange<Double>]) throws(MixError) -> (Double, [ClosedRange<Double>]) {
+        try resolve(names: data.channels, current: data.channels.indices.map(data.meanSpend), peak: data.channels.indices.map(data.peakSpend), budget: budget, bounds: bounds)
+    }
+
+    /// Posterior-mean extra KPI per extra unit of spend per period at `spend` for unit
+    /// `i`: what one more unit is worth to a bidder or pacer.
+    static func marginalValue(_ units: SpendUnits, _ i: Int, at spend: Double) -> Double {
+        let h = max(spend * 1e-3, 1e-6)
+        let low = max(spend - h, 0)
+        let up = units.effects.reduce(0) { $0 + $1[i].response(toSpend: spend + h) }
+        let down = units.effects.reduce(0) { $0 + $1[i].response(toSpend: low) }
+        return (up - down) / ((spend + h - low) * Double(max(units.effects.count, 1)))
     }
 
     /// Adds `amount` to `start` in steps of at most `step`, each to the channel whose

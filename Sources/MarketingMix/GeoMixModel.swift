@@ -214,6 +214,10 @@ public struct GeoMixFit: Sendable {
     /// scale) and the spread τ of its logarithm across geos.
     public var pooledEffect: [Interval]
     public var poolSpread: [Interval]
+    /// Per draw, every geo's channels' effects, geo by geo ([draw][geo · channels + channel]).
+    public var effects: [[ChannelEffect]]
+    /// Per draw, the standard deviation of one period's noise summed over the geos.
+    public var noise: [Double]
     public var seconds: Double
 
     public var divergences: Int { chains.reduce(0) { $0 + $1.divergences } }
@@ -232,11 +236,14 @@ public struct GeoMixFit: Sendable {
         let G = model.geos.count, C = model.channelCount
         // [draw][geo][channel]
         var effects: [[[ChannelEffect]]] = []
+        var noise: [Double] = []
         var pooled: [[Double]] = Array(repeating: [], count: C), spread = pooled
         for chain in chains {
             for d in 0..<chain.count {
                 let z = chain.point(d)
-                effects.append((0..<G).map { model.models[$0].channelEffects(model.modelPoint(z, geo: $0)) })
+                let points = (0..<G).map { model.modelPoint(z, geo: $0) }
+                effects.append((0..<G).map { model.models[$0].channelEffects(points[$0]) })
+                noise.append((0..<G).reduce(0.0) { sum, g in let s = model.models[g].noiseScale(points[g]); return sum + s * s }.squareRoot())
                 for c in 0..<C {
                     pooled[c].append(exp(z[model.shared(c) + model.shapeCount]))
                     spread[c].append(exp(z[model.shared(c) + model.shapeCount + 1]))
@@ -261,7 +268,80 @@ public struct GeoMixFit: Sendable {
         let elapsed = ContinuousClock.now - clock
         return GeoMixFit(
             model: model, settings: settings, chains: chains, convergence: convergence, channels: channels, geoChannels: geoChannels,
-            pooledEffect: pooled.map { Interval($0) }, poolSpread: spread.map { Interval($0) },
+            pooledEffect: pooled.map { Interval($0) }, poolSpread: spread.map { Interval($0) }, effects: effects.map { $0.flatMap { $0 } }, noise: noise,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+}
+
+extension GeoMixFit {
+    /// Channel `c`'s ROI over all geos, per draw.
+    public func roiDraws(_ c: Int) -> [Double] {
+        let G = model.geos.count, C = model.channelCount
+        let spend = (0..<G).reduce(0.0) { $0 + model.models[$1].data.totalSpend(c) }
+        return effects.map { e in (0..<G).reduce(0.0) { $0 + e[$1 * C + c].contribution } / spend }
+    }
+
+    /// The optimiser's units: every geo × channel pair, named `geo/channel`.
+    public var spendUnits: SpendUnits {
+        var names: [String] = [], current: [Double] = [], peak: [Double] = [], channel: [Int] = []
+        for (g, geo) in model.geos.enumerated() {
+            let data = model.models[g].data
+            for (c, name) in data.channels.enumerated() {
+                names.append("\(geo)/\(name)")
+                current.append(data.meanSpend(c))
+                peak.append(data.peakSpend(c))
+                channel.append(c)
+            }
+        }
+        return SpendUnits(names: names, current: current, peak: peak, effects: effects, noise: noise, channel: channel)
+    }
+
+    /// What the HTML report draws, over all geos together: the geos' KPI, fit,
+    /// baseline and contributions summed per period, and per channel the response of all
+    /// geos when the channel's spend is split across them as in the data. Nil when the
+    /// geos do not share their periods (nothing to add up period by period).
+    public func figures(plan: BudgetPlan? = nil, draws limit: Int = 500) -> MixFigures? {
+        let G = model.geos.count, C = model.channelCount
+        let periods = model.models[0].data.periods
+        guard model.models.allSatisfy({ $0.data.periods == periods }) else { return nil }
+        let T = periods.count
+        let all = chains.flatMap { c in (0..<c.count).map { (c, $0) } }
+        let stride = max(1, all.count / max(limit, 1))
+        let workspaces = model.models.map { MixModel.Workspace($0) }
+        var fitted: [[Double]] = [], baseline = [Double](repeating: 0, count: T)
+        var contributions = [[Double]](repeating: [Double](repeating: 0, count: T), count: C)
+        var used = 0.0
+        for k in Swift.stride(from: 0, to: all.count, by: stride) {
+            let z = all[k].0.point(all[k].1)
+            var total = [Double](repeating: 0, count: T)
+            for g in 0..<G {
+                let (base, channels) = model.models[g].decomposition(model.modelPoint(z, geo: g), workspace: workspaces[g])
+                for t in 0..<T {
+                    baseline[t] += base[t]
+                    total[t] += base[t]
+                    for c in 0..<C {
+                        contributions[c][t] += channels[c][t]
+                        total[t] += channels[c][t]
+                    }
+                }
+            }
+            fitted.append(total)
+            used += 1
+        }
+        let actual = (0..<T).map { t in model.models.reduce(0.0) { $0 + $1.data.kpi[t] } }
+        let curves = model.channels.enumerated().map { c, name in
+            let spend = (0..<G).map { model.models[$0].data.meanSpend(c) }
+            let total = spend.reduce(0, +)
+            let peak = (0..<T).map { t in model.models.reduce(0.0) { $0 + $1.data.spend(t, c) } }.max() ?? 0
+            let recommended = plan.map { p in (0..<G).reduce(0.0) { $0 + p.optimal.spend[$1 * C + c] } }
+            let grid = (0..<41).map { max(2 * peak, recommended ?? 0) * Double($0) / 40 }
+            let draws = effects.map { e in
+                grid.map { s in (0..<G).reduce(0.0) { $0 + e[$1 * C + c].response(toSpend: s * spend[$1] / max(total, .leastNormalMagnitude)) } }
+            }
+            return ResponseCurve(channel: name, spend: grid, response: Band(draws: draws), currentSpend: total, recommendedSpend: recommended)
+        }
+        return MixFigures(
+            periods: periods, actual: actual, fitted: Band(draws: fitted), baseline: baseline.map { $0 / used },
+            contributions: contributions.map { $0.map { $0 / used } }, channels: channels, curves: curves)
     }
 }

@@ -38,6 +38,10 @@ public struct MixData: Sendable {
 
     public func spend(_ t: Int, _ c: Int) -> Double { spend[t * channels.count + c] }
 
+    /// Channel `c`'s mean spend per period, and its largest in one period.
+    public func meanSpend(_ c: Int) -> Double { totalSpend(c) / Double(max(count, 1)) }
+    public func peakSpend(_ c: Int) -> Double { (0..<count).map { spend($0, c) }.max() ?? 0 }
+
     /// Total spend of channel `c` over all periods.
     public func totalSpend(_ c: Int) -> Double {
         (0..<count).reduce(0) { $0 + spend($1, c) }

@@ -10,30 +10,49 @@ public enum MixPriorsFile {
 
     public static func json(_ fit: MixFit, plan: BudgetPlan, kpi: String) throws(MixError) -> [UInt8] {
         guard fit.converged else { throw MixError("the fit has not converged (\(fit.problems.joined(separator: "; "))); no priors written") }
-        let data = fit.model.data
+        return json(
+            channels: fit.channels, roi: { c in fit.effects.map { $0[c].roi } }, units: fit.spendUnits, plan: plan, kpi: kpi, periods: fit.model.data.periods)
+    }
+
+    /// A hierarchical fit's priors: per channel over all geos, its spend figures summed
+    /// over the geos.
+    public static func json(_ fit: GeoMixFit, plan: BudgetPlan, kpi: String) throws(MixError) -> [UInt8] {
+        guard fit.converged else { throw MixError("the fit has not converged (\(fit.problems.joined(separator: "; "))); no priors written") }
+        return json(channels: fit.channels, roi: fit.roiDraws, units: fit.spendUnits, plan: plan, kpi: kpi, periods: fit.model.models[0].data.periods)
+    }
+
+    /// `roi(c)`: channel c's ROI per posterior draw. Spend figures sum the plan's units of
+    /// each channel; the value of one more unit is their spend-weighted mean (at an
+    /// interior optimum they are equal).
+    static func json(channels: [ChannelSummary], roi: (Int) -> [Double], units: SpendUnits, plan: BudgetPlan, kpi: String, periods: [String]) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 4096)
         w.beginObject()
         w.key("format"); w.string(format)
         w.key("kpi"); w.string(kpi)
-        w.key("periods"); w.int(Int64(data.count))
-        w.key("first_period"); w.string(data.periods.first ?? "")
-        w.key("last_period"); w.string(data.periods.last ?? "")
+        w.key("periods"); w.int(Int64(periods.count))
+        w.key("first_period"); w.string(periods.first ?? "")
+        w.key("last_period"); w.string(periods.last ?? "")
         w.key("budget_per_period"); w.double(plan.optimal.total)
         w.key("channels"); w.beginObject()
-        for (c, summary) in fit.channels.enumerated() {
-            let logs = fit.effects.map { log(max($0[c].roi, .leastNormalMagnitude)) }
+        for (c, summary) in channels.enumerated() {
+            let logs = roi(c).map { log(max($0, .leastNormalMagnitude)) }
             let logMean = logs.reduce(0, +) / Double(max(logs.count, 1))
             let logSD = (logs.reduce(0) { $0 + ($1 - logMean) * ($1 - logMean) } / Double(max(logs.count - 1, 1))).squareRoot()
+            let mine = units.channel.indices.filter { units.channel[$0] == c }
+            func total(_ a: Allocation) -> Double { mine.reduce(0) { $0 + a.spend[$1] } }
+            let recommended = total(plan.optimal)
+            let value = mine.reduce(0.0) { $0 + BudgetOptimiser.marginalValue(units, $1, at: plan.optimal.spend[$1]) * max(plan.optimal.spend[$1], 1e-12) }
+                / mine.reduce(0.0) { $0 + max(plan.optimal.spend[$1], 1e-12) }
             w.key(summary.name); w.beginObject()
             w.interval("roi", summary.roi)
             w.key("roi_log_mean"); w.double(logMean)
             w.key("roi_log_sd"); w.double(logSD)
             w.interval("marginal_roi", summary.marginalROI)
             w.interval("share", summary.share)
-            w.key("current_spend_per_period"); w.double(plan.current.spend[c])
-            w.key("recommended_spend_per_period"); w.double(plan.optimal.spend[c])
-            w.key("next_ten_percent_spend"); w.double(plan.tenPercentMore.spend[c] - plan.optimal.spend[c])
-            w.key("value_per_unit_at_recommended"); w.double(marginalValue(fit, channel: c, at: plan.optimal.spend[c]))
+            w.key("current_spend_per_period"); w.double(total(plan.current))
+            w.key("recommended_spend_per_period"); w.double(recommended)
+            w.key("next_ten_percent_spend"); w.double(total(plan.tenPercentMore) - recommended)
+            w.key("value_per_unit_at_recommended"); w.double(value)
             w.endObject()
         }
         w.endObject()
@@ -57,14 +76,5 @@ public enum MixPriorsFile {
             out[name] = roi
         }
         return out
-    }
-
-    /// Posterior-mean extra KPI per extra unit of spend per period at `spend`: what one
-    /// more unit is worth to a bidder or pacer.
-    static func marginalValue(_ fit: MixFit, channel c: Int, at spend: Double) -> Double {
-        let h = max(spend * 1e-3, 1e-6)
-        let up = fit.effects.reduce(0) { $0 + $1[c].response(toSpend: spend + h) }
-        let down = fit.effects.reduce(0) { $0 + $1[c].response(toSpend: max(spend - h, 0)) }
-        return (up - down) / ((spend + h - max(spend - h, 0)) * Double(max(fit.effects.count, 1)))
     }
 }

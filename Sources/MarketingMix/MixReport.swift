@@ -68,30 +68,7 @@ public enum MixReport {
             }
             w.endArray()
         }
-        if let plan {
-            func allocation(_ name: String, _ a: Allocation) {
-                w.key(name); w.beginObject()
-                w.key("spend_per_period"); w.beginObject()
-                for (c, name) in plan.channels.enumerated() { w.key(name); w.double(a.spend[c]) }
-                w.endObject()
-                w.key("total_spend_per_period"); w.double(a.total)
-                w.interval("expected_kpi_per_period", a.expected)
-                w.interval("predictive_kpi_per_period", a.predictive)
-                w.endObject()
-            }
-            w.key("budget"); w.beginObject()
-            w.key("bounds"); w.beginObject()
-            for (c, name) in plan.channels.enumerated() {
-                w.key(name); w.beginArray(); w.double(plan.bounds[c].lowerBound); w.double(plan.bounds[c].upperBound); w.endArray()
-            }
-            w.endObject()
-            allocation("current", plan.current)
-            allocation("optimal", plan.optimal)
-            w.interval("gain_over_current", plan.gain)
-            allocation("ten_percent_more", plan.tenPercentMore)
-            w.interval("ten_percent_more_gain", plan.tenPercentGain)
-            w.endObject()
-        }
+        if let plan { w.budget(plan) }
         w.endObject()
         w.newline()
         return w.bytes
@@ -99,7 +76,7 @@ public enum MixReport {
 
     /// The JSON document of a hierarchical fit: settings, convergence, per channel over
     /// all geos, the pooled effect and its spread across geos, and per geo its channels.
-    public static func json(_ fit: GeoMixFit) -> [UInt8] {
+    public static func json(_ fit: GeoMixFit, plan: BudgetPlan? = nil) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 8192)
         let s = fit.settings
         w.beginObject()
@@ -137,6 +114,7 @@ public enum MixReport {
             w.endObject()
         }
         w.endArray()
+        if let plan { w.budget(plan) }
         w.key("by_geo"); w.beginArray()
         for (g, name) in fit.model.geos.enumerated() {
             w.beginObject()
@@ -192,5 +170,31 @@ extension JSONWriter {
             endObject()
         }
         endArray()
+    }
+
+    /// The budget plan, as `budget`.
+    mutating func budget(_ plan: BudgetPlan) {
+        func allocation(_ name: String, _ a: Allocation) {
+            key(name); beginObject()
+            key("spend_per_period"); beginObject()
+            for (c, name) in plan.channels.enumerated() { key(name); double(a.spend[c]) }
+            endObject()
+            key("total_spend_per_period"); double(a.total)
+            interval("expected_kpi_per_period", a.expected)
+            interval("predictive_kpi_per_period", a.predictive)
+            endObject()
+        }
+        key("budget"); beginObject()
+        key("bounds"); beginObject()
+        for (c, name) in plan.channels.enumerated() {
+            key(name); beginArray(); double(plan.bounds[c].lowerBound); double(plan.bounds[c].upperBound); endArray()
+        }
+        endObject()
+        allocation("current", plan.current)
+        allocation("optimal", plan.optimal)
+        interval("gain_over_current", plan.gain)
+        allocation("ten_percent_more", plan.tenPercentMore)
+        interval("ten_percent_more_gain", plan.tenPercentGain)
+        endObject()
     }
 }

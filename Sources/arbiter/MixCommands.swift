@@ -171,23 +171,31 @@ struct MixFitCommand: ParsableCommand {
 }
 
 extension MixFitCommand {
-    /// The hierarchical fit: JSON only (the report, priors file and budget plan read a
-    /// single series for now).
+    /// The hierarchical fit: the budget plan allocates among geo × channel pairs (bounds
+    /// named `geo/channel`); the report draws all geos together.
     func fitGeos(_ c: MixConfiguration, path: String, kpi: String, geo: String) throws {
-        guard report == nil, priors == nil, budget == nil, bounds.isEmpty else {
-            throw ValidationError("--report, --priors, --budget and --bound are not yet available with --geo")
-        }
         let geos = try MixData.loadGeos(path, geo: geo, date: c.date, kpi: kpi, channels: c.channels, controls: c.controls)
         let model = try GeoMixModel(geos: geos, specification: c.specification)
+        let names = geos.flatMap { g in g.data.channels.map { "\(g.name)/\($0)" } }
+        _ = try BudgetOptimiser.resolve(
+            names: names, current: geos.flatMap { g in g.data.channels.indices.map(g.data.meanSpend) },
+            peak: geos.flatMap { g in g.data.channels.indices.map(g.data.peakSpend) }, budget: c.budget, bounds: c.bounds)
         let bar = SamplingBar()
         let fit = GeoMixFit.fit(model, settings: c.fit) { bar.show($0) }
         bar.finish()
-        let json = MixReport.json(fit)
+        let plan = try BudgetOptimiser.plan(fit.spendUnits, budget: c.budget, bounds: c.bounds, seed: c.fit.seed)
+        let json = MixReport.json(fit, plan: plan)
         if let output { try FileIO.writeAtomically(json, to: output) } else { FileHandle.standardOutput.write(Data(json)) }
+        if let report {
+            guard let figures = fit.figures(plan: plan) else { throw ValidationError("--report needs every geo to have the same periods") }
+            let html = MixHTMLReport.render(figures, problems: fit.problems, source: path, allocation: MixHTMLReport.allocationTable(plan))
+            try FileIO.writeAtomically(Array(html.utf8), to: report)
+        }
         guard fit.converged else {
-            FileHandle.standardError.write(Data("NOT CONVERGED: \(fit.problems.joined(separator: "; ")). Do not use these estimates; try more warm-up or draws, or a simpler model.\n".utf8))
+            FileHandle.standardError.write(Data("NOT CONVERGED: \(fit.problems.joined(separator: "; ")). Do not use these estimates\(priors == nil ? "" : "; no priors file written"); try more warm-up or draws, or a simpler model.\n".utf8))
             throw ExitCode(2)
         }
+        if let priors { try FileIO.writeAtomically(try MixPriorsFile.json(fit, plan: plan, kpi: kpi), to: priors) }
     }
 }
 

@@ -50,6 +50,17 @@ import Testing
             let sum = fit.geoChannels.reduce(0.0) { $0 + $1[c].contribution.mean }
             #expect(abs(fit.channels[c].contribution.mean / sum - 1) < 1e-9)
         }
+        // The plan allocates among geo × channel pairs, the priors file speaks of
+        // channels, the report adds the geos up.
+        let plan = try BudgetOptimiser.plan(fit.spendUnits)
+        #expect(plan.channels.count == 8 && plan.channels[5] == "geo2/ch1")
+        #expect(abs(plan.optimal.total - plan.current.total) < 1e-6 * plan.current.total && plan.gain.mean >= 0)
+        let roi = try MixPriorsFile.roi(try MixPriorsFile.json(fit, plan: plan, kpi: "kpi"))
+        for c in 0..<2 { #expect(abs(roi["ch\(c)"]! / fit.channels[c].roi.mean - 1) < 1e-12) }
+        let figures = try #require(fit.figures(plan: plan))
+        #expect(abs(figures.actual[7] - sim.geos.reduce(0.0) { $0 + $1.data.kpi[7] }) < 1e-9 * abs(figures.actual[7]))
+        #expect(figures.curves.count == 2 && figures.contributions.count == 2)
+        #expect(MixHTMLReport.render(figures, problems: fit.problems, source: "sim").components(separatedBy: "<svg").count == 5)
         let again = GeoMixFit.fit(sim.model, settings: settings)
         #expect(again.chains.map(\.draws) == fit.chains.map(\.draws))
     }
