@@ -41,15 +41,21 @@ public struct GeoMixModel: Sendable {
 
     public init(geos: [(name: String, data: MixData)], specification: MixSpecification = MixSpecification()) throws(MixError) {
         guard geos.count >= 2 else { throw MixError("a hierarchical fit needs at least two geos; fit one series without --geo") }
-        guard specification.roiPriors.isEmpty, specification.liftTests.isEmpty else {
-            throw MixError("ROI priors and lift tests are not yet supported with geos")
-        }
+        guard specification.roiPriors.isEmpty else { throw MixError("ROI priors are not yet supported with geos") }
         let first = geos[0].data
         for (name, data) in geos where data.channels != first.channels || data.controls != first.controls {
             throw MixError("geo '\(name)' has other channels or controls than '\(geos[0].name)'")
         }
+        for test in specification.liftTests where !geos.contains(where: { $0.name == test.geo }) {
+            throw MixError("lift test on '\(test.channel)' names geo '\(test.geo ?? "")'; a hierarchical fit needs one of \(geos.map(\.name).joined(separator: ", "))")
+        }
         self.geos = geos.map(\.name)
-        models = try geos.map { (geo) throws(MixError) in try MixModel(data: geo.data, specification: specification) }
+        // Each geo's lift tests enter its own likelihood.
+        models = try geos.map { (geo) throws(MixError) in
+            var own = specification
+            own.liftTests = specification.liftTests.filter { $0.geo == geo.name }.map { var t = $0; t.geo = nil; return t }
+            return try MixModel(data: geo.data, specification: own)
+        }
     }
 
     public var parameterNames: [String] {

@@ -14,7 +14,7 @@ import Yams
 /// roi_priors:
 ///   tv: {median: 1.5, log_sd: 0.5}
 /// lift_tests:
-///   - {channel: search, first: 2024-03-04, last: 2024-03-25, lift: 120000, standard_error: 30000}
+///   - {channel: search, first: 2024-03-04, last: 2024-03-25, lift: 120000, standard_error: 30000}   # geo: NAME with --geo
 /// sampler: {chains: 4, warmup: 1000, draws: 1000, target_acceptance: 0.9, seed: 1}
 /// budget: {per_period: 50000, bounds: {tv: [0, 30000]}}
 /// ```
@@ -69,11 +69,11 @@ public struct MixConfiguration: Sendable {
         if let node = top["lift_tests"] {
             guard case .sequence(let tests) = node else { throw MixError("\(source): lift_tests must be a list") }
             for (i, test) in tests.enumerated() {
-                let t = try Mapping(test, "\(source): lift_tests[\(i)]", known: ["channel", "first", "last", "lift", "standard_error"])
+                let t = try Mapping(test, "\(source): lift_tests[\(i)]", known: ["channel", "first", "last", "lift", "standard_error", "geo"])
                 guard let channel = try t.string("channel"), let first = try t.string("first"), let last = try t.string("last"),
                     let lift = try t.double("lift"), let se = try t.double("standard_error")
                 else { throw MixError("\(source): lift_tests[\(i)] needs channel, first, last, lift and standard_error") }
-                config.specification.liftTests.append(LiftTest(channel: channel, first: first, last: last, lift: lift, standardError: se))
+                config.specification.liftTests.append(LiftTest(channel: channel, first: first, last: last, lift: lift, standardError: se, geo: try t.string("geo")))
             }
         }
         if let node = top["sampler"] {

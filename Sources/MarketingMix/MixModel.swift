@@ -63,8 +63,11 @@ public struct LiftTest: Sendable, Equatable {
     public var last: String
     public var lift: Double
     public var standardError: Double
+    /// The geo the test ran in (hierarchical fits only).
+    public var geo: String?
 
-    public init(channel: String, first: String, last: String, lift: Double, standardError: Double) {
+    public init(channel: String, first: String, last: String, lift: Double, standardError: Double, geo: String? = nil) {
+        self.geo = geo
         self.channel = channel
         self.first = first
         self.last = last
@@ -182,6 +185,7 @@ public struct MixModel: Sendable {
             return (log(prior.median), prior.logSD, log(kpiScale / data.totalSpend(c)))
         }
         lifts = try specification.liftTests.map { (test) throws(MixError) in
+            if let geo = test.geo { throw MixError("lift test in geo '\(geo)', but this fit has no geos") }
             guard let c = data.channels.firstIndex(of: test.channel) else { throw MixError("lift test on '\(test.channel)', which is not a channel of the data") }
             guard let first = data.periods.firstIndex(of: test.first), let last = data.periods.firstIndex(of: test.last) else {
                 throw MixError("lift test on '\(test.channel)': periods '\(test.first)' … '\(test.last)' are not both in the data")

@@ -25,6 +25,7 @@ import Testing
         refused(MixSpecification(liftTests: [LiftTest(channel: "ch0", first: "1", last: "99", lift: 1, standardError: 1)]), "99")
         refused(MixSpecification(liftTests: [LiftTest(channel: "ch0", first: "5", last: "2", lift: 1, standardError: 1)]), "after")
         refused(MixSpecification(liftTests: [LiftTest(channel: "ch0", first: "1", last: "2", lift: 1, standardError: 0)]), "standard error")
+        refused(MixSpecification(liftTests: [LiftTest(channel: "ch0", first: "1", last: "2", lift: 1, standardError: 1, geo: "north")]), "no geos")
     }
 
     /// A precise lift test on one channel narrows that channel's ROI interval and the

@@ -9,7 +9,13 @@ import Testing
 @Suite struct GeoMixTests {
     @Test func theGradientMatchesFiniteDifferences() throws {
         let sim = try GeoMixSimulation(geos: 3, weeks: 40, channels: 2, seed: 5)
-        let model = sim.model
+        // With a lift test in one geo, which enters that geo's likelihood only.
+        let lift = LiftTest(channel: "ch1", first: "5", last: "12", lift: 2000, standardError: 500, geo: "geo1")
+        let model = try GeoMixModel(geos: sim.geos, specification: MixSpecification(liftTests: [lift]))
+        #expect(model.models[1].lifts.count == 1 && model.models[0].lifts.isEmpty)
+        #expect(throws: MixError.self, "a lift test must name its geo") {
+            try GeoMixModel(geos: sim.geos, specification: MixSpecification(liftTests: [LiftTest(channel: "ch1", first: "5", last: "12", lift: 1, standardError: 1)]))
+        }
         let w = GeoMixModel.Workspace(model)
         var random = SeededRandom(seed: 2)
         for _ in 0..<3 {
