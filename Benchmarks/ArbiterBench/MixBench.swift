@@ -72,6 +72,7 @@ struct GeoMixCoverage: ParsableCommand {
     @Option var geos = 4
     @Option var weeks = 104
     @Option var channels = 2
+    @Option(help: "Nest the geos in this many regions (round robin) for a three-level fit; 0: two levels.") var regions = 0
     @Option var warmup = 1000
     @Option var draws = 1000
 
@@ -79,7 +80,10 @@ struct GeoMixCoverage: ParsableCommand {
         var covered = 0, cases = 0, unconverged = 0
         for seed in 1...UInt64(seeds) {
             let sim = try GeoMixSimulation(geos: geos, weeks: weeks, channels: channels, seed: 2000 + seed)
-            let fit = GeoMixFit.fit(sim.model, settings: FitSettings(chains: 4, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: 0.9), seed: seed))
+            let model = regions > 0
+                ? try GeoMixModel(geos: sim.geos, regions: Dictionary(uniqueKeysWithValues: sim.geos.enumerated().map { ($1.name, "r\($0 % regions)") }))
+                : sim.model
+            let fit = GeoMixFit.fit(model, settings: FitSettings(chains: 4, sampler: NUTSSettings(warmup: warmup, draws: draws, targetAcceptance: 0.9), seed: seed))
             var hits = 0
             for (g, geo) in fit.geoChannels.enumerated() {
                 for (c, summary) in geo.enumerated() where summary.roi.contains(sim.trueEffects[g][c].roi) { hits += 1 }

@@ -20,6 +20,10 @@ import Foundation
 /// `centring`).
 public struct GeoMixModel: Sendable {
     public let geos: [String]
+    /// The regions geos are nested in, when there is a third level; empty otherwise.
+    public let regions: [String]
+    /// Per geo, its region's index (empty without regions).
+    let regionOf: [Int]
     /// One single-series model per geo, for its data, scales and likelihood.
     public let models: [MixModel]
     public var specification: MixSpecification { models[0].specification }
@@ -30,17 +34,36 @@ public struct GeoMixModel: Sendable {
     public var channels: [String] { models[0].data.channels }
     var channelCount: Int { channels.count }
     var shapeCount: Int { specification.learnSlope ? 3 : 2 }
-    /// Per channel: logit α, log κ, (log s), μ, log τ.
-    var sharedPerChannel: Int { shapeCount + 2 }
+    /// Per channel: logit α, log κ, (log s), μ, log τ, and log ω with regions.
+    var sharedPerChannel: Int { shapeCount + (regions.isEmpty ? 2 : 3) }
     var linearCount: Int { models[0].linearCount }
     /// Per geo: level, linear terms, log β_ref per channel, log σ.
     var perGeo: Int { 1 + linearCount + channelCount + 1 }
     func shared(_ c: Int) -> Int { c * sharedPerChannel }
-    func geoStart(_ g: Int) -> Int { channelCount * sharedPerChannel + g * perGeo }
+    /// Region r's coordinate for channel c (partially centred, as the geos').
+    func regionIndex(_ r: Int, _ c: Int) -> Int { channelCount * sharedPerChannel + r * channelCount + c }
+    func geoStart(_ g: Int) -> Int { channelCount * sharedPerChannel + regions.count * channelCount + g * perGeo }
     public var dimension: Int { geoStart(geos.count) }
 
-    public init(geos: [(name: String, data: MixData)], specification: MixSpecification = MixSpecification()) throws(MixError) {
+    /// - Parameter regions: geo name → region, for a third level: geos pooled within their
+    ///   region (spread τ), regions around the whole (spread ω, prior as τ's).
+    public init(geos: [(name: String, data: MixData)], regions: [String: String]? = nil, specification: MixSpecification = MixSpecification()) throws(MixError) {
         guard geos.count >= 2 else { throw MixError("a hierarchical fit needs at least two geos; fit one series without --geo") }
+        if let regions {
+            var names: [String] = []
+            var of: [Int] = []
+            for (geo, _) in geos {
+                guard let region = regions[geo] else { throw MixError("geo '\(geo)' has no region") }
+                if !names.contains(region) { names.append(region) }
+                of.append(names.firstIndex(of: region)!)
+            }
+            guard names.count >= 2 else { throw MixError("a third level needs at least two regions; leave out the regions") }
+            self.regions = names
+            regionOf = of
+        } else {
+            self.regions = []
+            regionOf = []
+        }
         guard specification.roiPriors.isEmpty else { throw MixError("ROI priors are not yet supported with geos") }
         let first = geos[0].data
         for (name, data) in geos where data.channels != first.channels || data.controls != first.controls {
@@ -64,7 +87,9 @@ public struct GeoMixModel: Sendable {
             names += ["logit_adstock[\(c)]", "log_half_saturation[\(c)]"]
             if specification.learnSlope { names.append("log_slope[\(c)]") }
             names += ["pool_mean_log_effect[\(c)]", "log_pool_spread[\(c)]"]
+            if !regions.isEmpty { names.append("log_region_spread[\(c)]") }
         }
+        for r in regions { names += channels.map { "region_offset[\(r),\($0)]" } }
         let linear = Array(models[0].parameterNames[1...linearCount])
         for g in geos {
             names.append("level[\(g)]")
@@ -100,9 +125,20 @@ public struct GeoMixModel: Sendable {
     /// density carries the Jacobian τ^(1−λ) per geo.
     let centring = 0.5
 
+    /// Region `r`'s mean log β_ref for channel `c` at `z`.
+    func regionMean(_ z: [Double], _ r: Int, _ c: Int) -> Double {
+        let mean = z[shared(c) + shapeCount], logSpread = z[shared(c) + shapeCount + 2]
+        return mean + exp((1 - centring) * logSpread) * (z[regionIndex(r, c)] - centring * mean)
+    }
+
+    /// The mean geo `g`'s effect is pooled towards: its region's, or the whole's.
+    func parentMean(_ z: [Double], _ g: Int, _ c: Int) -> Double {
+        regions.isEmpty ? z[shared(c) + shapeCount] : regionMean(z, regionOf[g], c)
+    }
+
     /// Geo `g`'s log β_ref for channel `c` at `z`.
     func effect(_ z: [Double], _ g: Int, _ c: Int) -> Double {
-        let mean = z[shared(c) + shapeCount], logSpread = z[shared(c) + shapeCount + 1]
+        let mean = parentMean(z, g, c), logSpread = z[shared(c) + shapeCount + 1]
         return mean + exp((1 - centring) * logSpread) * (z[geoStart(g) + 1 + linearCount + c] - centring * mean)
     }
 
@@ -154,19 +190,41 @@ public struct GeoMixModel: Sendable {
             if specification.learnSlope { lp += MixModel.gammaOnLog(z, s + 2, p.slope, &g) }
             lp += MixModel.normal(z, s + shapeCount, poolMean, &g)
             lp += MixModel.gammaOnLog(z, s + shapeCount + 1, poolSpread, &g)
-            let mean = z[s + shapeCount], logSpread = z[s + shapeCount + 1], spread = exp(logSpread)
+            let logSpread = z[s + shapeCount + 1], spread = exp(logSpread)
             let stretch = exp((1 - centring) * logSpread)
+            // d log density / d (the mean each geo is pooled towards), per parent.
+            var parentGradient = [Double](repeating: 0, count: max(regions.count, 1))
             for geo in 0..<geos.count {
                 let i = geoStart(geo) + 1 + linearCount + c
+                let mean = parentMean(z, geo, c), parent = regions.isEmpty ? 0 : regionOf[geo]
                 let r = (effect(z, geo, c) - mean) / spread
-                // Normal(log β_ref | μ, τ), and the Jacobian τ^(1−λ) of z̃ → log β_ref.
+                // Normal(log β_ref | mean, τ), and the Jacobian τ^(1−λ) of z̃ → log β_ref.
                 lp += -r * r / 2 - logSpread + (1 - centring) * logSpread
-                g[s + shapeCount] += r / spread
+                parentGradient[parent] += r / spread
                 g[s + shapeCount + 1] += r * r - 1 + (1 - centring)
                 let d = effectGradient[geo * channelCount + c] - r / spread
                 g[i] += d * stretch
-                g[s + shapeCount] += d * (1 - centring * stretch)
+                parentGradient[parent] += d * (1 - centring * stretch)
                 g[s + shapeCount + 1] += d * (1 - centring) * stretch * (z[i] - centring * mean)
+            }
+            guard !regions.isEmpty else {
+                g[s + shapeCount] += parentGradient[0]
+                continue
+            }
+            // The regions around the whole, in the same form one level up.
+            lp += MixModel.gammaOnLog(z, s + shapeCount + 2, poolSpread, &g)
+            let mean = z[s + shapeCount], logRegionSpread = z[s + shapeCount + 2], regionSpread = exp(logRegionSpread)
+            let regionStretch = exp((1 - centring) * logRegionSpread)
+            for region in regions.indices {
+                let i = regionIndex(region, c)
+                let r = (regionMean(z, region, c) - mean) / regionSpread
+                lp += -r * r / 2 - logRegionSpread + (1 - centring) * logRegionSpread
+                g[s + shapeCount] += r / regionSpread
+                g[s + shapeCount + 2] += r * r - 1 + (1 - centring)
+                let d = parentGradient[region] - r / regionSpread
+                g[i] += d * regionStretch
+                g[s + shapeCount] += d * (1 - centring * regionStretch)
+                g[s + shapeCount + 2] += d * (1 - centring) * regionStretch * (z[i] - centring * mean)
             }
         }
         return lp
@@ -179,6 +237,7 @@ public struct GeoMixModel: Sendable {
         for c in 0..<channelCount {
             z[shared(c) + shapeCount] += log(0.1)
             z[shared(c) + shapeCount + 1] += log(0.2)
+            if !regions.isEmpty { z[shared(c) + shapeCount + 2] += log(0.2) }
         }
         for (g, m) in models.enumerated() {
             for c in 0..<channelCount { z[geoStart(g) + 1 + linearCount + c] += log(0.1) }
@@ -220,6 +279,8 @@ public struct GeoMixFit: Sendable {
     /// scale) and the spread τ of its logarithm across geos.
     public var pooledEffect: [Interval]
     public var poolSpread: [Interval]
+    /// Per channel, the spread of the regions' means around the whole (with regions).
+    public var regionSpread: [Interval]
     /// Per draw, every geo's channels' effects, geo by geo ([draw][geo · channels + channel]).
     public var effects: [[ChannelEffect]]
     /// Per draw, the standard deviation of one period's noise summed over the geos.
@@ -243,7 +304,7 @@ public struct GeoMixFit: Sendable {
         // [draw][geo][channel]
         var effects: [[[ChannelEffect]]] = []
         var noise: [Double] = []
-        var pooled: [[Double]] = Array(repeating: [], count: C), spread = pooled
+        var pooled: [[Double]] = Array(repeating: [], count: C), spread = pooled, regionSpread = pooled
         for chain in chains {
             for d in 0..<chain.count {
                 let z = chain.point(d)
@@ -253,6 +314,7 @@ public struct GeoMixFit: Sendable {
                 for c in 0..<C {
                     pooled[c].append(exp(z[model.shared(c) + model.shapeCount]))
                     spread[c].append(exp(z[model.shared(c) + model.shapeCount + 1]))
+                    if !model.regions.isEmpty { regionSpread[c].append(exp(z[model.shared(c) + model.shapeCount + 2])) }
                 }
             }
         }
@@ -274,7 +336,8 @@ public struct GeoMixFit: Sendable {
         let elapsed = ContinuousClock.now - clock
         return GeoMixFit(
             model: model, settings: settings, chains: chains, convergence: convergence, channels: channels, geoChannels: geoChannels,
-            pooledEffect: pooled.map { Interval($0) }, poolSpread: spread.map { Interval($0) }, effects: effects.map { $0.flatMap { $0 } }, noise: noise,
+            pooledEffect: pooled.map { Interval($0) }, poolSpread: spread.map { Interval($0) },
+            regionSpread: model.regions.isEmpty ? [] : regionSpread.map { Interval($0) }, effects: effects.map { $0.flatMap { $0 } }, noise: noise,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 }

@@ -115,6 +115,22 @@ public struct MixData: Sendable {
         }
     }
 
+    /// Geo → region from the `geo` and `region` columns; a geo whose rows name more than
+    /// one region is refused.
+    public static func regions(_ path: String, geo: String, region: String) throws(MixError) -> [String: String] {
+        let table: CSVTable
+        do { table = try CSVTable(path: path) } catch { throw MixError(error.message) }
+        let g: Int, r: Int
+        do { (g, r) = (try table.column(geo, in: path), try table.column(region, in: path)) } catch { throw MixError(error.message) }
+        var out: [String: String] = [:]
+        for (n, row) in table.rows.enumerated() where row.count == table.header.count {
+            let name = String(row[g]), value = String(row[r])
+            if let seen = out[name], seen != value { throw MixError("\(path) line \(n + 2): geo '\(name)' is in region '\(seen)' and '\(value)'") }
+            out[name] = value
+        }
+        return out
+    }
+
     /// 1…366 for a `YYYY-MM-DD` prefix.
     public static func dayOfYear(_ text: String) -> Double? {
         let parts = text.prefix(10).split(separator: "-").compactMap { Int($0) }

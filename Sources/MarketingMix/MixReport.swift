@@ -83,8 +83,15 @@ public enum MixReport {
         w.key("geos"); w.beginArray()
         for g in fit.model.geos { w.string(g) }
         w.endArray()
+        if !fit.model.regions.isEmpty {
+            w.key("region_of_geo"); w.beginObject()
+            for (g, name) in fit.model.geos.enumerated() { w.key(name); w.string(fit.model.regions[fit.model.regionOf[g]]) }
+            w.endObject()
+        }
         w.key("model"); w.beginObject()
-        w.key("pooling"); w.string("log effect at typical spend ~ Normal(mean_c, spread_c) across geos; adstock and saturation shared")
+        w.key("pooling"); w.string(fit.model.regions.isEmpty
+            ? "log effect at typical spend ~ Normal(mean_c, spread_c) across geos; adstock and saturation shared"
+            : "log effect at typical spend ~ Normal(region mean, spread_c) across a region's geos, region means ~ Normal(mean_c, region spread_c); adstock and saturation shared")
         w.key("adstock"); w.string("geometric, normalised, max lag \(fit.model.specification.maxLag)")
         w.key("fourier_order"); w.int(Int64(fit.model.specification.fourierOrder))
         w.endObject()
@@ -111,6 +118,7 @@ public enum MixReport {
             w.key("channel"); w.string(name)
             w.interval("pooled_effect_at_typical_spend", fit.pooledEffect[c])
             w.interval("spread_across_geos", fit.poolSpread[c])
+            if !fit.regionSpread.isEmpty { w.interval("spread_across_regions", fit.regionSpread[c]) }
             w.endObject()
         }
         w.endArray()

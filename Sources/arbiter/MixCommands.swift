@@ -47,6 +47,9 @@ struct MixFitCommand: ParsableCommand {
     @Option(help: "A column naming each row's geo or segment: fits the hierarchical model, channel effects partially pooled across geos.")
     var geo: String?
 
+    @Option(help: "With --geo, a column naming each geo's region: a third level, geos pooled within their region, regions around the whole.")
+    var region: String?
+
     @Option(name: .customLong("max-lag"), help: "Periods an impulse of spend carries over, its own included (default 8).")
     var maxLag: Int?
 
@@ -147,6 +150,7 @@ struct MixFitCommand: ParsableCommand {
         guard let kpi = c.kpi else { throw ValidationError("name the KPI column with --kpi or 'kpi:' in --config") }
         guard !c.channels.isEmpty else { throw ValidationError("name the spend columns with --channels or 'channels:' in --config") }
         if let geo { return try fitGeos(c, path: path, kpi: kpi, geo: geo) }
+        guard region == nil else { throw ValidationError("--region needs --geo") }
         let table = try MixData.load(path, date: c.date, kpi: kpi, channels: c.channels, controls: c.controls)
         let model = try MixModel(data: table, specification: c.specification)
         // Refuse an impossible budget before minutes of sampling, not after.
@@ -175,7 +179,8 @@ extension MixFitCommand {
     /// named `geo/channel`); the report draws all geos together.
     func fitGeos(_ c: MixConfiguration, path: String, kpi: String, geo: String) throws {
         let geos = try MixData.loadGeos(path, geo: geo, date: c.date, kpi: kpi, channels: c.channels, controls: c.controls)
-        let model = try GeoMixModel(geos: geos, specification: c.specification)
+        let regions = try region.map { (column) throws(MixError) in try MixData.regions(path, geo: geo, region: column) }
+        let model = try GeoMixModel(geos: geos, regions: regions, specification: c.specification)
         let names = geos.flatMap { g in g.data.channels.map { "\(g.name)/\($0)" } }
         _ = try BudgetOptimiser.resolve(
             names: names, current: geos.flatMap { g in g.data.channels.indices.map(g.data.meanSpend) },

@@ -25,6 +25,21 @@ import Testing
         }
     }
 
+    /// With a third level: four geos in two regions.
+    @Test func theThreeLevelGradientMatchesFiniteDifferences() throws {
+        let sim = try GeoMixSimulation(geos: 4, weeks: 30, channels: 2, seed: 6)
+        let model = try GeoMixModel(geos: sim.geos, regions: ["geo0": "east", "geo1": "west", "geo2": "east", "geo3": "west"])
+        #expect(model.regions == ["east", "west"] && model.regionOf == [0, 1, 0, 1])
+        #expect(throws: MixError.self, "one region is not a level") { try GeoMixModel(geos: sim.geos, regions: Dictionary(uniqueKeysWithValues: sim.geos.map { ($0.name, "all") })) }
+        let w = GeoMixModel.Workspace(model)
+        var random = SeededRandom(seed: 3)
+        for _ in 0..<3 {
+            var z = model.initialPoint(random: &random)
+            for i in z.indices { z[i] += 0.2 * random.normal() }
+            expectExactGradient(at: z, names: model.parameterNames) { model.logDensity($0, gradient: &$1, workspace: w) }
+        }
+    }
+
     @Test func geosAreReadFromOneFileAndMustAgree() throws {
         let path = NSTemporaryDirectory() + "arbiter-geo-\(UUID().uuidString).csv"
         defer { try? FileManager.default.removeItem(atPath: path) }
