@@ -27,6 +27,9 @@ public struct GeoMixModel: Sendable {
     /// One single-series model per geo, for its data, scales and likelihood.
     public let models: [MixModel]
     public var specification: MixSpecification { models[0].specification }
+    /// Per channel with an ROI prior: its log median plus the log of the channel's spend
+    /// over all geos (so the prior is on log contribution), and its log sd.
+    let roiPriors: [(logContribution: Double, logSD: Double)?]
     /// Normal(mean, sd) of μ_c, and Gamma(shape, rate) of τ_c.
     public let poolMean = (-1.5, 1.5)
     public let poolSpread = (4.0, 12.0)
@@ -64,8 +67,10 @@ public struct GeoMixModel: Sendable {
             self.regions = []
             regionOf = []
         }
-        guard specification.roiPriors.isEmpty else { throw MixError("ROI priors are not yet supported with geos") }
         let first = geos[0].data
+        for name in specification.roiPriors.keys.sorted() where !first.channels.contains(name) {
+            throw MixError("ROI prior for '\(name)', which is not a channel of the data")
+        }
         for (name, data) in geos where data.channels != first.channels || data.controls != first.controls {
             throw MixError("geo '\(name)' has other channels or controls than '\(geos[0].name)'")
         }
@@ -74,8 +79,17 @@ public struct GeoMixModel: Sendable {
         }
         self.geos = geos.map(\.name)
         // Each geo's lift tests enter its own likelihood.
+        // ROI priors speak of a channel over all geos: the model applies them, not each geo.
+        roiPriors = try first.channels.enumerated().map { (c, name) throws(MixError) in
+            guard let prior = specification.roiPriors[name] else { return nil }
+            guard prior.median > 0, prior.median.isFinite, prior.logSD > 0, prior.logSD.isFinite else {
+                throw MixError("ROI prior for '\(name)': the median and the log sd must be positive")
+            }
+            return (log(prior.median) + log(geos.reduce(0.0) { $0 + $1.data.totalSpend(c) }), prior.logSD)
+        }
         models = try geos.map { (geo) throws(MixError) in
             var own = specification
+            own.roiPriors = [:]
             own.liftTests = specification.liftTests.filter { $0.geo == geo.name }.map { var t = $0; t.geo = nil; return t }
             return try MixModel(data: geo.data, specification: own)
         }
@@ -165,10 +179,14 @@ public struct GeoMixModel: Sendable {
         var lp = 0.0
         // d log density / d log β_ref per geo and channel, passed on to z̃, μ and log τ below.
         var effectGradient = [Double](repeating: 0, count: geos.count * channelCount)
+        // Per geo and channel, for ROI priors: contribution in KPI units, its derivatives
+        // in logit α, log κ and log s (β fixed), and log h_ref's in log κ and log s.
+        var contribution: [(value: Double, dAlpha: Double, dKappa: Double, dSlope: Double, hillKappa: Double, hillSlope: Double)] = []
         for (geo, m) in models.enumerated() {
             let q = geoPoint(z, geo), start = geoStart(geo)
             lp += m.logDensity(q, gradient: &w.gradient[geo], workspace: w.geos[geo], centred: true, channelPriors: false)
             let gq = w.gradient[geo]
+            let levels = roiPriors.contains { $0 != nil } ? m.channelLevels(q, workspace: w.geos[geo]) : []
             for i in 0...linearCount { g[start + i] += gq[i] }
             g[start + perGeo - 1] += gq[m.noiseIndex]
             for c in 0..<channelCount {
@@ -180,6 +198,31 @@ public struct GeoMixModel: Sendable {
                 g[s] += gq[base + 1]
                 g[s + 1] += gq[base + 2] - gb * hill.dKappa
                 if specification.learnSlope { g[s + 2] += gq[base + 3] - gb * hill.dSlope }
+                if roiPriors[c] != nil {
+                    let level = levels[c], scale = m.kpiScale * Double(m.data.count)
+                    contribution.append((level.value * scale, level.dAlpha * scale, level.dKappa * scale, level.dSlope * scale, hill.dKappa, hill.dSlope))
+                } else {
+                    contribution.append((0, 0, 0, 0, 0, 0))
+                }
+            }
+        }
+        for (c, prior) in roiPriors.enumerated() {
+            guard let prior else { continue }
+            let s = shared(c)
+            let parts = (0..<geos.count).map { contribution[$0 * channelCount + c] }
+            let total = parts.reduce(0) { $0 + $1.value }
+            guard total > 0 else { continue }
+            // log ROI over all geos ~ Normal(log median, sd): a statement about the channel,
+            // multiplying the pooled prior of its geo effects.
+            let r = (log(total) - prior.logContribution) / prior.logSD
+            lp -= r * r / 2
+            let factor = -r / prior.logSD / total
+            for (geo, part) in parts.enumerated() {
+                // In log β (model coordinates) the contribution is its own derivative.
+                effectGradient[geo * channelCount + c] += factor * part.value
+                g[s] += factor * part.dAlpha
+                g[s + 1] += factor * (part.dKappa - part.value * part.hillKappa)
+                if specification.learnSlope { g[s + 2] += factor * (part.dSlope - part.value * part.hillSlope) }
             }
         }
         let p = specification.priors

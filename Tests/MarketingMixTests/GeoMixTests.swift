@@ -11,7 +11,8 @@ import Testing
         let sim = try GeoMixSimulation(geos: 3, weeks: 40, channels: 2, seed: 5)
         // With a lift test in one geo, which enters that geo's likelihood only.
         let lift = LiftTest(channel: "ch1", first: "5", last: "12", lift: 2000, standardError: 500, geo: "geo1")
-        let model = try GeoMixModel(geos: sim.geos, specification: MixSpecification(liftTests: [lift]))
+        // And an ROI prior on ch0 over all geos.
+        let model = try GeoMixModel(geos: sim.geos, specification: MixSpecification(roiPriors: ["ch0": ROIPrior(median: 0.8, logSD: 0.3)], liftTests: [lift]))
         #expect(model.models[1].lifts.count == 1 && model.models[0].lifts.isEmpty)
         #expect(throws: MixError.self, "a lift test must name its geo") {
             try GeoMixModel(geos: sim.geos, specification: MixSpecification(liftTests: [LiftTest(channel: "ch1", first: "5", last: "12", lift: 1, standardError: 1)]))
@@ -52,7 +53,7 @@ import Testing
         #expect(geos.map(\.name) == ["north", "south"] && geos[1].data.count == 10 && geos[1].data.totalSpend(0) == 55)
         #expect(throws: MixError.self, "one geo is not a hierarchy") { try GeoMixModel(geos: Array(geos.prefix(1))) }
         #expect(throws: MixError.self) {
-            try GeoMixModel(geos: geos, specification: MixSpecification(roiPriors: ["tv": ROIPrior(median: 1, logSD: 1)]))
+            try GeoMixModel(geos: geos, specification: MixSpecification(roiPriors: ["radio": ROIPrior(median: 1, logSD: 1)]))
         }
     }
 
@@ -82,6 +83,13 @@ import Testing
         #expect(abs(figures.actual[7] - sim.geos.reduce(0.0) { $0 + $1.data.kpi[7] }) < 1e-9 * abs(figures.actual[7]))
         #expect(figures.curves.count == 2 && figures.contributions.count == 2)
         #expect(MixHTMLReport.render(figures, problems: fit.problems, source: "sim").components(separatedBy: "<svg").count == 5)
+        // A confident ROI prior on a channel over all geos pulls its ROI there.
+        let spend = sim.geos.reduce(0.0) { $0 + $1.data.totalSpend(1) }
+        let truth = sim.trueEffects.reduce(0.0) { $0 + $1[1].contribution } / spend
+        let pulled = GeoMixFit.fit(
+            try GeoMixModel(geos: sim.geos, specification: MixSpecification(roiPriors: ["ch1": ROIPrior(median: 2 * truth, logSD: 0.03)])), settings: settings)
+        #expect(abs(pulled.channels[1].roi.mean / (2 * truth) - 1) < 0.1, "ROI \(pulled.channels[1].roi.mean), prior median \(2 * truth)")
+        #expect(abs(fit.channels[1].roi.mean / truth - 1) < 0.5)
         let again = GeoMixFit.fit(sim.model, settings: settings)
         #expect(again.chains.map(\.draws) == fit.chains.map(\.draws))
     }
