@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Events
 import Logging
 import Models
@@ -65,7 +62,7 @@ public final class Pipeline: @unchecked Sendable {
     private var lastSnapshotStart = MonotonicClock.nanos
     private var lastPublish: UInt64 = 0
     /// Requests for the merged media ledger, answered on the engine thread.
-    private let mediaRequests = Mutex<[Handoff<MediaLedger>]>([])
+    private let mediaRequests = Mutex<[Mailbox<MediaLedger>]>([])
     private var stopRequested = false
 
     struct PartitionRuntime {
@@ -255,14 +252,9 @@ public final class Pipeline: @unchecked Sendable {
     /// marketing-mix refit reads. Answered by the engine thread between batches; nil if
     /// it does not answer within `timeoutMillis` (stopped, or stuck on a long batch).
     public func mediaLedger(timeoutMillis: Int) -> MediaLedger? {
-        let answer = Handoff<MediaLedger>()
+        let answer = Mailbox<MediaLedger>()
         mediaRequests.withLock { $0.append(answer) }
-        let deadline = MonotonicClock.nanos + UInt64(timeoutMillis) * 1_000_000
-        while MonotonicClock.nanos < deadline {
-            if let ledger = answer.poll() { return ledger }
-            usleep(10_000)
-        }
-        return answer.poll()
+        return answer.take(timeoutMillis: timeoutMillis)
     }
 
     private func tick() {

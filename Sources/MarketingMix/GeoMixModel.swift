@@ -156,10 +156,11 @@ public struct GeoMixModel: Sendable {
         return mean + exp((1 - centring) * logSpread) * (z[geoStart(g) + 1 + linearCount + c] - centring * mean)
     }
 
-    /// Geo `g`'s single-series model coordinates (the intercept itself) at `z`.
-    public func modelPoint(_ z: [Double], geo g: Int) -> [Double] {
+    /// Geo `g`'s single-series model coordinates (the intercept itself) at `z`; a caller
+    /// converting many points passes one workspace per geo.
+    public func modelPoint(_ z: [Double], geo g: Int, workspace: MixModel.Workspace? = nil) -> [Double] {
         var q = geoPoint(z, g)
-        q[0] -= models[g].totalLevel(q)
+        q[0] -= models[g].totalLevel(q, workspace: workspace ?? MixModel.Workspace(models[g]))
         return q
     }
 
@@ -348,10 +349,11 @@ public struct GeoMixFit: Sendable {
         var effects: [[[ChannelEffect]]] = []
         var noise: [Double] = []
         var pooled: [[Double]] = Array(repeating: [], count: C), spread = pooled, regionSpread = pooled
+        let workspaces = model.models.map { MixModel.Workspace($0) }
         for chain in chains {
             for d in 0..<chain.count {
                 let z = chain.point(d)
-                let points = (0..<G).map { model.modelPoint(z, geo: $0) }
+                let points = (0..<G).map { model.modelPoint(z, geo: $0, workspace: workspaces[$0]) }
                 effects.append((0..<G).map { model.models[$0].channelEffects(points[$0]) })
                 noise.append((0..<G).reduce(0.0) { sum, g in let s = model.models[g].noiseScale(points[g]); return sum + s * s }.squareRoot())
                 for c in 0..<C {
@@ -417,17 +419,14 @@ extension GeoMixFit {
         let periods = model.models[0].data.periods
         guard model.models.allSatisfy({ $0.data.periods == periods }) else { return nil }
         let T = periods.count
-        let all = chains.flatMap { c in (0..<c.count).map { (c, $0) } }
-        let stride = max(1, all.count / max(limit, 1))
         let workspaces = model.models.map { MixModel.Workspace($0) }
         var fitted: [[Double]] = [], baseline = [Double](repeating: 0, count: T)
         var contributions = [[Double]](repeating: [Double](repeating: 0, count: T), count: C)
         var used = 0.0
-        for k in Swift.stride(from: 0, to: all.count, by: stride) {
-            let z = all[k].0.point(all[k].1)
+        for z in chains.thinnedPoints(limit: limit) {
             var total = [Double](repeating: 0, count: T)
             for g in 0..<G {
-                let (base, channels) = model.models[g].decomposition(model.modelPoint(z, geo: g), workspace: workspaces[g])
+                let (base, channels) = model.models[g].decomposition(model.modelPoint(z, geo: g, workspace: workspaces[g]), workspace: workspaces[g])
                 for t in 0..<T {
                     baseline[t] += base[t]
                     total[t] += base[t]

@@ -73,14 +73,17 @@ public struct MixFigures: Sendable {
     }
 }
 
-extension MixFit {
-    /// Every `stride`-th draw's model coordinates, so that at most `limit` are used.
+extension [ChainDraws] {
+    /// Every k-th draw over the chains in order, k chosen so that at most `limit` remain:
+    /// bands over time need a few hundred draws, not thousands.
     func thinnedPoints(limit: Int) -> [[Double]] {
-        let all = chains.flatMap { c in (0..<c.count).map { (c, $0) } }
-        let stride = max(1, all.count / max(limit, 1))
+        let all = flatMap { c in (0..<c.count).map { (c, $0) } }
+        let stride = Swift.max(1, all.count / Swift.max(limit, 1))
         return Swift.stride(from: 0, to: all.count, by: stride).map { all[$0].0.point(all[$0].1) }
     }
+}
 
+extension MixFit {
     /// Each channel's response curve on `points` spend levels from 0 to twice its
     /// largest spend in one period (or to its recommended spend, if higher).
     public func responseCurves(points: Int = 41, plan: BudgetPlan? = nil) -> [ResponseCurve] {
@@ -101,7 +104,7 @@ extension MixFit {
     public func figures(plan: BudgetPlan? = nil, draws limit: Int = 500) -> MixFigures {
         let workspace = MixModel.Workspace(model)
         var fitted: [[Double]] = [], baselines: [[Double]] = [], contributions: [[[Double]]] = []
-        for q in thinnedPoints(limit: limit) {
+        for q in chains.thinnedPoints(limit: limit) {
             let (baseline, channels) = model.decomposition(q, workspace: workspace)
             baselines.append(baseline)
             contributions.append(channels)

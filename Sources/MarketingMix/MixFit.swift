@@ -116,9 +116,10 @@ public struct MixFit: Sendable {
             (BoundModel(model), model.samplerPoint(model.initialPoint(random: &random)))
         } finish: { chain in
             // Everything downstream reads model coordinates.
+            let workspace = MixModel.Workspace(model)
             for d in 0..<chain.count {
                 let range = (d * chain.dimension)..<((d + 1) * chain.dimension)
-                chain.draws.replaceSubrange(range, with: model.modelPoint(Array(chain.draws[range])))
+                chain.draws.replaceSubrange(range, with: model.modelPoint(Array(chain.draws[range]), workspace: workspace))
             }
         }
         let convergence = (0..<model.dimension).map { i in

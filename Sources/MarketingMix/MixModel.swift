@@ -275,8 +275,9 @@ public struct MixModel: Sendable {
             channelCurve(c, alpha: alpha, logKappa: logKappa, slope: s, beta: beta, learnSlope: learnSlope, workspace: w)
         }
         var intercept = q[0]
+        let levels = centred ? channelLevels(q, workspace: w) : []
         if centred {
-            let level = channelLevels(q, workspace: w).reduce(0) { $0 + $1.value }
+            let level = levels.reduce(0) { $0 + $1.value }
             intercept -= level
             for t in 0..<T { w.mu[t] -= level }
         }
@@ -355,7 +356,7 @@ public struct MixModel: Sendable {
         if centred {
             // The intercept is q[0] minus the channels' levels: the density's slope in the
             // intercept reaches every parameter a level depends on.
-            for (c, level) in channelLevels(q, workspace: w).enumerated() {
+            for (c, level) in levels.enumerated() {
                 let base = betaIndex(c)
                 g[base] -= g[0] * level.value
                 g[base + 1] -= g[0] * level.dAlpha
@@ -545,11 +546,12 @@ extension MixModel {
         return (value, -s * oneMinusH, -s * oneMinusH * gap)
     }
 
-    /// Sampler coordinates → model coordinates.
-    public func modelPoint(_ z: [Double]) -> [Double] {
+    /// Sampler coordinates → model coordinates; a caller converting many points passes
+    /// one workspace for all.
+    public func modelPoint(_ z: [Double], workspace: Workspace? = nil) -> [Double] {
         var q = z
         for c in 0..<channelCount { q[betaIndex(c)] = z[betaIndex(c)] - referenceLogHill(z, c).value }
-        q[0] -= totalLevel(q)
+        q[0] -= totalLevel(q, workspace: workspace ?? Workspace(self))
         return q
     }
 
@@ -557,13 +559,12 @@ extension MixModel {
     public func samplerPoint(_ q: [Double]) -> [Double] {
         var z = q
         for c in 0..<channelCount { z[betaIndex(c)] = q[betaIndex(c)] + referenceLogHill(q, c).value }
-        z[0] += totalLevel(q)
+        z[0] += totalLevel(q, workspace: Workspace(self))
         return z
     }
 
     /// The channels' summed mean contribution at `q` (its intercept is not used).
-    func totalLevel(_ q: [Double]) -> Double {
-        let w = Workspace(self)
+    func totalLevel(_ q: [Double], workspace w: Workspace) -> Double {
         var g = [Double](repeating: 0, count: dimension)
         _ = logDensity(q, gradient: &g, workspace: w)
         return channelLevels(q, workspace: w).reduce(0) { $0 + $1.value }

@@ -64,16 +64,16 @@ public enum MixPriorsFile {
     /// Each channel's posterior mean ROI from a priors file's bytes; anything that is not
     /// this format is refused whole.
     public static func roi(_ bytes: [UInt8]) throws(MixError) -> [String: Double] {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: Data(bytes)) } catch { throw MixError("the priors file is not JSON: \(error.localizedDescription)") }
-        guard let top = object as? [String: Any], top["format"] as? String == format else { throw MixError("the priors file is not in the \(format) format") }
-        guard let channels = top["channels"] as? [String: Any] else { throw MixError("the priors file has no channels") }
+        let top: JSONValue
+        do { top = try JSONValue.parse(bytes) } catch { throw MixError("the priors file is not JSON: \(error)") }
+        guard top["format"] == .string(format) else { throw MixError("the priors file is not in the \(format) format") }
+        guard case .object(let channels) = top["channels"] else { throw MixError("the priors file has no channels") }
         var out: [String: Double] = [:]
-        for (name, value) in channels {
-            guard let roi = ((value as? [String: Any])?["roi"] as? [String: Any])?["mean"] as? Double, roi.isFinite, roi >= 0 else {
-                throw MixError("the priors file has no usable ROI for channel '\(name)'")
+        for member in channels {
+            guard case .number(let roi) = member.value["roi"]?["mean"], roi.isFinite, roi >= 0 else {
+                throw MixError("the priors file has no usable ROI for channel '\(member.key)'")
             }
-            out[name] = roi
+            out[member.key] = roi
         }
         return out
     }

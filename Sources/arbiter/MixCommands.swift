@@ -160,17 +160,9 @@ struct MixFitCommand: ParsableCommand {
         bar.finish()
         let plan = try BudgetOptimiser.plan(fit, budget: c.budget, bounds: c.bounds, seed: c.fit.seed)
         let curves = fit.responseCurves(plan: plan)
-        let json = MixReport.json(fit, plan: plan, curves: curves)
-        if let output { try FileIO.writeAtomically(json, to: output) } else { FileHandle.standardOutput.write(Data(json)) }
-        if let report {
-            let html = MixHTMLReport.render(fit.figures(plan: plan), problems: fit.problems, source: path, allocation: MixHTMLReport.allocationTable(plan))
-            try FileIO.writeAtomically(Array(html.utf8), to: report)
-        }
-        guard fit.converged else {
-            FileHandle.standardError.write(Data("NOT CONVERGED: \(fit.problems.joined(separator: "; ")). Do not use these estimates\(priors == nil ? "" : "; no priors file written"); try more warm-up or draws, or a simpler model.\n".utf8))
-            throw ExitCode(2)
-        }
-        if let priors { try FileIO.writeAtomically(try MixPriorsFile.json(fit, plan: plan, kpi: kpi), to: priors) }
+        try deliver(
+            json: MixReport.json(fit, plan: plan, curves: curves), figures: report == nil ? nil : fit.figures(plan: plan), plan: plan, problems: fit.problems, source: path
+        ) { () throws(MixError) in try MixPriorsFile.json(fit, plan: plan, kpi: kpi) }
     }
 }
 
@@ -181,6 +173,9 @@ extension MixFitCommand {
         let geos = try MixData.loadGeos(path, geo: geo, date: c.date, kpi: kpi, channels: c.channels, controls: c.controls)
         let regions = try region.map { (column) throws(MixError) in try MixData.regions(path, geo: geo, region: column) }
         let model = try GeoMixModel(geos: geos, regions: regions, specification: c.specification)
+        if report != nil, geos.contains(where: { $0.data.periods != geos[0].data.periods }) {
+            throw ValidationError("--report adds the geos up period by period: every geo needs the same periods")
+        }
         let names = geos.flatMap { g in g.data.channels.map { "\(g.name)/\($0)" } }
         _ = try BudgetOptimiser.resolve(
             names: names, current: geos.flatMap { g in g.data.channels.indices.map(g.data.meanSpend) },
@@ -189,18 +184,25 @@ extension MixFitCommand {
         let fit = GeoMixFit.fit(model, settings: c.fit) { bar.show($0) }
         bar.finish()
         let plan = try BudgetOptimiser.plan(fit.spendUnits, budget: c.budget, bounds: c.bounds, seed: c.fit.seed)
-        let json = MixReport.json(fit, plan: plan)
+        try deliver(json: MixReport.json(fit, plan: plan), figures: report == nil ? nil : fit.figures(plan: plan), plan: plan, problems: fit.problems, source: path) {
+            () throws(MixError) in try MixPriorsFile.json(fit, plan: plan, kpi: kpi)
+        }
+    }
+
+    /// Writes the JSON (to `--output` or standard output) and the report; then, for a
+    /// converged fit, the priors file, or else says plainly that it has not converged
+    /// and exits with status 2.
+    func deliver(json: [UInt8], figures: MixFigures?, plan: BudgetPlan, problems: [String], source: String, priorsFile: () throws(MixError) -> [UInt8]) throws {
         if let output { try FileIO.writeAtomically(json, to: output) } else { FileHandle.standardOutput.write(Data(json)) }
-        if let report {
-            guard let figures = fit.figures(plan: plan) else { throw ValidationError("--report needs every geo to have the same periods") }
-            let html = MixHTMLReport.render(figures, problems: fit.problems, source: path, allocation: MixHTMLReport.allocationTable(plan))
+        if let report, let figures {
+            let html = MixHTMLReport.render(figures, problems: problems, source: source, allocation: MixHTMLReport.allocationTable(plan))
             try FileIO.writeAtomically(Array(html.utf8), to: report)
         }
-        guard fit.converged else {
-            FileHandle.standardError.write(Data("NOT CONVERGED: \(fit.problems.joined(separator: "; ")). Do not use these estimates\(priors == nil ? "" : "; no priors file written"); try more warm-up or draws, or a simpler model.\n".utf8))
+        guard problems.isEmpty else {
+            FileHandle.standardError.write(Data("NOT CONVERGED: \(problems.joined(separator: "; ")). Do not use these estimates\(priors == nil ? "" : "; no priors file written"); try more warm-up or draws, or a simpler model.\n".utf8))
             throw ExitCode(2)
         }
-        if let priors { try FileIO.writeAtomically(try MixPriorsFile.json(fit, plan: plan, kpi: kpi), to: priors) }
+        if let priors { try FileIO.writeAtomically(try priorsFile(), to: priors) }
     }
 }
 

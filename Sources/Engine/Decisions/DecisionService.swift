@@ -452,9 +452,9 @@ public final class DecisionService: Sendable {
         var changes: [PriorChange] = []
         for surface in names {
             var changed: [PriorChange] = []
-            // A surface with nothing to change keeps its version.
-            try? change(surface) { (s) throws(DecisionError) in
-                guard let mapping = s.config.channelPriors else { return }
+            // A surface not there any more has nothing to change.
+            _ = try? modify(surface) { (s) throws(DecisionError) -> Bool in
+                guard let mapping = s.config.channelPriors else { return false }
                 let binary = s.config.reward != .revenue
                 for (arm, channel) in mapping.arms.sorted(by: { $0.key < $1.key }) {
                     guard let value = roi[channel], value.isFinite, let i = s.arms.index[arm] else { continue }
@@ -462,7 +462,7 @@ public final class DecisionService: Sendable {
                     guard s.policy.prior(arm: i) != prior, s.policy.setPrior(arm: i, prior) else { continue }
                     changed.append(PriorChange(surface: surface, arm: arm, channel: channel, prior: prior))
                 }
-                if changed.isEmpty { throw DecisionError(.conflict, "no change") }
+                return !changed.isEmpty
             }
             changes += changed
         }
@@ -470,18 +470,29 @@ public final class DecisionService: Sendable {
     }
 
     private func change(_ surface: String, _ body: (inout SurfaceState) throws(DecisionError) -> Void) throws(DecisionError) {
-        let view: View = try policies.withLock { (p) throws(DecisionError) -> View in
+        _ = try modify(surface) { (s) throws(DecisionError) -> Bool in
+            try body(&s)
+            return true
+        }
+    }
+
+    /// Applies `body` to the surface; when it reports a change, the surface gets a new
+    /// version and its view is published. Whether it changed.
+    private func modify(_ surface: String, _ body: (inout SurfaceState) throws(DecisionError) -> Bool) throws(DecisionError) -> Bool {
+        let view: View? = try policies.withLock { (p) throws(DecisionError) -> View? in
             guard let i = p.surfaces.firstIndex(where: { $0.config.name == surface }) else {
                 throw DecisionError(.notFound, "no surface '\(clipped(surface))'")
             }
             var s = p.surfaces[i]
-            try body(&s)
+            guard try body(&s) else { return nil }
             s.version += 1
             p.surfaces[i] = s
             return View(index: i, s)
         }
+        guard let view else { return false }
         views.withLock { $0[surface] = view }
         logger.info("surface changed", metadata: ["surface": "\(surface)", "version": "\(view.version)"])
+        return true
     }
 
     // MARK: Reading

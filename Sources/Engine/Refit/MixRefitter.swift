@@ -74,14 +74,17 @@ public final class MixRefitter: @unchecked Sendable {
     public func start() {
         thread = WorkerThread(name: "mmm-refit") { [self] in
             var lastRefit = MonotonicClock.nanos
+            var ticks = 0
             _ = reloadPriors()
+            // Wakes 5 times a second to stop promptly; reads the priors file once a second.
             while !stopping.load(ordering: .acquiring) {
                 usleep(200_000)
+                ticks += 1
                 if settings.intervalMillis > 0, MonotonicClock.nanos - lastRefit >= UInt64(settings.intervalMillis) * 1_000_000 {
-                    _ = refit()
+                    if case .written = refit() { _ = reloadPriors() }
                     lastRefit = MonotonicClock.nanos
                 }
-                _ = reloadPriors()
+                if ticks % 5 == 0 { _ = reloadPriors() }
             }
         }
     }
