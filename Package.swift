@@ -26,31 +26,40 @@ let package = Package(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
 
+        // What every layer uses: threads and clocks, file I/O, JSON and CSV, the seeded
+        // generator. Learners and models import it instead of Stream (and so librdkafka).
+        .target(name: "Common", dependencies: ["CArbiter"]),
+        // The few C calls Swift's system modules do not export (thread names).
+        .target(name: "CArbiter"),
         // Versioned, checksummed binary encoding of learner state.
         .target(name: "StateFormat"),
         // The event model and the learner contract every layer shares: learners must not
         // import Stream, so the events they consume cannot live there.
-        .target(name: "Events", dependencies: ["StateFormat"]),
+        .target(name: "Events", dependencies: ["StateFormat", "Common"]),
 
         .target(
             name: "Stream",
             dependencies: [
-                "Events", "CRdKafka",
+                "Events", "Common", "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "Bandits", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
-        .target(name: "Scoring", dependencies: ["Events", "StateFormat"]),
-        // Off-policy evaluation of candidate policies on logged bandit data.
-        .target(name: "Evaluation", dependencies: ["Bandits", "Stream", "Events"]),
-        .target(name: "Models", dependencies: ["Events", "StateFormat", "COpenBLAS"]),
+        .target(name: "Bandits", dependencies: ["Events", "StateFormat", "Common", "COpenBLAS"]),
+        .target(name: "Scoring", dependencies: ["Events", "StateFormat", "Common"]),
+        // One target per model family (DESIGN.md's Sources/Models/…).
+        .target(name: "Recommenders", dependencies: ["Events", "StateFormat", "Common"], path: "Sources/Models/Recommenders"),
+        .target(name: "Bidding", dependencies: ["Events", "StateFormat", "Common"], path: "Sources/Models/Bidding"),
         // Bayesian marketing-mix model: adstock and saturation, NUTS, diagnostics.
         // Optimised in debug builds too: the sampler's tests run thousands of gradient
         // evaluations, which unoptimised code makes take minutes.
-        .target(name: "MarketingMix", dependencies: ["Bandits", "Stream", .product(name: "Yams", package: "Yams")], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(
+            name: "MarketingMix", dependencies: ["Events", "StateFormat", "Common", .product(name: "Yams", package: "Yams")],
+            path: "Sources/Models/MarketingMix", swiftSettings: [.unsafeFlags(["-O"])]),
+        // Off-policy evaluation of candidate policies on logged bandit data.
+        .target(name: "Evaluation", dependencies: ["Bandits", "Stream", "Events", "Common"]),
         .target(
             name: "Engine",
             dependencies: [
-                "Events", "StateFormat", "Stream", "Bandits", "Scoring", "Models", "MarketingMix",
+                "Events", "StateFormat", "Common", "Stream", "Bandits", "Scoring", "Recommenders", "Bidding", "MarketingMix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
@@ -58,7 +67,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Engine",
+                "Engine", "Bandits", "Events", "Common", "Stream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -68,36 +77,50 @@ let package = Package(
         .executableTarget(
             name: "arbiter",
             dependencies: [
-                "Engine", "Server", "Stream", "Evaluation", "MarketingMix",
+                "Engine", "Server", "Stream", "Common", "Evaluation", "MarketingMix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .executableTarget(
             name: "ArbiterBench",
             dependencies: [
-                "Engine", "Stream", "Events", "Bandits", "Evaluation", "MarketingMix", "CRdKafka",
+                "Engine", "Stream", "Common", "Events", "Bandits", "Evaluation", "MarketingMix", "CRdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/ArbiterBench"),
 
-        .testTarget(name: "EventsTests", dependencies: ["Events", "StateFormat"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "StateFormat", "Common"]),
         .testTarget(name: "StateFormatTests", dependencies: ["StateFormat"]),
-        .testTarget(name: "StreamTests", dependencies: ["Stream", "Events"]),
-        .testTarget(name: "BanditsTests", dependencies: ["Bandits", "Events", "StateFormat"]),
+        .testTarget(name: "StreamTests", dependencies: ["Stream", "Events", "Common"]),
+        .testTarget(name: "BanditsTests", dependencies: ["Bandits", "Events", "StateFormat", "Common"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Events", "StateFormat"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Bandits"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Events", "StateFormat"]),
-        .testTarget(name: "MarketingMixTests", dependencies: ["MarketingMix", "Bandits"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Stream", "Events", "Bandits", "Models", "MarketingMix"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Bandits", "Common"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Recommenders", "Bidding", "MarketingMix", "Events", "StateFormat"]),
+        .testTarget(name: "MarketingMixTests", dependencies: ["MarketingMix", "Common"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: [
+                "Engine", "Stream", "Events", "Common", "StateFormat", "Bandits", "Recommenders", "Bidding", "MarketingMix",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Engine", "Bandits", "Stream", "Events",
+                "Server", "Engine", "Bandits", "Stream", "Events", "Common",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
             ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Stream", "Events", "MarketingMix"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Stream", "Events", "Common", "MarketingMix", .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bandits
 import CRdKafka
+import Common
 import Engine
 import Events
 import Foundation

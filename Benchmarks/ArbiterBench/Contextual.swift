@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bandits
+import Common
 import Foundation
 import Stream
 

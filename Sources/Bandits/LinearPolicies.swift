@@ -1,3 +1,4 @@
+import Common
 /// How a linear bandit relates features to arms.
 public enum LinearPayoff: Sendable, Equatable {
     /// One model per arm over the request's shared context (disjoint LinUCB, Li et al.

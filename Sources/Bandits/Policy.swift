@@ -1,3 +1,4 @@
+import Common
 /// What a decision is asked about: the arms allowed for this request (indices into the
 /// policy's arms) and, for contextual policies, the context features.
 public struct DecisionInput: Sendable {

@@ -1,3 +1,4 @@
+import Common
 import StateFormat
 
 /// Why a policy specification was refused.

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Common
 
 /// Bayesian ridge regression kept as the Cholesky factor of its precision matrix:
 /// A = λI + Σ x xᵀ = RᵀR with R upper triangular, b = Σ y x, θ = A⁻¹b.

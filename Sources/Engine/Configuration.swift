@@ -1,3 +1,4 @@
+import Common
 import Stream
 import Yams
 

@@ -1,6 +1,8 @@
 import Bandits
 import Events
-import Models
+import Bidding
+import MarketingMix
+import Recommenders
 import Scoring
 import StateFormat
 

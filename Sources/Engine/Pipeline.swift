@@ -1,6 +1,7 @@
+import Common
 import Events
 import Logging
-import Models
+import MarketingMix
 import Stream
 import Synchronization
 

@@ -1,3 +1,4 @@
+import Common
 import Logging
 import Stream
 
@@ -34,7 +35,7 @@ public struct SnapshotStore: Sendable {
     /// Writes `snapshot` durably, then removes older files beyond `keep` in all. Only
     /// files older than the one just written are candidates: newer ones may be from
     /// another build or owner, and the new file must never be the one removed.
-    public func write(_ snapshot: PartitionSnapshot) throws(StreamIOError) {
+    public func write(_ snapshot: PartitionSnapshot) throws(IOError) {
         let dir = directory(stream: snapshot.stream, partition: snapshot.partition)
         try FileIO.makeDirectories(dir)
         let name = SnapshotStore.fileName(nextOffset: snapshot.nextOffset)

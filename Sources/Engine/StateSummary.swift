@@ -1,6 +1,9 @@
 import Bandits
+import Common
 import Events
-import Models
+import Bidding
+import MarketingMix
+import Recommenders
 import Scoring
 import StateFormat
 import Stream

@@ -1,3 +1,4 @@
+import Common
 import Stream
 
 /// How a log's rows become the context features a contextual candidate reads. A feature

@@ -1,4 +1,5 @@
 import Bandits
+import Common
 
 /// The off-policy estimators, all from one pass over the log (definitions as in Open
 /// Bandit Pipeline 0.4.0, position-aware): with w = π(a|t,k)/π₀(a|t,k), q̂ the reward model

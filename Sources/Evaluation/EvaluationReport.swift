@@ -1,3 +1,4 @@
+import Common
 import Stream
 
 /// The JSON document of an evaluation: the data (rounds kept, rows rejected by reason,

@@ -1,4 +1,5 @@
 import Bandits
+import Common
 
 /// An engine bandit policy as a candidate, with its configured arms and priors: in each
 /// round it gives its distribution over the arms that are actions of the log (arms

@@ -1,3 +1,4 @@
+import Common
 import Engine
 import Events
 import Hummingbird

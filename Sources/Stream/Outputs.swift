@@ -1,3 +1,4 @@
+import Common
 /// Where the engine's outputs go: dead letters now, decisions later. Outputs must be
 /// durable before a snapshot may claim the inputs that produced them, hence `mark` and
 /// `waitUntilDurable`.
@@ -85,7 +86,7 @@ public final class FileOutputs: OutputSink, @unchecked Sendable {
     private var writer = JSONWriter()
     private var failure: (any Error)?
 
-    public init(deadLettersPath: String) throws(StreamIOError) {
+    public init(deadLettersPath: String) throws(IOError) {
         deadLetters = try JSONLinesSink(path: deadLettersPath)
     }
 
@@ -128,29 +129,4 @@ public final class FileOutputs: OutputSink, @unchecked Sendable {
     public var permanentFailure: (any Error)? { lock.withLock { failure } }
 
     public func close() { lock.withLock { _ = try? deadLetters.sync() } }
-}
-
-/// Standard base64 (RFC 4648) for binary payloads in JSON.
-public enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    public static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            for shift in [18, 12, 6, 0] { out.append(alphabet[Int(n >> UInt32(shift) & 63)]) }
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest > 0 {
-            let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }

@@ -1,4 +1,5 @@
 import CRdKafka
+import Common
 
 /// One message from a source: its position and its bytes. The buffers are valid only
 /// inside the `RecordBatch.forEach` call that yields them.

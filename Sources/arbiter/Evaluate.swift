@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Engine
 import Evaluation
 import Foundation

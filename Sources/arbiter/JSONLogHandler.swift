@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Common
 import Glibc
 #endif
 import Logging

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Common
 import Foundation
 import MarketingMix
 import Stream

@@ -1,8 +1,8 @@
+import Common
 import Events
 import Foundation
 import Logging
 import MarketingMix
-import Models
 import Stream
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import Bandits
+import Common
 import Foundation
 import Testing
 

@@ -1,4 +1,4 @@
-import Bandits
+import Common
 import Foundation
 import Testing
 

@@ -1,4 +1,3 @@
-import Bandits
 import Foundation
 import Testing
 

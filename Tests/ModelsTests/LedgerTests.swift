@@ -2,7 +2,9 @@ import Events
 import StateFormat
 import Testing
 
-@testable import Models
+@testable import Bidding
+@testable import MarketingMix
+@testable import Recommenders
 
 @Suite struct LedgerTests {
     func roundTrip<L: Learner>(_ l: L) throws -> L {

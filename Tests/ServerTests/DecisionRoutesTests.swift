@@ -1,4 +1,5 @@
 import Bandits
+import Common
 import Engine
 import Events
 import Foundation

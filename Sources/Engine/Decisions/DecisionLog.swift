@@ -1,3 +1,4 @@
+import Common
 import Synchronization
 import Stream
 
@@ -34,7 +35,7 @@ public final class KafkaDecisionLog: DecisionLog {
 public final class FileDecisionLog: DecisionLog {
     private let sink: Mutex<JSONLinesSink>
 
-    public init(path: String) throws(StreamIOError) {
+    public init(path: String) throws(IOError) {
         sink = Mutex(try JSONLinesSink(path: path))
     }
 

@@ -1,3 +1,4 @@
+import Common
 import Events
 import Stream
 

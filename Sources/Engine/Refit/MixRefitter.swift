@@ -1,9 +1,9 @@
 #if canImport(Glibc)
+import Common
 import Glibc
 #endif
 import Logging
 import MarketingMix
-import Models
 import Stream
 import Synchronization
 

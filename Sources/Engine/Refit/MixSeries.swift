@@ -1,6 +1,5 @@
 import Events
 import MarketingMix
-import Models
 
 /// The engine's media ledger as the marketing-mix model's data: one row per day or
 /// seven-day block, from the first day with spend or purchases to the last, spend per

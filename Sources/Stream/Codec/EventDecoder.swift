@@ -1,3 +1,4 @@
+import Common
 import Events
 
 /// Decodes schema-version-1 events from raw JSON bytes without Foundation.

@@ -1,3 +1,4 @@
+import Common
 import Events
 
 /// Writes events in the canonical version-1 form: `type`, `v`, `ts` first, then the

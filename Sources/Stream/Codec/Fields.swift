@@ -1,3 +1,4 @@
+import Common
 import Events
 
 /// Every field name any version-1 event type reads.

@@ -1,3 +1,4 @@
+import Common
 /// A JSON-lines file read as partition 0 of a stream whose offsets are line numbers
 /// (from 0), for replay through the very pipeline that serves Kafka.
 ///
@@ -30,7 +31,7 @@ public final class FileSource: EventSource, @unchecked Sendable {
     }
 
     /// Reads the whole file: replay inputs are bounded, and one read keeps offsets simple.
-    public init(path: String, streamName: String? = nil, batchSize: Int = 1000) throws(StreamIOError) {
+    public init(path: String, streamName: String? = nil, batchSize: Int = 1000) throws(IOError) {
         let bytes = try FileIO.readAll(path)
         self.bytes = bytes
         self.streamName = streamName ?? path

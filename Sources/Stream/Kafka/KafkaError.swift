@@ -1,4 +1,5 @@
 import CRdKafka
+import Common
 import Logging
 
 /// A librdkafka failure, with the library's own error name and text.

@@ -1,4 +1,5 @@
 import CRdKafka
+import Common
 import Logging
 
 /// An idempotent librdkafka producer for the engine's outputs (decisions, dead letters).

@@ -1,4 +1,5 @@
 import CRdKafka
+import Common
 import Logging
 
 /// A Kafka consumer-group member feeding the engine thread.

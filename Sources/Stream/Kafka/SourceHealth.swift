@@ -1,3 +1,4 @@
+import Common
 /// What the consumer knows about its connection, for `/healthz` and metrics. Written by
 /// the poll and probe threads, read by the HTTP server.
 public final class SourceHealth: @unchecked Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import Stream
+import Common
 
 /// The file the engine reads after a refit: per channel, the posterior of its ROI (with
 /// the log-normal that matches it, the form arm priors are built from) and marginal ROI,

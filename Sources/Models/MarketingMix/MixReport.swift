@@ -1,4 +1,4 @@
-import Stream
+import Common
 
 /// The JSON document of a fit: settings, convergence (and whether to trust it), and per
 /// channel the posterior of contribution, share, ROI, marginal ROI and the adstock and

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CArbiter
 
 /// A mutex with a condition variable, for the few hand-offs between the engine's
 /// dedicated threads. Never held across I/O.
@@ -135,12 +136,17 @@ public final class Mailbox<Item>: @unchecked Sendable {
 }
 
 /// A named OS thread running one closure; joined explicitly.
+///
+/// The name is given to the OS thread too (`pthread_setname_np`), so `top -H`, `perf`
+/// and debuggers show which of the engine's threads is busy.
 public final class WorkerThread: @unchecked Sendable {
     private var thread = pthread_t()
     private let body: () -> Void
+    public let name: String
 
     public init(name: String, _ body: @escaping () -> Void) {
         self.body = body
+        self.name = name
         let unmanaged = Unmanaged.passRetained(self)
         let result = pthread_create(&thread, nil, { raw in
             #if canImport(Glibc)
@@ -148,6 +154,7 @@ public final class WorkerThread: @unchecked Sendable {
             #else
             let me = Unmanaged<WorkerThread>.fromOpaque(raw).takeRetainedValue()
             #endif
+            _ = arbiter_name_this_thread(me.name)
             me.body()
             return nil
         }, unmanaged.toOpaque())

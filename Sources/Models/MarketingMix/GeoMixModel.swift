@@ -1,4 +1,4 @@
-import Bandits
+import Common
 import Foundation
 
 /// The marketing-mix model over several geos (or segments) at once, their channel

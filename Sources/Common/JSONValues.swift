@@ -6,7 +6,7 @@ import Darwin
 
 /// Conversions of scanned spans to Swift values. Every span passed here has already been
 /// validated by `JSONScanner`, so these only convert.
-enum JSONValues {
+package enum JSONValues {
     private static let exactPowersOfTen: [Double] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
@@ -15,7 +15,7 @@ enum JSONValues {
     /// The correctly rounded double of a JSON number. Numbers with at most 2⁵³ as
     /// significand and a decimal exponent within ±22 are converted exactly by one
     /// multiplication or division (Clinger's fast path); the rest go to `strtod`.
-    static func double(_ base: UnsafePointer<UInt8>, _ span: Span) -> Double {
+    package static func double(_ base: UnsafePointer<UInt8>, _ span: Span) -> Double {
         var i = span.start
         let end = span.end
         var negative = false
@@ -86,7 +86,7 @@ enum JSONValues {
     }
 
     /// The string a validated string span denotes.
-    static func string(_ base: UnsafePointer<UInt8>, _ value: ScannedValue) -> String {
+    package static func string(_ base: UnsafePointer<UInt8>, _ value: ScannedValue) -> String {
         let raw = UnsafeBufferPointer(start: base + value.span.start, count: value.span.count)
         guard value.kind == .escapedString else {
             return String(decoding: raw, as: UTF8.self)
@@ -151,7 +151,7 @@ enum JSONValues {
 
     /// True when a string span equals `name` byte for byte.
     @inline(__always)
-    static func equals(_ base: UnsafePointer<UInt8>, _ span: Span, _ name: StaticString) -> Bool {
+    package static func equals(_ base: UnsafePointer<UInt8>, _ span: Span, _ name: StaticString) -> Bool {
         span.count == name.utf8CodeUnitCount && memcmp(base + span.start, name.utf8Start, span.count) == 0
     }
 }

@@ -1,4 +1,4 @@
-import Bandits
+import Common
 import Foundation
 
 /// The marketing-mix model's settings: adstock length, seasonality, noise and priors.

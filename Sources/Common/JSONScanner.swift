@@ -5,51 +5,59 @@ import Darwin
 #endif
 
 /// A half-open byte range `[start, end)` of the input.
-struct Span: Sendable, Hashable {
-    var start: Int
-    var end: Int
-    var count: Int { end - start }
+package struct Span: Sendable, Hashable {
+    package var start: Int
+    package var end: Int
+    package var count: Int { end - start }
+    package init(start: Int, end: Int) {
+        self.start = start
+        self.end = end
+    }
 }
 
 /// What a scanned JSON value is; strings record whether they need unescaping.
-enum ValueKind: UInt8, Sendable {
+package enum ValueKind: UInt8, Sendable {
     case string, escapedString, number, trueLiteral, falseLiteral, null, object, array
 }
 
 /// A JSON value located but not yet converted: conversion happens only for the fields an
 /// event type actually reads. For strings the span excludes the quotes.
-struct ScannedValue: Sendable {
-    var kind: ValueKind
-    var span: Span
-    static let absent = ScannedValue(kind: .null, span: Span(start: 0, end: 0))
+package struct ScannedValue: Sendable {
+    package var kind: ValueKind
+    package var span: Span
+    package init(kind: ValueKind, span: Span) {
+        self.kind = kind
+        self.span = span
+    }
+    package static let absent = ScannedValue(kind: .null, span: Span(start: 0, end: 0))
 }
 
 /// A validating single-pass JSON scanner over raw bytes (RFC 8259: strict grammar, UTF-8
 /// checked, lone surrogates rejected). It never allocates; values are returned as spans.
-struct JSONScanner {
-    let base: UnsafePointer<UInt8>
-    let count: Int
-    var position = 0
+package struct JSONScanner {
+    package let base: UnsafePointer<UInt8>
+    package let count: Int
+    package var position = 0
 
     /// Nesting deeper than this is rejected rather than recursed into.
-    static let maximumDepth = 32
+    package static let maximumDepth = 32
 
-    init(base: UnsafePointer<UInt8>, count: Int) {
+    package init(base: UnsafePointer<UInt8>, count: Int) {
         self.base = base
         self.count = count
     }
 
-    @inline(__always) var atEnd: Bool { position >= count }
-    @inline(__always) var current: UInt8 { base[position] }
+    @inline(__always) package var atEnd: Bool { position >= count }
+    @inline(__always) package var current: UInt8 { base[position] }
 
-    func syntaxError(_ what: String) -> DecodeError {
+    package func syntaxError(_ what: String) -> DecodeError {
         if position >= count {
             return DecodeError(.notJSON, "\(what) at end of input (byte \(count))")
         }
         return DecodeError(.notJSON, "\(what) at byte \(position) (0x\(String(base[position], radix: 16)))")
     }
 
-    @inline(__always) mutating func skipWhitespace() {
+    @inline(__always) package mutating func skipWhitespace() {
         while position < count {
             switch base[position] {
             case 0x20, 0x0A, 0x0D, 0x09: position += 1
@@ -59,14 +67,14 @@ struct JSONScanner {
     }
 
     /// Consumes `byte` after optional whitespace, or fails with `what`.
-    @inline(__always) mutating func expect(_ byte: UInt8, _ what: String) throws(DecodeError) {
+    @inline(__always) package mutating func expect(_ byte: UInt8, _ what: String) throws(DecodeError) {
         skipWhitespace()
         guard position < count, base[position] == byte else { throw syntaxError(what) }
         position += 1
     }
 
     /// Scans any value at the current position (after whitespace).
-    mutating func scanValue(depth: Int) throws(DecodeError) -> ScannedValue {
+    package mutating func scanValue(depth: Int) throws(DecodeError) -> ScannedValue {
         skipWhitespace()
         guard position < count else { throw syntaxError("expected a value") }
         let start = position
@@ -159,7 +167,7 @@ struct JSONScanner {
     }
 
     /// Scans a string starting at its opening quote; returns the span between the quotes.
-    mutating func scanString() throws(DecodeError) -> (Span, escaped: Bool) {
+    package mutating func scanString() throws(DecodeError) -> (Span, escaped: Bool) {
         position += 1  // opening quote
         let start = position
         var escaped = false
@@ -243,7 +251,7 @@ struct JSONScanner {
         return value
     }
 
-    @inline(__always) static func hexValue(_ b: UInt8) -> UInt32? {
+    @inline(__always) package static func hexValue(_ b: UInt8) -> UInt32? {
         switch b {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(b - UInt8(ascii: "0"))
         case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(b - UInt8(ascii: "a") + 10)
@@ -279,7 +287,7 @@ struct JSONScanner {
     }
 
     /// Scans a number per the JSON grammar and returns its span.
-    mutating func scanNumber() throws(DecodeError) -> Span {
+    package mutating func scanNumber() throws(DecodeError) -> Span {
         let start = position
         if base[position] == UInt8(ascii: "-") { position += 1 }
         guard position < count else { throw syntaxError("truncated number") }

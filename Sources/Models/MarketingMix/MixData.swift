@@ -1,5 +1,5 @@
 import Foundation
-import Stream
+import Common
 
 /// Why a marketing-mix input or fit was refused.
 public struct MixError: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Bandits
+import Common
 import Foundation
 
 /// A posterior summary: mean and a central interval.

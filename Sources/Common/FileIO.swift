@@ -5,13 +5,13 @@ import Darwin
 #endif
 
 /// A file-system failure, naming the path and the system's reason.
-public struct StreamIOError: Error, Sendable, CustomStringConvertible {
+public struct IOError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 
-    static func errno(_ what: String, _ path: String) -> StreamIOError {
-        StreamIOError("\(what) \(path): \(String(cString: strerror(Glibc.errno)))")
+    static func errno(_ what: String, _ path: String) -> IOError {
+        IOError("\(what) \(path): \(String(cString: strerror(Glibc.errno)))")
     }
 }
 
@@ -19,7 +19,7 @@ public struct StreamIOError: Error, Sendable, CustomStringConvertible {
 /// file, fsync, rename, fsync the directory), so a crash leaves the old file or the new
 /// one, never a torn one.
 public enum FileIO {
-    public static func readAll(_ path: String) throws(StreamIOError) -> [UInt8] {
+    public static func readAll(_ path: String) throws(IOError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .errno("cannot open", path) }
         defer { close(fd) }
@@ -50,13 +50,13 @@ public enum FileIO {
     /// Replaces `path` atomically and durably with `bytes`. The temporary file's name is
     /// unique to the process and call, so concurrent writers of one path (two owners of a
     /// partition during a rebalance) never truncate each other's file.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(StreamIOError) {
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(IOError) {
         let temporary = "\(path).tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .errno("cannot create", temporary) }
-        do throws(StreamIOError) {
+        do throws(IOError) {
             try writeAll(fd, bytes, temporary)
-            guard fsync(fd) == 0 else { throw StreamIOError.errno("cannot fsync", temporary) }
+            guard fsync(fd) == 0 else { throw IOError.errno("cannot fsync", temporary) }
         } catch {
             close(fd)
             unlink(temporary)
@@ -70,7 +70,7 @@ public enum FileIO {
         try syncDirectory(of: path)
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws(StreamIOError) {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws(IOError) {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
@@ -81,7 +81,7 @@ public enum FileIO {
     }
 
     /// Makes a rename or creation in the directory of `path` durable.
-    public static func syncDirectory(of path: String) throws(StreamIOError) {
+    public static func syncDirectory(of path: String) throws(IOError) {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .errno("cannot open directory", directory) }
@@ -90,7 +90,7 @@ public enum FileIO {
     }
 
     /// Creates `path` and its parents, like `mkdir -p`.
-    public static func makeDirectories(_ path: String) throws(StreamIOError) {
+    public static func makeDirectories(_ path: String) throws(IOError) {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part
@@ -101,7 +101,7 @@ public enum FileIO {
     }
 
     /// Names of the entries in `path` (without "." and ".."), sorted.
-    public static func list(_ path: String) throws(StreamIOError) -> [String] {
+    public static func list(_ path: String) throws(IOError) -> [String] {
         guard let dir = opendir(path) else { throw .errno("cannot list", path) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -131,7 +131,7 @@ public final class JSONLinesSink: @unchecked Sendable {
     private var buffer: [UInt8] = []
 
     /// Creates or truncates `path`.
-    public init(path: String) throws(StreamIOError) {
+    public init(path: String) throws(IOError) {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .errno("cannot create", path) }
@@ -141,19 +141,19 @@ public final class JSONLinesSink: @unchecked Sendable {
     deinit { close(fd) }
 
     /// Appends one line (a newline is added).
-    public func append(_ line: [UInt8]) throws(StreamIOError) {
+    public func append(_ line: [UInt8]) throws(IOError) {
         buffer.append(contentsOf: line)
         buffer.append(0x0A)
         if buffer.count >= 1 << 16 { try flush() }
     }
 
-    public func flush() throws(StreamIOError) {
+    public func flush() throws(IOError) {
         guard !buffer.isEmpty else { return }
         try FileIO.writeAll(fd, buffer, path)
         buffer.removeAll(keepingCapacity: true)
     }
 
-    public func sync() throws(StreamIOError) {
+    public func sync() throws(IOError) {
         try flush()
         guard fsync(fd) == 0 else { throw .errno("cannot fsync", path) }
     }

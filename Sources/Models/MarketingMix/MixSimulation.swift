@@ -1,4 +1,4 @@
-import Bandits
+import Common
 import Foundation
 
 /// Data simulated from the model itself, so that what a fit should recover is known:

@@ -1,4 +1,4 @@
-import Bandits
+import Common
 import Foundation
 
 /// A log density (up to a constant) with its gradient: what the sampler needs.
