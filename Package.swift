@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -31,6 +32,9 @@ let package = Package(
         .target(name: "Common", dependencies: ["CArbiter"]),
         // The few C calls Swift's system modules do not export (thread names).
         .target(name: "CArbiter"),
+        // HTTP through libcurl (object-store snapshots with AWS Signature V4, forwarded
+        // per-user reads): a C wrapper, since curl_easy_setopt is variadic.
+        .target(name: "CHTTP", linkerSettings: [.linkedLibrary("curl")]),
         // Versioned, checksummed binary encoding of learner state.
         .target(name: "StateFormat"),
         // The event model and the learner contract every layer shares: learners must not
@@ -40,7 +44,7 @@ let package = Package(
         .target(
             name: "Stream",
             dependencies: [
-                "Events", "Common", "CRdKafka",
+                "Events", "Common", "CRdKafka", "CHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "Bandits", dependencies: ["Events", "StateFormat", "Common", "COpenBLAS"]),
@@ -67,8 +71,9 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Bandits", "Events", "Common", "Stream",
+                "Engine", "Bandits", "Events", "Common", "Stream", "Scoring",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -3,7 +3,9 @@
 #   broker.sh start DIR PORT [STORAGE]   start in the background; pid and log in DIR
 #                                        STORAGE defaults to memory://tansu/ (lost on stop);
 #                                        s3://BUCKET/ keeps data (needs AWS_* env, see moto.sh)
-#   broker.sh topic PORT NAME PARTITIONS create a topic (no error if it exists)
+#   broker.sh topic PORT NAME PARTITIONS [CONFIG…]
+#                                        create a topic (no error if it exists), with
+#                                        topic configs such as cleanup.policy=compact
 #   broker.sh stop DIR                   stop the broker started in DIR (SIGTERM, then SIGKILL)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -37,7 +39,9 @@ start)
   ;;
 topic)
   port="$2" name="$3" partitions="$4"
-  out=$("$ARBITER_TANSU" topic create "$name" --partitions "$partitions" --broker "tcp://127.0.0.1:$port" 2>&1) || {
+  configs=()
+  for c in "${@:5}"; do configs+=(--config "$c"); done
+  out=$("$ARBITER_TANSU" topic create "$name" --partitions "$partitions" "${configs[@]}" --broker "tcp://127.0.0.1:$port" 2>&1) || {
     grep -qi "exist" <<<"$out" || { echo "$out" >&2; exit 1; }
   }
   ;;
@@ -52,7 +56,7 @@ stop)
   rm -f "$dir/tansu.pid"
   ;;
 *)
-  sed -n '2,8p' "$0" >&2
+  sed -n '2,10p' "$0" >&2
   exit 2
   ;;
 esac

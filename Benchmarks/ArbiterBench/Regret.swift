@@ -17,26 +17,27 @@ struct Regret: ParsableCommand {
     func run() throws {
         try FileIO.makeDirectories(out)
         let means = [0.1, 0.2, 0.3, 0.4, 0.5, 0.45, 0.35, 0.25, 0.15, 0.05]
-        let bernoulli: [(String, any BanditPolicy)] = [
-            ("epsilon-greedy", EpsilonGreedy(epsilon: 0.1)), ("softmax", Softmax(temperature: 0.05)), ("ucb1", UCB1()),
-            ("kl-ucb", KLUCB()), ("thompson-beta", BetaThompson(propensityDraws: 1)), ("exp3", EXP3(gamma: 0.05)),
+        let bernoulli: [(String, BanditPolicy)] = [
+            ("epsilon-greedy", try make(.epsilonGreedy, ["epsilon": 0.1])), ("softmax", try make(.softmax, ["temperature": 0.05])), ("ucb1", try make(.ucb1)),
+            ("kl-ucb", try make(.klUCB)), ("thompson-beta", try make(.thompsonBeta, ["propensity_draws": 1])), ("exp3", try make(.exp3, ["gamma": 0.05])),
         ]
         try write("bernoulli", bernoulli.map { ($0.0, curve($0.1, means: means, change: nil)) })
         let change = (at: rounds / 2, to: [0.3, 0.6, 0.4])
-        let changing: [(String, any BanditPolicy)] = [
-            ("ucb1", UCB1()), ("ucb1-discount-0.999", UCB1(discount: 0.999)),
-            ("thompson-beta", BetaThompson(propensityDraws: 1)), ("thompson-beta-discount-0.999", BetaThompson(propensityDraws: 1, discount: 0.999)),
+        let changing: [(String, BanditPolicy)] = [
+            ("ucb1", try make(.ucb1)), ("ucb1-discount-0.999", try make(.ucb1, ["discount": 0.999])),
+            ("thompson-beta", try make(.thompsonBeta, ["propensity_draws": 1])), ("thompson-beta-discount-0.999", try make(.thompsonBeta, ["propensity_draws": 1, "discount": 0.999])),
         ]
         try write("change", changing.map { ($0.0, curve($0.1, means: [0.9, 0.5, 0.4], change: change)) })
-        let linear: [(String, any BanditPolicy)] = [
-            ("linucb", LinUCB(dimension: 6)), ("linear-thompson", LinearThompson(dimension: 6, scale: 0.3, propensityDraws: 1)),
-            ("epsilon-greedy (context-free)", EpsilonGreedy(epsilon: 0.1)),
+        let linear: [(String, BanditPolicy)] = [
+            ("linucb", try make(.linUCB, dimension: 6)), ("linear-thompson", try make(.linearThompson, ["scale": 0.3, "propensity_draws": 1], dimension: 6)),
+            ("epsilon-greedy over ridge", try make(.epsilonGreedy, ["epsilon": 0.1], dimension: 6, estimator: .ridge)),
+            ("epsilon-greedy (context-free)", try make(.epsilonGreedy, ["epsilon": 0.1])),
         ]
         try write("linear", linear.map { ($0.0, linearCurve($0.1)) })
     }
 
     /// Cumulative pseudo-regret at each checkpoint.
-    func curve(_ policy: any BanditPolicy, means: [Double], change: (at: Int, to: [Double])?) -> [Double] {
+    func curve(_ policy: BanditPolicy, means: [Double], change: (at: Int, to: [Double])?) -> [Double] {
         var p = policy
         for _ in means { _ = p.addArm(prior: .none) }
         var env = SeededRandom(seed: seed)
@@ -57,7 +58,7 @@ struct Regret: ParsableCommand {
 
     /// Linear contextual rewards: 5 arms, context of 5 features plus an intercept, click
     /// probability θₖᵀx with θₖ fixed by the seed.
-    func linearCurve(_ policy: any BanditPolicy) -> [Double] {
+    func linearCurve(_ policy: BanditPolicy) -> [Double] {
         var p = policy
         let arms = 5, d = 6
         var setup = SeededRandom(seed: seed &+ 99)
@@ -88,4 +89,9 @@ struct Regret: ParsableCommand {
         let last = curves.map { "\($0.0) \(String(format: "%.1f", $0.1.last ?? 0))" }.joined(separator: ", ")
         FileHandle.standardError.write(Data("[regret] \(name): final regret \(last)\n".utf8))
     }
+}
+
+/// A policy as configuration makes it.
+func make(_ algorithm: PolicySpec.Algorithm, _ parameters: [String: Double] = [:], dimension: Int = 0, payoff: LinearPayoff = .perArm, estimator: PolicySpec.EstimatorChoice? = nil) throws -> BanditPolicy {
+    try PolicySpec(algorithm: algorithm, parameters: parameters, payoff: payoff, estimator: estimator).make(dimension: dimension)
 }

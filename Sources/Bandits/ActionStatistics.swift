@@ -1,3 +1,4 @@
+import Common
 import Events
 import StateFormat
 
@@ -6,7 +7,7 @@ import StateFormat
 ///
 /// Clicks and rewards are not attributed to actions here; joining them to their decision
 /// needs the decision log and an attribution window, which belong to the decision service.
-public struct ActionStatistics: Learner {
+public struct ActionStatistics: Learner, Equatable {
     public static let name = "bandits.action-statistics"
     public static let stateVersion: UInt16 = 1
 
@@ -26,7 +27,9 @@ public struct ActionStatistics: Learner {
 
     public init() {}
 
-    public mutating func update(_ event: Event) {
+    public var reads: Set<EventKind> { [.impression, .click, .reward] }
+
+    public mutating func learn(_ event: Event) {
         switch event.body {
         case .impression(let e):
             actions[e.action, default: Exposure()].record(e.propensity)
@@ -97,5 +100,27 @@ extension ActionStatistics.Exposure {
         impressions += other.impressions
         inversePropensitySum.add(other.inversePropensitySum)
         withPropensity += other.withPropensity
+    }
+}
+
+extension ActionStatistics {
+    public func summarize(into w: inout JSONWriter, top: Int) {
+        w.beginObject()
+        w.key("count"); w.int(Int64(actions.count))
+        w.key("impressions"); w.int(actions.values.reduce(0) { $0 + $1.impressions })
+        w.key("clicks"); w.int(clicks)
+        w.key("clicks_with_decision"); w.int(clicksWithDecision)
+        w.key("rewards"); w.int(rewards)
+        w.key("reward_sum"); w.double(rewardSum.value)
+        w.key("most_shown"); w.beginArray()
+        for (action, x) in actions.sorted(by: { ($0.value.impressions, $1.key) > ($1.value.impressions, $0.key) }).prefix(top) {
+            w.beginObject()
+            w.key("action"); w.string(action)
+            w.key("impressions"); w.int(x.impressions)
+            w.key("inverse_propensity_sum"); w.double(x.inversePropensitySum.value)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
     }
 }

@@ -60,41 +60,53 @@ public struct ArmPrior: Sendable, Equatable {
     public static let none = ArmPrior()
 }
 
-/// The surface every bandit policy has: arms are added at run time, a decision chooses
-/// among eligible arms with a seeded generator (the same seed gives the same choice),
-/// and an observed reward updates the chosen arm.
-public protocol BanditPolicy: Sendable {
-    /// Names the algorithm in decision records, e.g. "ucb1".
-    var name: String { get }
-    var armCount: Int { get }
-    /// Adds an arm and returns its index.
-    mutating func addArm(prior: ArmPrior) -> Int
-    /// Chooses one of `input.eligible`, which must not be empty.
-    func choose(_ input: DecisionInput, random: inout SeededRandom) -> Choice
-    /// The probability of each eligible arm (in `input.eligible` order), exact where the
-    /// policy has a closed form, else estimated from draws of `random`.
-    func probabilities(_ input: DecisionInput, random: inout SeededRandom) -> [Double]
-    /// The policy's current reward estimate of every eligible arm (in `input.eligible`
-    /// order), without exploration: what a ranked list orders the unchosen arms by.
-    func scores(_ input: DecisionInput) -> [Double]
-    /// Folds in `reward` for `arm`, which was chosen with `propensity`.
-    mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double)
-}
+/// A bandit policy: an estimator combined with an exploration strategy (Vowpal Wabbit's
+/// reductions), and each arm's prior. Arms are added at run time; a decision chooses
+/// among eligible arms with a seeded generator (the same seed gives the same choice);
+/// an observed reward updates the estimator.
+///
+/// Priors are pseudo-observations the policy adds when it reads per-arm counts; they are
+/// not in the estimator, so they count once however many shards the estimator was learnt
+/// in, and replacing one keeps every observation.
+public struct BanditPolicy: Sendable {
+    /// What the policy was made from (`PolicySpec.make`).
+    public let spec: PolicySpec
+    public internal(set) var estimator: any Estimator
+    public let exploration: any Exploration
+    public internal(set) var priors: [ArmPrior] = []
 
-extension BanditPolicy {
-    /// The arm a probability vector picks for one uniform draw (inverse CDF), with its
-    /// probability: how policies with a closed-form distribution choose.
-    static func sample(_ probabilities: [Double], _ eligible: [Int], _ random: inout SeededRandom) -> Choice {
-        var u = random.unit()
-        for (k, p) in probabilities.enumerated() {
-            if u < p || k == probabilities.count - 1 { return Choice(arm: eligible[k], propensity: p) }
-            u -= p
-        }
-        return Choice(arm: eligible[eligible.count - 1], propensity: probabilities[probabilities.count - 1])
+    init(spec: PolicySpec, estimator: any Estimator, exploration: any Exploration) {
+        precondition(exploration.supports(estimator), "\(exploration.name) cannot explore over \(type(of: estimator).kind)")
+        self.spec = spec
+        self.estimator = estimator
+        self.exploration = exploration
     }
-}
 
-extension BanditPolicy {
+    /// Names the policy in decision records, e.g. "ucb1".
+    public var name: String { exploration.name }
+    public var armCount: Int { estimator.armCount }
+
+    /// Adds an arm with its prior and returns its index.
+    public mutating func addArm(prior: ArmPrior) -> Int {
+        priors.append(prior)
+        return estimator.addArm()
+    }
+
+    public func choose(_ input: DecisionInput, random: inout SeededRandom) -> Choice {
+        exploration.choose(estimator, priors: priors, input, random: &random)
+    }
+
+    /// The probability of each eligible arm (in `input.eligible` order).
+    public func probabilities(_ input: DecisionInput, random: inout SeededRandom) -> [Double] {
+        exploration.probabilities(estimator, priors: priors, input, random: &random)
+    }
+
+    /// The estimate of every eligible arm without exploration: what a ranked list orders
+    /// the unchosen arms by.
+    public func scores(_ input: DecisionInput) -> [Double] {
+        estimator.means(input, priors: priors)
+    }
+
     /// A ranked list of up to `count` arms: the chosen arm first, then the other eligible
     /// arms by their score, best first. Only the top `count − 1` are ordered (a bounded
     /// heap, O(n log count)), so a short list from thousands of arms costs one pass.
@@ -106,6 +118,37 @@ extension BanditPolicy {
             heap.offer(score: scores[k], position: k)
         }
         return [first] + heap.descending().map { input.eligible[$0] }
+    }
+
+    /// Learns `reward` for `arm`, which was chosen with `propensity`.
+    public mutating func update(arm: Int, features: [Double], reward: Double, propensity: Double) {
+        estimator.learn(arm: arm, features: features, reward: reward, propensity: propensity)
+    }
+
+    /// Whether the policy reads per-arm priors (estimators with per-arm counts).
+    public var usesArmPriors: Bool { estimator is RewardCounts }
+
+    /// Arm `arm`'s prior, when the policy uses priors.
+    public func prior(arm: Int) -> ArmPrior? { usesArmPriors ? priors[arm] : nil }
+
+    /// Arm `arm`'s count of observations and pseudo-observations, when the estimator
+    /// keeps per-arm counts.
+    public func count(arm: Int) -> Double? { (estimator as? RewardCounts)?.count(arm, prior: priors[arm]) }
+
+    /// Replaces arm `arm`'s prior, keeping its observations; false when the policy uses
+    /// no priors.
+    public mutating func setPrior(arm: Int, _ prior: ArmPrior) -> Bool {
+        guard usesArmPriors else { return false }
+        priors[arm] = prior
+        return true
+    }
+
+    /// This policy deciding on `estimator` instead (a merged or restored one with the same
+    /// settings and arms).
+    public func with(estimator e: any Estimator) -> BanditPolicy {
+        var p = self
+        p.estimator = e
+        return p
     }
 }
 

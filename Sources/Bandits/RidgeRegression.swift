@@ -1,34 +1,57 @@
 import COpenBLAS
 import Common
+import Events
+import StateFormat
 
-/// Bayesian ridge regression kept as the Cholesky factor of its precision matrix:
-/// A = λI + Σ x xᵀ = RᵀR with R upper triangular, b = Σ y x, θ = A⁻¹b.
+/// Bayesian ridge regression: A = λI + Σ x xᵀ, b = Σ y x, θ = A⁻¹b.
 ///
-/// Each observation is a rank-one update of R (O(d²)); nothing is ever inverted. The
-/// quantities the linear bandits need come from triangular solves through OpenBLAS:
-/// xᵀA⁻¹x = ‖R⁻ᵀx‖² (the confidence width of LinUCB) and θ + v·R⁻¹z with z ~ N(0, I),
-/// a draw from N(θ, v²A⁻¹) (linear Thompson sampling).
-public struct RidgeRegression: Sendable, Equatable {
+/// The sufficient statistics Σ x xᵀ and Σ y x are exact sums (`ExactSum`), so models
+/// learnt on shards and merged equal one model learnt sequentially, bit for bit. For
+/// decisions the model also keeps the Cholesky factor A = RᵀR (R upper triangular),
+/// updated by rank one per observation (O(d²); nothing is ever inverted) and refactored
+/// through LAPACK after a merge or a restore. The quantities the linear bandits need
+/// come from triangular solves through OpenBLAS: xᵀA⁻¹x = ‖R⁻ᵀx‖² (the confidence width
+/// of LinUCB) and θ + v·R⁻¹z with z ~ N(0, I), a draw from N(θ, v²A⁻¹) (linear Thompson
+/// sampling). Only the exact sums are state; the factor and θ follow from them.
+public struct RidgeRegression: Sendable {
     public let dimension: Int
+    public let regularization: Double
+    /// Σ x xᵀ, upper triangle packed by rows: (i, j ≥ i) at i·d − i(i−1)/2 + (j − i).
+    var gram: [ExactSum]
+    /// Σ y x.
+    var moment: [ExactSum]
+    public internal(set) var observations: Int64 = 0
     /// R, row-major, d × d (the strict lower triangle stays zero).
     var factor: [Double]
-    var b: [Double]
     public private(set) var theta: [Double]
-    public internal(set) var observations = 0
 
     public init(dimension: Int, regularization λ: Double = 1) {
         precondition(dimension > 0 && λ > 0)
         self.dimension = dimension
+        regularization = λ
+        gram = Array(repeating: ExactSum(), count: dimension * (dimension + 1) / 2)
+        moment = Array(repeating: ExactSum(), count: dimension)
         factor = [Double](repeating: 0, count: dimension * dimension)
         for i in 0..<dimension { factor[i * dimension + i] = λ.squareRoot() }
-        b = [Double](repeating: 0, count: dimension)
-        theta = b
+        theta = [Double](repeating: 0, count: dimension)
     }
 
     /// Adds the observation (x, y).
     public mutating func update(_ x: [Double], _ y: Double) {
         precondition(x.count == dimension, "feature vector has \(x.count) values, the model \(dimension)")
         let d = dimension
+        gram.withUnsafeMutableBufferPointer { g in
+            var k = 0
+            for i in 0..<d {
+                let xi = x[i]
+                for j in i..<d {
+                    g[k].add(xi * x[j])
+                    k += 1
+                }
+            }
+        }
+        for i in 0..<d { moment[i].add(y * x[i]) }
+        observations += 1
         var v = x
         // Rank-one update of the Cholesky factor: RᵀR + xxᵀ = R'ᵀR'.
         factor.withUnsafeMutableBufferPointer { r in
@@ -44,14 +67,48 @@ public struct RidgeRegression: Sendable, Equatable {
                 }
             }
         }
-        for i in 0..<d { b[i] += y * x[i] }
-        observations += 1
+        recomputeTheta()
+    }
+
+    /// Adds another model's statistics (same dimension and regularisation) and
+    /// refactors.
+    public mutating func merge(_ other: RidgeRegression) {
+        precondition(other.dimension == dimension)
+        for k in gram.indices { gram[k].add(other.gram[k]) }
+        for i in moment.indices { moment[i].add(other.moment[i]) }
+        observations += other.observations
+        refactor()
+    }
+
+    /// R from the exact statistics: the Cholesky factorisation of λI + Σ x xᵀ.
+    mutating func refactor() {
+        let d = dimension
+        var a = [Double](repeating: 0, count: d * d)
+        var k = 0
+        for i in 0..<d {
+            for j in i..<d {
+                a[i * d + j] = gram[k].value + (i == j ? regularization : 0)
+                k += 1
+            }
+        }
+        // LAPACK's Cholesky in OpenBLAS (Fortran interface, column-major): the row-major
+        // upper triangle is the column-major lower one, and its factor L is R = Lᵀ.
+        var n = Int32(d), lda = Int32(d), info: Int32 = 0
+        var uplo = CChar(UInt8(ascii: "L"))
+        a.withUnsafeMutableBufferPointer { dpotrf_(&uplo, &n, $0.baseAddress, &lda, &info, 1) }
+        // λI + a Gram matrix is positive definite; a failure can only come from sums that
+        // saturated, which the codec's bounds on inputs rule out. Keep the prior then.
+        if info != 0 {
+            a = [Double](repeating: 0, count: d * d)
+            for i in 0..<d { a[i * d + i] = regularization.squareRoot() }
+        }
+        factor = a
         recomputeTheta()
     }
 
     /// θ = A⁻¹b = R⁻¹(R⁻ᵀb).
     mutating func recomputeTheta() {
-        theta = b
+        theta = moment.map(\.value)
         solve(&theta, transposed: true)
         solve(&theta, transposed: false)
     }
@@ -85,5 +142,39 @@ public struct RidgeRegression: Sendable, Equatable {
                 cblas_dtrsv(CblasRowMajor, CblasUpper, transposed ? CblasTrans : CblasNoTrans, CblasNonUnit, d, r.baseAddress, d, y.baseAddress, 1)
             }
         }
+    }
+}
+
+extension RidgeRegression: Equatable {
+    /// Equal statistics: the factor follows from them (up to rounding, by rank-one updates
+    /// or by a factorisation, depending on how the model was built).
+    public static func == (a: RidgeRegression, b: RidgeRegression) -> Bool {
+        a.dimension == b.dimension && a.regularization == b.regularization && a.observations == b.observations && a.gram == b.gram
+            && a.moment == b.moment
+    }
+}
+
+extension RidgeRegression: StateCodable {
+    public static let stateVersion: UInt16 = 2
+
+    public func encode(to w: inout StateWriter) {
+        w.writeVarint(UInt64(dimension))
+        w.write(regularization)
+        w.write(observations)
+        for g in gram { g.encode(to: &w) }
+        for m in moment { m.encode(to: &w) }
+    }
+
+    public init(from r: inout StateReader, version: UInt16) throws(StateFormatError) {
+        guard version == 2 else { throw StateFormatError("ridge state version \(version) is not 2") }
+        let d = try r.readCount(elementSize: 16)
+        let lambda = try r.readDouble()
+        guard d > 0, d * (d + 1) / 2 <= r.remaining / 16 else { throw StateFormatError("ridge dimension \(d) does not fit the state") }
+        guard lambda > 0, lambda.isFinite else { throw StateFormatError("ridge regularization \(lambda) is not positive") }
+        self.init(dimension: d, regularization: lambda)
+        observations = try r.readInt64()
+        for k in gram.indices { gram[k] = try ExactSum(from: &r) }
+        for i in 0..<d { moment[i] = try ExactSum(from: &r) }
+        refactor()
     }
 }

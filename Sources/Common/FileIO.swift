@@ -121,6 +121,11 @@ public enum FileIO {
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
 }
 
 /// Appends JSON lines to a file, for replay outputs (decisions, dead letters). `sync`

@@ -23,7 +23,8 @@ public struct Configuration: Sendable, Equatable {
         public var groupID = "arbiter"
         public var eventsTopic = "arbiter.events"
         public var deadLettersTopic = "arbiter.dead-letters"
-        public var decisionsTopic = "arbiter.decisions"
+        /// Compacted: partition owners' published state, the surface catalogue, members.
+        public var stateTopic = "arbiter.state"
         /// Passed to librdkafka unchanged, for consumer and producer alike (security,
         /// timeouts, client id …).
         public var properties: [String: String] = [:]
@@ -31,7 +32,19 @@ public struct Configuration: Sendable, Equatable {
     }
 
     public struct EngineSettings: Sendable, Equatable {
+        /// Local files: partition snapshots (unless `snapshotStore` names an object store)
+        /// and the marketing-mix priors file.
         public var snapshotDirectory = "run/snapshots"
+        /// Empty: snapshots in `snapshotDirectory`; `s3://BUCKET/PREFIX`: an S3-compatible
+        /// object store, which a group needs when its processes share no file system.
+        public var snapshotStore = ""
+        /// The object store's endpoint (e.g. http://127.0.0.1:9000); empty: AWS S3 in
+        /// `s3Region`.
+        public var s3Endpoint = ""
+        public var s3Region = "us-east-1"
+        /// Time between publications of each owned partition's shared state to the state
+        /// topic: how fresh every process's view is.
+        public var publishIntervalMillis = 1000
         public var snapshotIntervalMillis = 5000
         public var snapshotsKept = 3
         public var maxBufferedBytes = 16 << 20
@@ -46,6 +59,9 @@ public struct Configuration: Sendable, Equatable {
         public var adminToken = ""
         /// Larger request bodies are refused with 413.
         public var maxBodyBytes = 65536
+        /// Where other processes of the group reach this one (forwarded per-user reads);
+        /// empty: http://<host>:<port>.
+        public var advertisedURL = ""
     }
 
     public struct Decisions: Sendable, Equatable {
@@ -54,12 +70,11 @@ public struct Configuration: Sendable, Equatable {
         public var seed: UInt64 = 0
         /// Names this process in the decision ids it makes; empty: derived at start.
         public var instance = ""
-        /// Open decisions and remembered settled ones the reward join keeps at most.
+        /// Open decisions and remembered settled ones the reward join of each partition
+        /// keeps at most.
         public var maxPending = 1_000_000
-        /// Decision log as JSON lines in this file instead of the decisions topic.
-        public var logFile = ""
-        /// Time between saves of the decision state (policies and reward join).
-        public var checkpointIntervalMillis = 60_000
+        /// Answer a decision only once the events topic has acknowledged its record.
+        public var waitForLog = true
     }
 
     /// The marketing-mix refit beside the engine (docs/mmm.md).
@@ -99,6 +114,14 @@ public struct Configuration: Sendable, Equatable {
     /// The priors file in use: as configured, or in the snapshot directory.
     public var priorsFile: String { mmm.priorsFile.isEmpty ? engine.snapshotDirectory + "/mmm-priors.json" : mmm.priorsFile }
 
+    /// Where other processes reach this one's HTTP server.
+    public var advertisedURL: String { http.advertisedURL.isEmpty ? "http://\(http.host):\(http.port)" : http.advertisedURL }
+
+    /// What the partitions' learners are made from, for a stream of `partitions`.
+    public func learnerContext(partitions: Int) -> LearnerContext {
+        LearnerContext(surfaces: surfaces.map { SurfaceDefinition(config: $0).learning }, partitions: partitions, joinCapacity: decisions.maxPending)
+    }
+
     public init() {}
 
     /// The keys this build understands, with how each is applied.
@@ -107,9 +130,16 @@ public struct Configuration: Sendable, Equatable {
         "kafka.group_id": { c, v throws(ConfigurationError) in c.kafka.groupID = try nonEmpty(v, "kafka.group_id") },
         "kafka.topics.events": { c, v throws(ConfigurationError) in c.kafka.eventsTopic = try nonEmpty(v, "kafka.topics.events") },
         "kafka.topics.dead_letters": { c, v throws(ConfigurationError) in c.kafka.deadLettersTopic = try nonEmpty(v, "kafka.topics.dead_letters") },
-        "kafka.topics.decisions": { c, v throws(ConfigurationError) in c.kafka.decisionsTopic = try nonEmpty(v, "kafka.topics.decisions") },
+        "kafka.topics.state": { c, v throws(ConfigurationError) in c.kafka.stateTopic = try nonEmpty(v, "kafka.topics.state") },
         "kafka.allow_old_librdkafka": { c, v throws(ConfigurationError) in c.kafka.allowOldLibrdkafka = try bool(v, "kafka.allow_old_librdkafka") },
         "engine.snapshot_dir": { c, v throws(ConfigurationError) in c.engine.snapshotDirectory = try nonEmpty(v, "engine.snapshot_dir") },
+        "engine.snapshot_store": { c, v throws(ConfigurationError) in
+            guard v.isEmpty || (v.hasPrefix("s3://") && v.count > 5) else { throw ConfigurationError("'engine.snapshot_store' must be empty (files in engine.snapshot_dir) or s3://BUCKET/PREFIX, found '\(v)'") }
+            c.engine.snapshotStore = v
+        },
+        "engine.s3_endpoint": { c, v throws(ConfigurationError) in c.engine.s3Endpoint = v },
+        "engine.s3_region": { c, v throws(ConfigurationError) in c.engine.s3Region = try nonEmpty(v, "engine.s3_region") },
+        "engine.publish_interval_ms": { c, v throws(ConfigurationError) in c.engine.publishIntervalMillis = try int(v, "engine.publish_interval_ms", min: 10, max: 3_600_000) },
         "engine.snapshot_interval_ms": { c, v throws(ConfigurationError) in c.engine.snapshotIntervalMillis = try int(v, "engine.snapshot_interval_ms", min: 0, max: 86_400_000) },
         "engine.snapshots_kept": { c, v throws(ConfigurationError) in c.engine.snapshotsKept = try int(v, "engine.snapshots_kept", min: 2, max: 1000) },
         "engine.max_buffered_bytes": { c, v throws(ConfigurationError) in c.engine.maxBufferedBytes = try int(v, "engine.max_buffered_bytes", min: 65536, max: 1 << 36) },
@@ -119,6 +149,10 @@ public struct Configuration: Sendable, Equatable {
         "http.port": { c, v throws(ConfigurationError) in c.http.port = try int(v, "http.port", min: 0, max: 65535) },
         "http.admin_token": { c, v throws(ConfigurationError) in c.http.adminToken = v },
         "http.max_body_bytes": { c, v throws(ConfigurationError) in c.http.maxBodyBytes = try int(v, "http.max_body_bytes", min: 256, max: 64 << 20) },
+        "http.advertised_url": { c, v throws(ConfigurationError) in
+            guard v.isEmpty || v.hasPrefix("http://") || v.hasPrefix("https://") else { throw ConfigurationError("'http.advertised_url' must be an http:// or https:// URL, found '\(v)'") }
+            c.http.advertisedURL = v
+        },
         "decisions.seed": { c, v throws(ConfigurationError) in
             guard let n = UInt64(v) else { throw ConfigurationError("'decisions.seed' must be an unsigned integer, found '\(v)'") }
             c.decisions.seed = n
@@ -128,8 +162,7 @@ public struct Configuration: Sendable, Equatable {
             c.decisions.instance = v
         },
         "decisions.max_pending": { c, v throws(ConfigurationError) in c.decisions.maxPending = try int(v, "decisions.max_pending", min: 1, max: 1 << 30) },
-        "decisions.log_file": { c, v throws(ConfigurationError) in c.decisions.logFile = v },
-        "decisions.checkpoint_interval_ms": { c, v throws(ConfigurationError) in c.decisions.checkpointIntervalMillis = try int(v, "decisions.checkpoint_interval_ms", min: 100, max: 86_400_000) },
+        "decisions.wait_for_log": { c, v throws(ConfigurationError) in c.decisions.waitForLog = try bool(v, "decisions.wait_for_log") },
         "mmm.refit_interval_ms": { c, v throws(ConfigurationError) in c.mmm.refitIntervalMillis = try int(v, "mmm.refit_interval_ms", min: 0, max: 30 * 86_400_000) },
         "mmm.kpi": { c, v throws(ConfigurationError) in c.mmm.kpi = try oneOf(v, "mmm.kpi", ["revenue", "conversions"]) },
         "mmm.period": { c, v throws(ConfigurationError) in c.mmm.period = try oneOf(v, "mmm.period", ["day", "week"]) },
@@ -141,6 +174,13 @@ public struct Configuration: Sendable, Equatable {
         "mmm.priors_file": { c, v throws(ConfigurationError) in c.mmm.priorsFile = v },
         "log.level": { c, v throws(ConfigurationError) in c.log.level = try oneOf(v, "log.level", ["trace", "debug", "info", "notice", "warning", "error", "critical"]) },
         "log.format": { c, v throws(ConfigurationError) in c.log.format = try oneOf(v, "log.format", ["json", "text"]) },
+    ]
+
+    /// Keys of earlier builds that mean nothing now, with what replaced them.
+    private static let retired: [String: String] = [
+        "kafka.topics.decisions": "decisions are logged in the events topic (kafka.topics.events), in the partition of their user, where their rewards are joined",
+        "decisions.log_file": "decisions are logged in the events topic, where they are learnt; a file log would teach no policy",
+        "decisions.checkpoint_interval_ms": "the reward join and the policies are part of each partition's snapshot (engine.snapshot_interval_ms)",
     ]
 
     private static let propertiesPrefix = "kafka.properties."
@@ -159,7 +199,7 @@ public struct Configuration: Sendable, Equatable {
             if name.hasPrefix(propertyEnvironmentPrefix) {
                 let property = name.dropFirst(propertyEnvironmentPrefix.count).lowercased().replacing("_", with: ".")
                 flat.append((propertiesPrefix + property, value))
-            } else if let key = keys.keys.first(where: { environmentName(of: $0) == name }) {
+            } else if let key = keys.keys.first(where: { environmentName(of: $0) == name }) ?? retired.keys.first(where: { environmentName(of: $0) == name }) {
                 flat.append((key, value))
             } else if ["ARBITER_KAFKA_", "ARBITER_ENGINE_", "ARBITER_HTTP_", "ARBITER_LOG_", "ARBITER_DECISIONS_", "ARBITER_MMM_"].contains(where: { name.hasPrefix($0) }) {
                 throw ConfigurationError("unknown environment override \(name); known: \(keys.keys.sorted().map(environmentName).joined(separator: ", ")), ARBITER_KAFKA_PROPERTY_*")
@@ -171,11 +211,16 @@ public struct Configuration: Sendable, Equatable {
                 config.kafka.properties[String(key.dropFirst(propertiesPrefix.count))] = value
             } else if let apply = keys[key] {
                 try apply(&config, value)
+            } else if let reason = retired[key] {
+                throw ConfigurationError("'\(key)' is no longer a setting: \(reason); remove it")
             } else {
                 throw ConfigurationError("unknown configuration key '\(key)'; known keys: \(keys.keys.sorted().joined(separator: ", ")), kafka.properties.*, surfaces")
             }
         }
         if let surfacesNode, let path { config.surfaces = try SurfaceConfiguration.parse(surfacesNode, source: path) }
+        if let name = config.kafka.properties["partitioner"], Partitioner(rawValue: name) == nil {
+            throw ConfigurationError("kafka.properties.partitioner '\(name)' is not one of \(Partitioner.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         return config
     }
 
@@ -247,10 +292,20 @@ public struct Configuration: Sendable, Equatable {
         return p
     }
 
+    /// How keys map to partitions (librdkafka's `partitioner` property): the engine must
+    /// place decisions where the producers of the events topic place the same user.
+    /// murmur2_random, the Java client's (and `arbiter produce`'s), unless configured.
+    public var partitioner: Partitioner {
+        kafka.properties["partitioner"].flatMap(Partitioner.init(rawValue:)) ?? .murmur2Random
+    }
+
     /// librdkafka properties for the engine's producer (consumer-only ones removed).
     public var producerProperties: KafkaProperties {
         var p = kafka.properties.filter { !Configuration.consumerOnly.contains($0.key) }
         p["bootstrap.servers"] = kafka.bootstrapServers
+        p["partitioner"] = partitioner.rawValue
+        // Decisions wait for their acknowledgement: batch for at most a millisecond.
+        p["linger.ms"] = p["linger.ms"] ?? "1"
         return p
     }
 

@@ -1,10 +1,11 @@
+import Stream
 import Common
 import Events
 import StateFormat
 
 /// Exact counts of accepted events by type and of rejected inputs by reason: the
 /// engine's own bookkeeping, snapshotted with the learners so counts survive restarts.
-public struct EventTally: Learner {
+public struct EventTally: Learner, Equatable {
     public static let name = "engine.event-tally"
     public static let stateVersion: UInt16 = 1
 
@@ -25,7 +26,9 @@ public struct EventTally: Learner {
         return out
     }
 
-    public mutating func update(_ event: Event) {
+    public var reads: Set<EventKind> { EventKind.everything }
+
+    public mutating func learn(_ event: Event) {
         counts[Int(event.kind.rawValue)] += 1
         earliest = min(earliest, event.timestamp)
         latest = max(latest, event.timestamp)
@@ -75,5 +78,24 @@ public struct EventTally: Learner {
         }
         earliest = try r.readInt64()
         latest = try r.readInt64()
+    }
+}
+
+extension EventTally {
+    public func summarize(into w: inout JSONWriter, top: Int) {
+        w.beginObject()
+        w.key("accepted"); w.int(acceptedTotal)
+        w.key("by_type"); w.beginObject()
+        for kind in EventKind.allCases { w.key(kind.wireName); w.int(accepted[kind] ?? 0) }
+        w.endObject()
+        w.key("rejected"); w.int(rejectedTotal)
+        w.key("rejected_by_reason"); w.beginObject()
+        for category in rejected.keys.sorted() { w.key(category); w.int(rejected[category]!) }
+        w.endObject()
+        if acceptedTotal > 0 {
+            w.key("earliest"); w.string(Timestamp.formatRFC3339(millis: earliest))
+            w.key("latest"); w.string(Timestamp.formatRFC3339(millis: latest))
+        }
+        w.endObject()
     }
 }

@@ -1,27 +1,12 @@
 import Common
 import Events
 import Logging
-import MarketingMix
 import Stream
 import Synchronization
 
-/// State that follows the whole event stream (not one partition) on the engine thread:
-/// the decision service's reward join and policies.
-public protocol StreamObserver: AnyObject, Sendable {
-    /// Called with every accepted event, after the partition's learners.
-    func observe(_ event: Event)
-    /// Called between batches and when idle (at least every 50 ms).
-    func tick()
-    /// Offers a moment to make the observer's state durable: before each round of
-    /// periodic partition snapshots (`force` false: the observer keeps its own pace) and
-    /// at revocation and shutdown (`force` true). The observer must not depend on being
-    /// saved at the same point of the stream as the partitions.
-    func checkpoint(force: Bool)
-}
-
 /// The engine thread: takes deliveries from a source, decodes each record, folds events
 /// into the learners of the record's partition, sends rejects to the dead-letter output,
-/// and snapshots.
+/// snapshots, and publishes each partition's shared state for every process's views.
 ///
 /// Exactly-once state: a snapshot of a partition holds its learners and the offset they
 /// cover; it is written only after every output caused by those records is acknowledged,
@@ -34,10 +19,14 @@ public final class Pipeline: @unchecked Sendable {
         public var snapshotIntervalMillis: Int
         /// How long a snapshot waits for outputs to be acknowledged before it is deferred.
         public var outputsTimeoutMillis: Int
+        /// Time between publications of a changed partition's shared state; 0 publishes
+        /// after every batch (replay and tests).
+        public var publishIntervalMillis: Int
 
-        public init(snapshotIntervalMillis: Int = 5000, outputsTimeoutMillis: Int = 30_000) {
+        public init(snapshotIntervalMillis: Int = 5000, outputsTimeoutMillis: Int = 30_000, publishIntervalMillis: Int = 1000) {
             self.snapshotIntervalMillis = snapshotIntervalMillis
             self.outputsTimeoutMillis = outputsTimeoutMillis
+            self.publishIntervalMillis = publishIntervalMillis
         }
     }
 
@@ -47,12 +36,13 @@ public final class Pipeline: @unchecked Sendable {
     public let statistics = EngineStatistics()
     private let source: any EventSource
     private let outputs: any OutputSink
-    private let store: SnapshotStore
+    private let store: any SnapshotStore
+    private let context: LearnerContext
+    private let publisher: (any StatePublisher)?
     private let settings: Settings
     private let logger: Logger
     private let writer: SnapshotWriter
     private let metrics: EngineMetrics
-    private let observer: (any StreamObserver)?
     private var thread: WorkerThread?
 
     // Engine-thread state.
@@ -62,25 +52,33 @@ public final class Pipeline: @unchecked Sendable {
     private var periodicInFlight: Handoff<SnapshotWriter.Outcome>?
     private var lastSnapshotStart = MonotonicClock.nanos
     private var lastPublish: UInt64 = 0
-    /// Requests for the merged media ledger, answered on the engine thread.
-    private let mediaRequests = Mutex<[Mailbox<MediaLedger>]>([])
+    private var lastStatePublish: UInt64 = 0
+    /// Reads of partition state asked for by other threads, answered between batches.
+    private let queries = Mutex<(jobs: [@Sendable ([Int32: PartitionRuntime]) -> Void], closed: Bool)>(([], false))
     private var stopRequested = false
 
-    struct PartitionRuntime {
-        var learners = LearnerSet()
+    struct PartitionRuntime: Sendable {
+        var state: PartitionState
         var nextOffset: Int64 = 0
         var durableOffset: Int64?
         var dirty = false
+        /// Changed since its state was last published.
+        var unpublished = true
     }
 
+    /// - Parameters:
+    ///   - context: what each partition's learners are made from.
+    ///   - publisher: where partition owners publish their shared state for the views
+    ///     (nil: nothing is published).
     public init(
-        source: any EventSource, outputs: any OutputSink, store: SnapshotStore, settings: Settings, logger: Logger,
-        observer: (any StreamObserver)? = nil, commit: Committer? = nil
+        source: any EventSource, outputs: any OutputSink, store: any SnapshotStore, context: LearnerContext, publisher: (any StatePublisher)? = nil,
+        settings: Settings, logger: Logger, commit: Committer? = nil
     ) {
         self.source = source
-        self.observer = observer
         self.outputs = outputs
         self.store = store
+        self.context = context
+        self.publisher = publisher
         self.settings = settings
         self.logger = logger
         self.writer = SnapshotWriter(store: store, outputs: outputs, logger: logger, commit: commit)
@@ -109,13 +107,14 @@ public final class Pipeline: @unchecked Sendable {
     public func run() {
         reading.running = true
         defer {
-            observer?.checkpoint(force: true)
             writer.shutdown()
             reading.running = false
             publish(force: true)
+            answerQueries(closing: true)
         }
         while true {
-            guard let delivery = source.next(timeoutMillis: 50) else {
+            // Short: reads of partition state wait for the next turn of this loop.
+            guard let delivery = source.next(timeoutMillis: 10) else {
                 tick()
                 continue
             }
@@ -143,7 +142,7 @@ public final class Pipeline: @unchecked Sendable {
         // of the dictionary (so it is uniquely referenced and mutated in place), and put
         // it back when the run ends.
         var current: Int32 = -1
-        var state = PartitionRuntime()
+        var state = PartitionRuntime(state: emptyState)
         var held = false
         var accepted = [Int64](repeating: 0, count: EventKind.allCases.count)
         var last: Record?
@@ -166,11 +165,10 @@ public final class Pipeline: @unchecked Sendable {
             }
             switch decoder.decode(record.value) {
             case .success(let event):
-                state.learners.update(event)
-                observer?.observe(event)
+                state.state.learn(event)
                 accepted[Int(event.kind.rawValue)] += 1
             case .failure(let reason):
-                state.learners.tally.reject(category: reason.category.rawValue)
+                state.state.reject(category: reason.category.rawValue)
                 reading.rejected[reason.category.rawValue, default: 0] += 1
                 let letter = DeadLetter(stream: stream, partition: record.partition, offset: record.offset, reason: reason, payload: record.value)
                 do {
@@ -183,6 +181,7 @@ public final class Pipeline: @unchecked Sendable {
             }
             state.nextOffset = record.offset + 1
             state.dirty = true
+            state.unpublished = true
             last = record
         }
         if held { partitions[current] = state }
@@ -207,15 +206,17 @@ public final class Pipeline: @unchecked Sendable {
         }
         var starts: [Int32: Int64] = [:]
         for p in list {
-            if let snapshot = store.newest(stream: source.streamName, partition: p, logger: logger) {
-                partitions[p] = PartitionRuntime(learners: snapshot.learners, nextOffset: snapshot.nextOffset, durableOffset: snapshot.nextOffset)
+            if let snapshot = store.newest(stream: source.streamName, partition: p, context: context, logger: logger) {
+                partitions[p] = PartitionRuntime(state: snapshot.state, nextOffset: snapshot.nextOffset, durableOffset: snapshot.nextOffset)
                 starts[p] = snapshot.nextOffset
-                logger.info("partition restored from snapshot", metadata: ["partition": "\(p)", "offset": "\(snapshot.nextOffset)"])
+                logger.info("partition restored from snapshot", metadata: ["partition": "\(p)", "offset": "\(snapshot.nextOffset)", "store": "\(store.location)"])
             } else {
-                partitions[p] = PartitionRuntime()
+                partitions[p] = PartitionRuntime(state: emptyState)
                 logger.info("partition has no snapshot: reading it from the beginning", metadata: ["partition": "\(p)"])
             }
         }
+        publisher?.holding(partitions.keys.sorted())
+        publishStates(force: true)
         publish(force: true)
         return starts
     }
@@ -230,18 +231,21 @@ public final class Pipeline: @unchecked Sendable {
         let held = list.filter { partitions[$0] != nil }
         let snapshots = held.compactMap { p -> PartitionSnapshot? in
             guard let rt = partitions[p], rt.dirty || rt.durableOffset == nil else { return nil }
-            return PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: rt.nextOffset, learners: rt.learners)
+            return PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: rt.nextOffset, state: rt.state)
         }
-        observer?.checkpoint(force: true)
         if !snapshots.isEmpty {
             let outcome = writer.submit(snapshots, outputsMark: outputs.mark(), timeoutMillis: settings.outputsTimeoutMillis, commit: false).take()
             record(outcome)
         }
+        // The last word of this owner on these partitions, so views carry everything
+        // it applied until the next owner publishes.
+        publishStates(force: true, only: Set(held))
         var offsets: [Int32: Int64] = [:]
         for p in held {
             if let durable = partitions[p]?.durableOffset { offsets[p] = durable }
             partitions[p] = nil
         }
+        publisher?.holding(partitions.keys.sorted())
         logger.info("partitions flushed", metadata: ["partitions": "\(held)", "offsets": "\(held.map { offsets[$0] ?? -1 })"])
         publish(force: true)
         return offsets
@@ -249,26 +253,64 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: Periodic work
 
-    /// The media ledgers of every partition this process holds, merged: the series a
-    /// marketing-mix refit reads. Answered by the engine thread between batches; nil if
-    /// it does not answer within `timeoutMillis` (stopped, or stuck on a long batch).
-    public func mediaLedger(timeoutMillis: Int) -> MediaLedger? {
-        let answer = Mailbox<MediaLedger>()
-        mediaRequests.withLock { $0.append(answer) }
-        return answer.take(timeoutMillis: timeoutMillis)
+    /// What a read of partition state found.
+    public enum PartitionRead<Answer: Sendable>: Sendable {
+        case answer(Answer)
+        /// This process does not hold the partition (now).
+        case notHeld
+        /// The engine thread did not answer in time (stopped, or on a long batch).
+        case timedOut
+    }
+
+    /// Runs `body` on the engine thread, between batches, with the state of `partition`:
+    /// how per-user reads reach the owner's state without a lock on it.
+    public func read<Answer: Sendable>(partition: Int32, timeoutMillis: Int, _ body: @escaping @Sendable (PartitionState) -> Answer) -> PartitionRead<Answer> {
+        let reply = Mailbox<PartitionRead<Answer>>()
+        let queued = queries.withLock { q in
+            guard !q.closed else { return false }
+            q.jobs.append { partitions in
+                guard let rt = partitions[partition] else { return reply.put(.notHeld) }
+                reply.put(.answer(body(rt.state)))
+            }
+            return true
+        }
+        guard queued else { return .notHeld }
+        return reply.take(timeoutMillis: timeoutMillis) ?? .timedOut
+    }
+
+    /// `read`, awaited without holding a thread.
+    public func read<Answer: Sendable>(partition: Int32, _ body: @escaping @Sendable (PartitionState) -> Answer) async -> PartitionRead<Answer> {
+        await withCheckedContinuation { (c: CheckedContinuation<PartitionRead<Answer>, Never>) in
+            let queued = queries.withLock { q in
+                guard !q.closed else { return false }
+                q.jobs.append { partitions in
+                    guard let rt = partitions[partition] else { return c.resume(returning: .notHeld) }
+                    c.resume(returning: .answer(body(rt.state)))
+                }
+                return true
+            }
+            if !queued { c.resume(returning: .notHeld) }
+        }
+    }
+
+    private func answerQueries(closing: Bool = false) {
+        let waiting = queries.withLock { q in
+            defer {
+                q.jobs.removeAll()
+                if closing { q.closed = true }
+            }
+            return q.jobs
+        }
+        for job in waiting { job(partitions) }
+    }
+
+    private var emptyState: PartitionState {
+        // The context was checked when the engine was configured.
+        try! PartitionState(context)
     }
 
     private func tick() {
-        observer?.tick()
-        let waiting = mediaRequests.withLock { requests in
-            defer { requests.removeAll() }
-            return requests
-        }
-        if !waiting.isEmpty {
-            var merged = MediaLedger()
-            for p in partitions.keys.sorted() { merged.merge(partitions[p]!.learners.media) }
-            for answer in waiting { answer.put(merged) }
-        }
+        answerQueries()
         if let inFlight = periodicInFlight, let outcome = inFlight.poll() {
             record(outcome)
             periodicInFlight = nil
@@ -285,16 +327,36 @@ public final class Pipeline: @unchecked Sendable {
         {
             lastSnapshotStart = now
             let dirty = partitions.filter { $0.value.dirty }
-            observer?.checkpoint(force: false)
             if !dirty.isEmpty {
                 let snapshots = dirty.keys.sorted().map { p in
-                    PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: dirty[p]!.nextOffset, learners: dirty[p]!.learners)
+                    PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: dirty[p]!.nextOffset, state: dirty[p]!.state)
                 }
                 for p in dirty.keys { partitions[p]!.dirty = false }
                 periodicInFlight = writer.submit(snapshots, outputsMark: outputs.mark(), timeoutMillis: settings.outputsTimeoutMillis, commit: true)
             }
         }
+        publishStates(force: false)
         publish(force: false)
+    }
+
+    /// Publishes the shared state of the partitions changed since their last
+    /// publication, at most every `publishIntervalMillis`.
+    private func publishStates(force: Bool, only: Set<Int32>? = nil) {
+        guard let publisher else { return }
+        let now = MonotonicClock.nanos
+        guard force || now - lastStatePublish >= UInt64(settings.publishIntervalMillis) * 1_000_000 else { return }
+        if only == nil { lastStatePublish = now }
+        let at = WallClock.millis
+        for p in partitions.keys.sorted() {
+            if let only, !only.contains(p) { continue }
+            let rt = partitions[p]!
+            if rt.unpublished || force {
+                publisher.publish(PublishedPartition(stream: source.streamName, partition: p, nextOffset: rt.nextOffset, publishedAtMillis: at, state: rt.state.shared))
+                partitions[p]!.unpublished = false
+            } else {
+                publisher.heartbeat(partition: p, nextOffset: rt.nextOffset, atMillis: at)
+            }
+        }
     }
 
     private func record(_ outcome: SnapshotWriter.Outcome) {

@@ -24,34 +24,55 @@ public enum Replay {
     /// not depend on where the input file lives.
     public static let streamName = "replay"
 
-    /// Replays `input` into `directory`, which must be empty or absent.
-    public static func run(input: String, directory: String, logger: Logger) throws -> Outcome {
+    /// Replays `input` into `directory`, which must be empty or absent. `context` says
+    /// what the learners learn under (the decision points of a configuration, so that
+    /// logged decisions teach their policies as in `serve`).
+    public static func run(input: String, directory: String, context: LearnerContext, logger: Logger) throws -> Outcome {
+        try run(inputs: [input], directory: directory, context: context, logger: logger)
+    }
+
+    /// Replays each of `inputs` as one partition of the stream (file k is partition k, in
+    /// its own order): the topic's partitions read back one file each replay exactly as
+    /// the group learnt them. `state.json` describes the merge of the partitions;
+    /// `state.snap` holds it for one input.
+    public static func run(inputs: [String], directory: String, context: LearnerContext, logger: Logger) throws -> Outcome {
+        guard !inputs.isEmpty else { throw ReplayError("nothing to replay: no input file") }
         if FileIO.exists(directory), !(try FileIO.list(directory)).isEmpty {
             throw ReplayError("output directory \(directory) is not empty; replay writes into a fresh directory")
         }
         try FileIO.makeDirectories(directory)
-        let source = try FileSource(path: input, streamName: streamName)
+        var context = context
+        context.partitions = inputs.count
         let outputs = try FileOutputs(deadLettersPath: directory + "/dead-letters.jsonl")
-        let store = SnapshotStore(root: directory + "/snapshots", keep: 2)
-        let pipeline = Pipeline(source: source, outputs: outputs, store: store, settings: .init(snapshotIntervalMillis: 0), logger: logger)
-        pipeline.run()
-        outputs.close()
-        guard let final = store.newest(stream: streamName, partition: 0, logger: logger) else {
-            throw ReplayError("replay of \(input) produced no state snapshot (see the log)")
+        let store = FileSnapshotStore(root: directory + "/snapshots", keep: 2)
+        var records = 0
+        for (k, input) in inputs.enumerated() {
+            let source = try FileSource(path: input, streamName: streamName, partition: Int32(k))
+            let pipeline = Pipeline(source: source, outputs: outputs, store: store, context: context, settings: .init(snapshotIntervalMillis: 0), logger: logger)
+            pipeline.run()
+            records += source.recordCount
+            guard store.newest(stream: streamName, partition: Int32(k), context: context, logger: logger) != nil else {
+                throw ReplayError("replay of \(input) produced no state snapshot (see the log)")
+            }
         }
-        try FileIO.writeAtomically(final.serialized(), to: directory + "/state.snap")
-        try FileIO.writeAtomically(StateSummary.json(final.learners, partitions: [(0, final.nextOffset)]), to: directory + "/state.json")
-        return Outcome(records: source.recordCount, accepted: final.learners.tally.acceptedTotal, rejected: final.learners.tally.rejectedTotal, digest: StateSummary.digest(final.learners))
+        outputs.close()
+        let (state, partitions) = try mergedState(store: store, context: context, logger: logger)
+        if inputs.count == 1, let only = store.newest(stream: streamName, partition: 0, context: context, logger: logger) {
+            try FileIO.writeAtomically(only.serialized(), to: directory + "/state.snap")
+        }
+        try FileIO.writeAtomically(StateSummary.json(state, partitions: partitions), to: directory + "/state.json")
+        let tally = state.learner(EventTally.self) ?? EventTally()
+        return Outcome(records: records, accepted: tally.acceptedTotal, rejected: tally.rejectedTotal, digest: StateSummary.digest(state))
     }
 
-    /// The merged newest state of every partition in a snapshot directory.
-    public static func mergedState(snapshots root: String, logger: Logger) -> (learners: LearnerSet, partitions: [(partition: Int32, nextOffset: Int64)]) {
-        var merged = LearnerSet()
+    /// The merged newest state of every partition in a snapshot store.
+    public static func mergedState(store: any SnapshotStore, context: LearnerContext, logger: Logger) throws -> (state: PartitionState, partitions: [(partition: Int32, nextOffset: Int64)]) {
+        var merged: PartitionState?
         var covered: [(partition: Int32, nextOffset: Int64)] = []
-        for snapshot in SnapshotStore(root: root).newestOfAll(logger: logger).sorted(by: { $0.partition < $1.partition }) {
-            merged.merge(snapshot.learners)
+        for snapshot in store.newestOfAll(context: context, logger: logger).sorted(by: { $0.partition < $1.partition }) {
+            if merged == nil { merged = snapshot.state } else { merged!.merge(snapshot.state) }
             covered.append((snapshot.partition, snapshot.nextOffset))
         }
-        return (merged, covered)
+        return (try merged ?? PartitionState(context), covered)
     }
 }

@@ -15,7 +15,7 @@ import Common
 /// priors throughout. A candidate is used for one evaluation: it keeps what it learnt.
 public final class SurfaceCandidate: CandidatePolicy {
     public let name: String
-    private var policy: SurfacePolicy
+    private var policy: BanditPolicy
     private let payoff: LinearPayoff?
     private let learns: Bool
     private let data: LoggedBandit
@@ -41,7 +41,7 @@ public final class SurfaceCandidate: CandidatePolicy {
     ///   - learns: learn from matched rounds (false: keep the priors).
     ///   - seed: for the draws by which Thompson sampling's distribution is estimated.
     public init(
-        name: String, policy: SurfacePolicy, payoff: LinearPayoff?, arms: [ArmDefinition], features: [String], data: LoggedBandit,
+        name: String, policy: BanditPolicy, payoff: LinearPayoff?, arms: [ArmDefinition], features: [String], data: LoggedBandit,
         learns: Bool, seed: UInt64
     ) throws(EvaluationError) {
         guard !arms.isEmpty else { throw EvaluationError("\(name) has no arms") }

@@ -144,12 +144,26 @@ public struct Impression: Sendable, Hashable {
     public var position: Int64?
     /// Probability with which the logging policy chose this action, in (0, 1].
     public var propensity: Double?
-    public init(decisionID: String, user: String, action: String, position: Int64? = nil, propensity: Double? = nil) {
+    /// The decision point that decided, when the impression is a logged decision: its
+    /// policy learns from the rewards that follow, in the partition of the user.
+    public var surface: String?
+    /// The context features the decision was made on, by name.
+    public var context: [String: Double]
+    /// The chosen arm's feature values (policies with a shared linear payoff).
+    public var armFeatures: [Double]
+
+    public init(
+        decisionID: String, user: String, action: String, position: Int64? = nil, propensity: Double? = nil, surface: String? = nil,
+        context: [String: Double] = [:], armFeatures: [Double] = []
+    ) {
         self.decisionID = decisionID
         self.user = user
         self.action = action
         self.position = position
         self.propensity = propensity
+        self.surface = surface
+        self.context = context
+        self.armFeatures = armFeatures
     }
 }
 

@@ -1,10 +1,11 @@
+import Common
 import Events
 import StateFormat
 
 /// Per-user purchase history summarised as recency, frequency and monetary value: the
 /// inputs of the churn and lifetime-value scores (BG/NBD, Gamma–Gamma), kept current
 /// event by event.
-public struct CustomerLedger: Learner {
+public struct CustomerLedger: Learner, Equatable {
     public static let name = "scoring.customer-ledger"
     public static let stateVersion: UInt16 = 1
 
@@ -24,7 +25,12 @@ public struct CustomerLedger: Learner {
 
     public init() {}
 
-    public mutating func update(_ event: Event) {
+    /// All of it is per user: read at the owner of the user's partition.
+    public var shared: CustomerLedger? { nil }
+
+    public var reads: Set<EventKind> { EventKind.everything }
+
+    public mutating func learn(_ event: Event) {
         guard let user = event.user else { return }
         let ts = event.timestamp
         modify(user) { c in
@@ -99,5 +105,18 @@ public struct CustomerLedger: Learner {
             c.events = try r.readInt64()
             customers[user] = c
         }
+    }
+}
+
+extension CustomerLedger {
+    public func summarize(into w: inout JSONWriter, top: Int) {
+        let buyers = customers.values.filter { $0.purchases > 0 }
+        w.beginObject()
+        w.key("count"); w.int(Int64(customers.count))
+        w.key("purchasers"); w.int(Int64(buyers.count))
+        w.key("repeat_purchasers"); w.int(Int64(buyers.filter { $0.purchaseDays > 1 }.count))
+        w.key("purchases"); w.int(buyers.reduce(0) { $0 + $1.purchases })
+        w.key("revenue"); w.raw(buyers.reduce(Money.zero) { $0 + $1.revenue }.description)
+        w.endObject()
     }
 }

@@ -112,7 +112,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let surfaces = try candidateSurfaces()
         var features: [String] = []
-        for surface in surfaces where surface.policy.algorithm.isContextual {
+        for surface in surfaces where surface.policy.isContextual {
             for f in surface.features where !features.contains(f) { features.append(f) }
         }
         let source: String
@@ -149,7 +149,7 @@ struct Evaluate: ParsableCommand {
             candidates.append(try PolicyFile.load(path, name: name, data: data, positionBase: base))
         }
         for surface in surfaces {
-            let contextual = surface.policy.algorithm.isContextual
+            let contextual = surface.policy.isContextual
             candidates.append(
                 try SurfaceCandidate(
                     name: "\(surface.name) (\(surface.policy.algorithm.rawValue))", policy: try surface.policy.make(dimension: surface.dimension),

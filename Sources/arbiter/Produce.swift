@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Engine
 import Logging
 import Stream
 
@@ -8,9 +9,11 @@ struct Produce: ParsableCommand {
         abstract: "Send a JSON-lines event file to a Kafka topic, optionally at a given rate.",
         discussion: """
             Each line becomes one message, keyed by the event's user (else decision, \
-            auction or channel id) so a user's events stay in order in one partition. \
-            Lines that are not valid events are sent too, keyed by their line number: the \
-            engine routes them to the dead-letter topic.
+            auction or channel id) so a user's events stay in order in one partition. A \
+            reward without a user whose decision id Arbiter made (ending in @PARTITION) \
+            goes to that partition, where its decision waits. Lines that are not valid \
+            events are sent too, keyed by their line number: the engine routes them to the \
+            dead-letter topic.
             """)
 
     @Option(name: .shortAndLong, help: "JSON-lines event file.")
@@ -49,6 +52,7 @@ struct Produce: ParsableCommand {
             properties[String(p[..<eq])] = String(p[p.index(after: eq)...])
         }
         let producer = try KafkaProducer(properties: properties, logger: logger)
+        let routing = UserRouting(partitioner: Partitioner(rawValue: properties["partitioner"]!) ?? .murmur2Random, partitions: producer.partitionCount(topic: topic) ?? 1)
         let file = try FileSource(path: input)
         var decoder = EventDecoder()
         let started = Date()
@@ -56,12 +60,15 @@ struct Produce: ParsableCommand {
         for _ in 0..<max(1, repeats) {
             try file.forEachLine { number, bytes in
                 let key: [UInt8]
+                var partition: Int32?
                 switch decoder.decode(bytes) {
-                case .success(let event): key = Array(event.partitionKey.utf8)
+                case .success(let event):
+                    key = Array(event.partitionKey.utf8)
+                    if case .reward(let r) = event.body, r.user == nil { partition = routing.partition(ofDecision: r.decisionID) }
                 case .failure: key = Array("line-\(number)".utf8)
                 }
                 try key.withUnsafeBytes { k in
-                    _ = try producer.send(topic: topic, key: k, value: bytes)
+                    _ = try producer.send(topic: topic, partition: partition, key: k, value: bytes)
                 }
                 sent += 1
                 if rate > 0 {

@@ -31,12 +31,18 @@ struct Serve: AsyncParsableCommand {
     var allowOldLibrdkafka = false
 
     func run() async throws {
-        let settings = try Configuration.load(path: config, environment: ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        let settings = try Configuration.load(path: config, environment: environment)
         let logger = LogSetup.bootstrap(format: settings.log.format, level: settings.log.level)
         try LibrdkafkaVersion.check(allowOld: allowOldLibrdkafka || settings.kafka.allowOldLibrdkafka)
+        // Stable across restarts, distinct per process on one host: names this process in
+        // decision ids and in the group's member list.
+        let instance = settings.decisions.instance.isEmpty
+            ? "\(ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." })-\(settings.http.port)"
+            : settings.decisions.instance
         logger.info("starting", metadata: [
             "librdkafka": "\(LibrdkafkaVersion.loadedText)", "bootstrap_servers": "\(settings.kafka.bootstrapServers)",
-            "topic": "\(settings.kafka.eventsTopic)", "group": "\(settings.kafka.groupID)",
+            "topic": "\(settings.kafka.eventsTopic)", "group": "\(settings.kafka.groupID)", "instance": "\(instance)",
         ])
 
         let registry = PrometheusCollectorRegistry()
@@ -44,41 +50,72 @@ struct Serve: AsyncParsableCommand {
 
         try FileIO.makeDirectories(settings.engine.snapshotDirectory)
         let producer = try KafkaProducer(properties: settings.producerProperties, logger: logger)
+        guard let partitions = producer.partitionCount(topic: settings.kafka.eventsTopic, timeoutMillis: 30_000) else {
+            throw ValidationError("topic \(settings.kafka.eventsTopic) not found on \(settings.kafka.bootstrapServers): create it (and \(settings.kafka.stateTopic), compacted) first")
+        }
+        let context = settings.learnerContext(partitions: Int(partitions))
+        let routing = UserRouting(partitioner: settings.partitioner, partitions: partitions)
+        let views = try ViewBuilder(context: context, surfaces: settings.surfaces.map { SurfaceDefinition(config: $0) }, logger: logger)
+        let stateTopic = try StateTopic(
+            topic: settings.kafka.stateTopic, producer: producer, readerProperties: settings.consumerProperties, views: views, context: context,
+            instance: instance, address: settings.advertisedURL, logger: logger)
+        try stateTopic.start()
+        // The catalogue as the group left it, with what this configuration adds.
+        for config in settings.surfaces {
+            let reconciled = SurfaceDefinition.reconciled(config: config, published: views.definition(config.name))
+            if reconciled != views.definition(config.name) { try await stateTopic.publish(surface: reconciled) }
+            views.receive(surface: reconciled)
+        }
+        views.rebuild()
+
         let outputs = KafkaOutputs(producer: producer, deadLetterTopic: settings.kafka.deadLettersTopic)
         let source = try KafkaSource(
             settings: .init(
                 topic: settings.kafka.eventsTopic, properties: settings.consumerProperties,
                 maxBufferedBytes: settings.engine.maxBufferedBytes, pollBatchSize: settings.engine.pollBatchSize),
             logger: logger)
-        let decisions = try makeDecisionService(settings, producer: producer, logger: logger)
+        let store: any SnapshotStore = settings.engine.snapshotStore.isEmpty
+            ? FileSnapshotStore(root: settings.engine.snapshotDirectory, keep: settings.engine.snapshotsKept)
+            : try ObjectSnapshotStore(
+                url: settings.engine.snapshotStore, endpoint: settings.engine.s3Endpoint, region: settings.engine.s3Region, environment: environment,
+                keep: settings.engine.snapshotsKept)
         let pipeline = Pipeline(
-            source: source, outputs: outputs,
-            store: SnapshotStore(root: settings.engine.snapshotDirectory, keep: settings.engine.snapshotsKept),
-            settings: .init(snapshotIntervalMillis: settings.engine.snapshotIntervalMillis, outputsTimeoutMillis: settings.engine.outputsTimeoutMillis),
+            source: source, outputs: outputs, store: store, context: context, publisher: stateTopic,
+            settings: .init(
+                snapshotIntervalMillis: settings.engine.snapshotIntervalMillis, outputsTimeoutMillis: settings.engine.outputsTimeoutMillis,
+                publishIntervalMillis: settings.engine.publishIntervalMillis),
             logger: logger,
-            observer: decisions,
             commit: { offsets in
                 if let error = source.commit(offsets, synchronously: false) {
                     logger.warning("offset commit failed; the snapshot holds the offsets", metadata: ["error": "\(error)"])
                 }
             })
+        let decisions = DecisionService(
+            views: views, log: KafkaDecisionLog(producer: producer, topic: settings.kafka.eventsTopic), publisher: stateTopic, routing: routing,
+            seed: settings.decisions.seed, instance: instance, waitForLog: settings.decisions.waitForLog, logger: logger)
+        logger.info("decision points ready", metadata: [
+            "surfaces": "\(decisions.surfaceNames)", "decision_log": "\(settings.kafka.eventsTopic)", "partitions": "\(partitions)",
+            "snapshots": "\(store.location)", "wait_for_log": "\(settings.decisions.waitForLog)",
+        ])
 
-        let refitter = try makeRefitter(settings, pipeline: pipeline, decisions: decisions.service, logger: logger)
+        let refitter = try makeRefitter(settings, views: views, decisions: decisions, instance: instance, logger: logger)
 
         let router = Router()
-        StatusRoutes(statistics: pipeline.statistics, health: source.health, registry: registry).register(on: router)
+        StatusController(statistics: pipeline.statistics, health: source.health, registry: registry, views: views, instance: instance).register(on: router)
         let eventsTopic = settings.kafka.eventsTopic
-        DecisionRoutes(
-            service: decisions.service, adminToken: settings.http.adminToken, maxBodyBytes: settings.http.maxBodyBytes,
-            submitReward: { event in
-                try producer.send(topic: eventsTopic, key: Array(event.partitionKey.utf8), value: EventEncoder.encode(event))
+        DecisionController(
+            service: decisions, maxBodyBytes: settings.http.maxBodyBytes,
+            submitReward: { event, partition in
+                try producer.send(topic: eventsTopic, partition: partition, key: Array(event.partitionKey.utf8), value: EventEncoder.encode(event))
             }
         ).register(on: router)
+        SurfaceController(service: decisions, adminToken: settings.http.adminToken, maxBodyBytes: settings.http.maxBodyBytes).register(on: router)
+        UserController(pipeline: pipeline, views: views, routing: routing, instance: instance).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.http.host, port: settings.http.port), serverName: "arbiter"),
             logger: logger)
-        let engine = EngineService(pipeline: pipeline, source: source, outputs: outputs, decisions: decisions, refitter: refitter, logger: logger)
+        let engine = EngineService(pipeline: pipeline, source: source, outputs: outputs, decisions: decisions, stateTopic: stateTopic, refitter: refitter, logger: logger)
         // Services stop in reverse order: the engine flushes while HTTP still answers.
         let group = ServiceGroup(configuration: .init(
             services: [
@@ -94,8 +131,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// The marketing-mix refit and priors watcher, when refits are configured or a
-    /// surface maps arms to channels.
-    func makeRefitter(_ settings: Configuration, pipeline: Pipeline, decisions: DecisionService, logger: Logger) throws -> MixRefitter? {
+    /// surface maps arms to channels. Every process watches its priors file; only the
+    /// owner of partition 0 refits (every process would fit the same view), and the
+    /// priors it applies reach the whole group through the catalogue.
+    func makeRefitter(_ settings: Configuration, views: ViewBuilder, decisions: DecisionService, instance: String, logger: Logger) throws -> MixRefitter? {
         let m = settings.mmm
         guard m.refitIntervalMillis > 0 || settings.surfaces.contains(where: { $0.channelPriors != nil }) else { return nil }
         var model = MixConfiguration()
@@ -111,9 +150,16 @@ struct Serve: AsyncParsableCommand {
             settings: .init(
                 intervalMillis: m.refitIntervalMillis, kpi: MixSeries.KPI(rawValue: m.kpi)!, period: MixSeries.Period(rawValue: m.period)!,
                 minimumPeriods: m.minimumPeriods, channels: m.channels, model: model, priorsFile: settings.priorsFile),
-            ledger: { pipeline.mediaLedger(timeoutMillis: 30_000) },
+            ledger: {
+                let view = views.view
+                guard view.owner(of: 0)?.instance == instance else { return nil }
+                return view.merged.learner(MediaLedger.self)
+            },
             apply: { roi in
-                for change in decisions.applyChannelPriors(roi: roi) {
+                // The refit thread waits for the change to reach the group.
+                let done = Mailbox<[DecisionService.PriorChange]>()
+                Task { done.put(await decisions.applyChannelPriors(roi: roi)) }
+                for change in done.take(timeoutMillis: 60_000) ?? [] {
                     logger.info("arm prior from the marketing-mix model", metadata: [
                         "surface": "\(change.surface)", "arm": "\(change.arm)", "channel": "\(change.channel)",
                         "trials": "\(change.prior.trials)", "reward_sum": "\(change.prior.rewardSum)",
@@ -126,30 +172,6 @@ struct Serve: AsyncParsableCommand {
         ])
         return refitter
     }
-
-    /// The decision points, restored from this instance's state file when there is one.
-    func makeDecisionService(_ settings: Configuration, producer: KafkaProducer, logger: Logger) throws -> DecisionObserver {
-        // Stable across restarts (the state file is named after it), distinct per process
-        // on one host.
-        let instance = settings.decisions.instance.isEmpty
-            ? "\(ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." })-\(settings.http.port)"
-            : settings.decisions.instance
-        let directory = settings.engine.snapshotDirectory + "/decisions"
-        try FileIO.makeDirectories(directory)
-        let statePath = "\(directory)/\(instance).snap"
-        let restoring = FileIO.exists(statePath) ? try FileIO.readAll(statePath) : nil
-        let log: any DecisionLog = settings.decisions.logFile.isEmpty
-            ? KafkaDecisionLog(producer: producer, topic: settings.kafka.decisionsTopic)
-            : try FileDecisionLog(path: settings.decisions.logFile)
-        let service = try DecisionService(
-            surfaces: settings.surfaces, seed: settings.decisions.seed, instance: instance, maxPending: settings.decisions.maxPending,
-            log: log, restoring: restoring, logger: logger)
-        logger.info("decision points ready", metadata: [
-            "surfaces": "\(service.surfaceNames)", "instance": "\(instance)", "restored": "\(restoring != nil)",
-            "decision_log": "\(settings.decisions.logFile.isEmpty ? settings.kafka.decisionsTopic : settings.decisions.logFile)",
-        ])
-        return DecisionObserver(service: service, statePath: statePath, intervalMillis: settings.decisions.checkpointIntervalMillis, logger: logger)
-    }
 }
 
 /// Runs the engine's threads for the lifetime of the service group.
@@ -157,7 +179,8 @@ struct EngineService: Service {
     let pipeline: Pipeline
     let source: KafkaSource
     let outputs: KafkaOutputs
-    let decisions: DecisionObserver
+    let decisions: DecisionService
+    let stateTopic: StateTopic
     let refitter: MixRefitter?
     let logger: Logger
 
@@ -176,16 +199,15 @@ struct EngineService: Service {
             }
         } onCancelOrGracefulShutdown: {
             logger.info("shutting down: flushing the decision log and state")
-            decisions.service.close()
+            decisions.close()
             pipeline.stop()
         }
         source.join()
-        // Before the decision state is saved, so that priors applied so far are in it.
         refitter?.stop()
-        decisions.close()
-        if !decisions.service.flushLog(timeoutMillis: 10_000) {
+        if !decisions.flushLog(timeoutMillis: 10_000) {
             logger.error("the decision log was not fully flushed before shutdown")
         }
+        stateTopic.stop()
         outputs.close()
         logger.info("engine stopped")
     }

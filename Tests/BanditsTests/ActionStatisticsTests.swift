@@ -11,13 +11,13 @@ import Testing
 
     @Test func countsExposuresAndInverseWeights() {
         var s = ActionStatistics()
-        s.update(impression("a", 0.25))
-        s.update(impression("a", 0.5))
-        s.update(impression("b", nil))
-        s.update(Event(timestamp: 1, body: .click(Click(user: "u", decisionID: "d"))))
-        s.update(Event(timestamp: 1, body: .click(Click(user: "u"))))
-        s.update(Event(timestamp: 1, body: .reward(Reward(decisionID: "d", value: 2.5))))
-        s.update(Event(timestamp: 1, body: .view(ItemInteraction(user: "u", item: "i"))))
+        s.learn(impression("a", 0.25))
+        s.learn(impression("a", 0.5))
+        s.learn(impression("b", nil))
+        s.learn(Event(timestamp: 1, body: .click(Click(user: "u", decisionID: "d"))))
+        s.learn(Event(timestamp: 1, body: .click(Click(user: "u"))))
+        s.learn(Event(timestamp: 1, body: .reward(Reward(decisionID: "d", value: 2.5))))
+        s.learn(Event(timestamp: 1, body: .view(ItemInteraction(user: "u", item: "i"))))
         #expect(s.actions["a"]?.impressions == 2)
         #expect(s.actions["a"]?.inversePropensitySum.value == 6)
         #expect(s.actions["a"]?.withPropensity == 2)
@@ -38,8 +38,8 @@ import Testing
         var sequential = ActionStatistics()
         var shards = [ActionStatistics](repeating: ActionStatistics(), count: 3)
         for (i, e) in events.enumerated() {
-            sequential.update(e)
-            shards[i % 3].update(e)
+            sequential.learn(e)
+            shards[i % 3].learn(e)
         }
         var merged = ActionStatistics()
         shards.reversed().forEach { merged.merge($0) }

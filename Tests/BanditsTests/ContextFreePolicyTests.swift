@@ -7,6 +7,21 @@ import Testing
 import Glibc
 #endif
 
+/// A policy by algorithm name and parameters, as configuration makes it.
+func makePolicy(_ algorithm: PolicySpec.Algorithm, _ parameters: [String: Double] = [:], dimension: Int = 0, payoff: LinearPayoff = .perArm, estimator: PolicySpec.EstimatorChoice? = nil) -> BanditPolicy {
+    try! PolicySpec(algorithm: algorithm, parameters: parameters, payoff: payoff, estimator: estimator).make(dimension: dimension)
+}
+
+extension BanditPolicy {
+    /// A Thompson sampler's choice distribution estimated from `draws` joint draws.
+    func distribution(_ input: DecisionInput, draws: Int, _ random: inout SeededRandom) -> [Double] {
+        let ts = exploration as! ThompsonSampling
+        return ThompsonSampling(posterior: ts.posterior, propensityDraws: draws, name: ts.name).probabilities(estimator, priors: priors, input, random: &random)
+    }
+
+    var isThompson: Bool { exploration is ThompsonSampling }
+}
+
 /// Bernoulli arms with known means: the environment the regret tests run in.
 struct BernoulliArms {
     var means: [Double]
@@ -14,7 +29,7 @@ struct BernoulliArms {
 
     /// Runs `policy` for `rounds` rounds (decision ids "d<round>"), changing the means to
     /// `after` at `changeAt`, and returns the pseudo-regret and the arms chosen.
-    func run<P: BanditPolicy>(_ policy: inout P, rounds: Int, seed: UInt64, changeAt: Int? = nil, after: [Double]? = nil) -> (regret: Double, picks: [Int]) {
+    func run(_ policy: inout BanditPolicy, rounds: Int, seed: UInt64, changeAt: Int? = nil, after: [Double]? = nil) -> (regret: Double, picks: [Int]) {
         for _ in means { _ = policy.addArm(prior: .none) }
         var env = SeededRandom(seed: seed)
         var current = means
@@ -47,10 +62,10 @@ struct BernoulliArms {
     static let rounds = 100_000
 
     @Test func ucbKLUCBAndThompsonBeatEpsilonGreedyAndStayWithinTheUCB1Bound() {
-        var greedy = EpsilonGreedy(epsilon: 0.1)
-        var ucb = UCB1()
-        var kl = KLUCB()
-        var ts = BetaThompson(propensityDraws: 1)
+        var greedy = makePolicy(.epsilonGreedy, ["epsilon": 0.1])
+        var ucb = makePolicy(.ucb1)
+        var kl = makePolicy(.klUCB)
+        var ts = makePolicy(.thompsonBeta, ["propensity_draws": 1])
         let bound = Self.arms.ucb1Bound(rounds: Self.rounds)
         let rGreedy = Self.arms.run(&greedy, rounds: Self.rounds, seed: 1).regret
         let rUCB = Self.arms.run(&ucb, rounds: Self.rounds, seed: 1).regret
@@ -73,14 +88,14 @@ struct BernoulliArms {
         let rounds = 40_000
         let change = rounds / 2
         /// Share of the new best arm among the picks in `window` rounds after the change.
-        func share<P: BanditPolicy>(_ p: inout P, _ window: Range<Int>) -> Double {
+        func share(_ p: inout BanditPolicy, _ window: Range<Int>) -> Double {
             let picks = before.run(&p, rounds: rounds, seed: 3, changeAt: change, after: after).picks
             let late = picks[(change + window.lowerBound)..<(change + window.upperBound)]
             return Double(late.filter { $0 == 1 }.count) / Double(late.count)
         }
-        var plain = UCB1()
-        var discountedUCB = UCB1(discount: 0.999)
-        var discountedTS = BetaThompson(propensityDraws: 1, discount: 0.999)
+        var plain = makePolicy(.ucb1)
+        var discountedUCB = makePolicy(.ucb1, ["discount": 0.999])
+        var discountedTS = makePolicy(.thompsonBeta, ["propensity_draws": 1, "discount": 0.999])
         // Soon after the change (rounds 2,000–5,000), the discounted policies have moved to
         // the new best arm; plain UCB1 is still held back by 20,000 rounds of old evidence.
         let soon = 2_000..<5_000
@@ -93,7 +108,7 @@ struct BernoulliArms {
     }
 
     /// Trains a policy a little, then checks its reported distribution.
-    func trained<P: BanditPolicy>(_ policy: P) -> P {
+    func trained(_ policy: BanditPolicy) -> BanditPolicy {
         var p = policy
         let arms = BernoulliArms(means: [0.2, 0.5, 0.4, 0.45])
         _ = arms.run(&p, rounds: 300, seed: 9)
@@ -101,10 +116,10 @@ struct BernoulliArms {
     }
 
     @Test func propensitiesSumToOneAndMatchChoiceFrequencies() {
-        let policies: [any BanditPolicy] = [
-            trained(EpsilonGreedy(epsilon: 0.2)), trained(Softmax(temperature: 0.1)), trained(UCB1()),
-            trained(KLUCB()), trained(BetaThompson(propensityDraws: 1)), trained(NormalThompson(propensityDraws: 1)),
-            trained(EXP3(gamma: 0.2)),
+        let policies: [BanditPolicy] = [
+            trained(makePolicy(.epsilonGreedy, ["epsilon": 0.2])), trained(makePolicy(.softmax, ["temperature": 0.1])), trained(makePolicy(.ucb1)),
+            trained(makePolicy(.klUCB)), trained(makePolicy(.thompsonBeta, ["propensity_draws": 1])), trained(makePolicy(.thompsonNormal, ["propensity_draws": 1])),
+            trained(makePolicy(.exp3, ["gamma": 0.2])),
         ]
         // Arm 2 is not eligible: the distribution is over the eligible arms only.
         let input = DecisionInput(eligible: [0, 1, 3])
@@ -129,21 +144,20 @@ struct BernoulliArms {
             }
             // Exact policies report exactly the distribution (sampling ones are checked in
             // thompsonPropensityEstimatesConvergeToTheDistribution).
-            if !(policy is BetaThompson || policy is NormalThompson) {
+            if !policy.isThompson {
                 #expect(propensityError < 1e-12, "\(policy.name)")
             }
         }
     }
 
-    func probabilities(_ policy: any BanditPolicy, _ input: DecisionInput, _ r: inout SeededRandom) -> [Double] {
+    func probabilities(_ policy: BanditPolicy, _ input: DecisionInput, _ r: inout SeededRandom) -> [Double] {
         // Thompson's distribution is estimated: use many draws for the reference.
-        if let ts = policy as? BetaThompson { return ts.distribution(input, draws: 100_000, &r) }
-        if let ts = policy as? NormalThompson { return ts.distribution(input, draws: 100_000, &r) }
+        if policy.isThompson { return policy.distribution(input, draws: 100_000, &r) }
         return policy.probabilities(input, random: &r)
     }
 
     @Test func thompsonPropensityEstimatesConvergeToTheDistribution() {
-        let policy = trained(BetaThompson(propensityDraws: 4000))
+        let policy = trained(makePolicy(.thompsonBeta, ["propensity_draws": 4000]))
         let input = DecisionInput(eligible: [0, 1, 2, 3])
         var r = SeededRandom(seed: 7)
         let reference = policy.distribution(input, draws: 200_000, &r)
@@ -154,7 +168,7 @@ struct BernoulliArms {
     }
 
     @Test func theSameDecisionIDGivesTheSameChoice() {
-        let policy = trained(BetaThompson(propensityDraws: 50))
+        let policy = trained(makePolicy(.thompsonBeta, ["propensity_draws": 50]))
         let input = DecisionInput(eligible: [0, 1, 2, 3])
         var a = SeededRandom(decisionID: "same")
         var b = SeededRandom(decisionID: "same")
@@ -188,22 +202,13 @@ struct BernoulliArms {
     }
 
     @Test func addingAnArmAtRunTimeMakesItEligibleAndExplored() {
-        var ucb = trained(UCB1())
+        var ucb = trained(makePolicy(.ucb1))
         let new = ucb.addArm(prior: .none)
         var random = SeededRandom(seed: 1)
         #expect(ucb.choose(DecisionInput(eligible: [0, 1, 2, 3, new]), random: &random).arm == new, "an untried arm comes first")
-        var primed = trained(UCB1())
+        var primed = trained(makePolicy(.ucb1))
         let known = primed.addArm(prior: ArmPrior(trials: 1000, rewardSum: 10))
         random = SeededRandom(seed: 1)
         #expect(primed.choose(DecisionInput(eligible: [0, 1, 2, 3, known]), random: &random).arm != known, "a prior of 1% success is not explored first")
-    }
-}
-
-extension SamplingPolicy {
-    /// The choice distribution estimated from `draws` joint posterior draws.
-    func distribution(_ input: DecisionInput, draws: Int, _ random: inout SeededRandom) -> [Double] {
-        var wins = [Double](repeating: 0, count: input.eligible.count)
-        for _ in 0..<draws { wins[winner(input, &random)] += 1 }
-        return wins.map { $0 / Double(draws) }
     }
 }

@@ -55,7 +55,7 @@ struct LinearEnvironment {
 
     /// Per-arm runs feed the context; shared runs feed each arm's one-hot block of the
     /// context (the arm × context interaction a shared model needs to express per-arm θ).
-    func run<P: BanditPolicy>(_ policy: inout P, rounds: Int, shared: Bool, seed: UInt64) -> [Double] {
+    func run(_ policy: inout BanditPolicy, rounds: Int, shared: Bool, seed: UInt64) -> [Double] {
         let arms = thetas.count
         for _ in 0..<arms { _ = policy.addArm(prior: .none) }
         var env = SeededRandom(seed: seed)
@@ -75,7 +75,7 @@ struct LinearEnvironment {
 }
 
 @Suite struct LinearPolicyTests {
-    @Test func choleskyUpdatedRidgeMatchesADirectSolve() {
+    @Test func choleskyUpdatedRidgeMatchesADirectSolveAndTheFactorisationAfterAMerge() {
         var r = SeededRandom(seed: 21)
         let d = 6
         var model = RidgeRegression(dimension: d, regularization: 0.5)
@@ -96,6 +96,13 @@ struct LinearEnvironment {
         let ainvProbe = solveDense(a, probe)
         let width = zip(probe, ainvProbe).reduce(0) { $0 + $1.0 * $1.1 }
         #expect(abs(model.width(probe) - width) < 1e-9)
+        // Merged into an empty model, the statistics are refactored through LAPACK: the
+        // same estimates.
+        var merged = RidgeRegression(dimension: d, regularization: 0.5)
+        merged.merge(model)
+        #expect(merged == model)
+        for i in 0..<d { #expect(abs(merged.theta[i] - theta[i]) < 1e-9) }
+        #expect(abs(merged.width(probe) - width) < 1e-9)
     }
 
     @Test func ridgeDrawsHaveTheirPosteriorMeanAndCovariance() {
@@ -119,14 +126,19 @@ struct LinearEnvironment {
         let env = LinearEnvironment(dimension: 5, arms: 4, seed: 8)
         let d = shared ? 20 : 5
         let rounds = 20_000
-        var ucb = LinUCB(dimension: d, payoff: shared ? .shared : .perArm, alpha: 0.5)
-        var ts = LinearThompson(dimension: d, payoff: shared ? .shared : .perArm, scale: 0.1, propensityDraws: 1)
-        var uniform = EXP3(gamma: 1)  // γ = 1: uniformly random, the no-learning baseline
+        let payoff: LinearPayoff = shared ? .shared : .perArm
+        var ucb = makePolicy(.linUCB, ["alpha": 0.5], dimension: d, payoff: payoff)
+        var ts = makePolicy(.linearThompson, ["scale": 0.1, "propensity_draws": 1], dimension: d, payoff: payoff)
+        // ε-greedy over the same ridge model: a combination, not a new type.
+        var greedy = makePolicy(.epsilonGreedy, ["epsilon": 0.05], dimension: d, payoff: payoff, estimator: .ridge)
+        var uniform = makePolicy(.exp3, ["gamma": 1])  // γ = 1: uniformly random, the no-learning baseline
         let rUCB = env.run(&ucb, rounds: rounds, shared: shared, seed: 2)
         let rTS = env.run(&ts, rounds: rounds, shared: shared, seed: 2)
+        let rGreedy = env.run(&greedy, rounds: rounds, shared: shared, seed: 2)
         let rUniform = env.run(&uniform, rounds: rounds, shared: shared, seed: 2)
         let total = { (r: [Double]) in r.reduce(0, +) }
         let lateMean = { (r: [Double]) in r.suffix(2_000).reduce(0, +) / 2_000 }
+        #expect(rGreedy.reduce(0, +) < 0.2 * rUniform.reduce(0, +), "ε-greedy over ridge regret \(rGreedy.reduce(0, +)) vs uniform \(rUniform.reduce(0, +))")
         for (name, r) in [("linucb", rUCB), ("linear-thompson", rTS)] {
             #expect(total(r) < 0.1 * total(rUniform), "\(name) regret \(total(r)) vs uniform \(total(rUniform))")
             #expect(lateMean(r) < 0.01, "\(name) still loses \(lateMean(r)) per round at the end")
@@ -139,7 +151,7 @@ struct LinearEnvironment {
 
     @Test func linearThompsonPropensitiesMatchChoiceFrequencies() {
         let env = LinearEnvironment(dimension: 3, arms: 3, seed: 1)
-        var ts = LinearThompson(dimension: 3, scale: 1, propensityDraws: 1)
+        var ts = makePolicy(.linearThompson, ["scale": 1, "propensity_draws": 1], dimension: 3)
         _ = env.run(&ts, rounds: 30, shared: false, seed: 5)
         let input = DecisionInput(eligible: [0, 1, 2], features: [0.6, 0.0, 0.8])
         var r = SeededRandom(seed: 3)

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct RankingAndSpecTests {
     @Test func rankedListsPutTheChoiceFirstThenTheBestScores() {
-        var ucb = UCB1()
+        var ucb = makePolicy(.ucb1)
         let means = (0..<5000).map { Double(($0 * 7919) % 5000) / 5000 }
         for m in means { _ = ucb.addArm(prior: ArmPrior(trials: 100, rewardSum: 100 * m)) }
         let eligible = Array(stride(from: 0, to: 5000, by: 3))
@@ -32,6 +32,8 @@ import Testing
         #expect(throws: PolicySpecError.self) { try PolicySpec(algorithm: .ucb1, parameters: ["alpha": 1]).validate() }
         #expect(throws: PolicySpecError.self) { try PolicySpec(algorithm: .thompsonBeta, parameters: ["propensity_draws": 2.5]).validate() }
         #expect(throws: PolicySpecError.self) { try PolicySpec(algorithm: .linUCB).make(dimension: 0) }
+        #expect(throws: PolicySpecError.self) { try PolicySpec(algorithm: .ucb1, estimator: .ridge).validate() }
+        #expect(try PolicySpec(algorithm: .epsilonGreedy, estimator: .ridge).make(dimension: 2).name == "epsilon-greedy+ridge")
         var policy = try PolicySpec(algorithm: .epsilonGreedy, parameters: ["epsilon": 0.2]).make(dimension: 0)
         for _ in 0..<3 { _ = policy.addArm(prior: .none) }
         for k in 0..<30 { policy.update(arm: k % 3, features: [], reward: k % 3 == 1 ? 1 : 0, propensity: 1) }
@@ -48,7 +50,7 @@ import Testing
             var w = StateWriter()
             p.encode(to: &w)
             var reader = StateReader(w.bytes)
-            let back = try SurfacePolicy(from: &reader, version: SurfacePolicy.stateVersion)
+            let back = try BanditPolicy(from: &reader, version: BanditPolicy.stateVersion)
             var again = StateWriter()
             back.encode(to: &again)
             #expect(back.name == algorithm.rawValue && again.bytes == w.bytes)

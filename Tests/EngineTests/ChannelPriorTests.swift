@@ -17,39 +17,41 @@ import Testing
         name: "plain", policy: PolicySpec(algorithm: .ucb1), arms: ["x", "y"].map { SurfaceConfiguration.Arm(name: $0, prior: ArmPrior(trials: 3, rewardSum: 1)) },
         reward: .click, attributionWindowMillis: 60_000)
 
-    func trained() throws -> DecisionService {
-        let s = try DecisionService(
-            surfaces: [Self.promo, Self.plain], seed: 7, instance: "t", maxPending: 10_000, log: MemoryDecisionLog(), logger: Logger(label: "test"),
-            clock: TestClock().read)
+    func trained() async throws -> InProcessEngine {
+        let clock = TestClock()
+        let e = try InProcessEngine(surfaces: [Self.promo, Self.plain], partitions: 2, seed: 7, instance: "t", logger: Logger(label: "test"), clock: clock.read)
         for k in 0..<200 {
             for surface in ["promo", "plain"] {
-                let d = try s.decide(DecisionRequest(surface: surface, user: "u\(k)"))
-                if k % 3 == 0 { s.observe(Event(timestamp: 0, body: .click(Click(user: "u\(k)", decisionID: d.id)))) }
+                let d = try await e.decisions.decide(DecisionRequest(surface: surface, user: "u\(k)"))
+                e.apply(k % 3 == 0 ? [Event(timestamp: clock.millis + 1, body: .click(Click(user: "u\(k)", decisionID: d.id)))] : [])
             }
-            s.tick()
+            clock.advance(10)
         }
-        return s
+        return e
     }
 
-    /// Per surface: version and, per arm, prior and the statistics the prior is not part of.
-    func snapshot(_ s: DecisionService) -> [String: (version: Int64, arms: [String: (prior: ArmPrior?, observed: Double)])] {
+    /// Per surface: version and, per arm, prior and the observations the prior is not part of.
+    func snapshot(_ e: InProcessEngine) -> [String: (version: Int64, arms: [String: (prior: ArmPrior?, observed: Double)])] {
         var out: [String: (Int64, [String: (ArmPrior?, Double)])] = [:]
-        for surface in s.current.surfaces {
+        let view = e.views.view
+        for surface in view.surfaces {
+            let policy = view.bandits.policies[surface.name]!
             var arms: [String: (ArmPrior?, Double)] = [:]
-            for (i, name) in surface.arms.names.enumerated() {
-                let prior = surface.policy.prior(arm: i)
-                arms[name] = (prior, surface.policy.count(arm: i)! - (prior?.trials ?? 0))
+            for (i, arm) in surface.config.arms.enumerated() {
+                let prior = policy.prior(arm: i)
+                arms[arm.name] = (prior, policy.count(arm: i)! - (prior?.trials ?? 0))
             }
-            out[surface.config.name] = (surface.version, arms)
+            out[surface.name] = (surface.version, arms)
         }
         return out
     }
 
-    @Test func aRefitChangesThePriorsOfMappedArmsAndNothingElse() throws {
-        let s = try trained()
-        let before = snapshot(s)
-        let changes = s.applyChannelPriors(roi: ["tv": 2.0, "search": 500, "radio": 3])
-        let after = snapshot(s)
+    @Test func aRefitChangesThePriorsOfMappedArmsAndNothingElse() async throws {
+        let e = try await trained()
+        let s = e.decisions
+        let before = snapshot(e)
+        let changes = await s.applyChannelPriors(roi: ["tv": 2.0, "search": 500, "radio": 3])
+        let after = snapshot(e)
         #expect(Set(changes.map(\.arm)) == ["tv_offer", "search_offer"])
         #expect(after["promo"]!.arms["tv_offer"]!.prior == ArmPrior(trials: 50, rewardSum: 1), "50 trials at 0.01 × ROI 2")
         #expect(after["promo"]!.arms["search_offer"]!.prior == ArmPrior(trials: 50, rewardSum: 50), "a click rate is at most 1")
@@ -65,16 +67,17 @@ import Testing
             #expect(after["plain"]!.arms[arm]!.observed == before["plain"]!.arms[arm]!.observed)
         }
         // The same posterior again changes nothing, not even the version.
-        #expect(s.applyChannelPriors(roi: ["tv": 2.0, "search": 500]).isEmpty)
-        #expect(snapshot(s)["promo"]!.version == after["promo"]!.version)
-        // The new priors are part of the durable state.
-        let restored = try DecisionService(
-            surfaces: [Self.promo, Self.plain], seed: 7, instance: "t", maxPending: 10_000, log: MemoryDecisionLog(), restoring: s.encodeState(),
-            logger: Logger(label: "test"), clock: TestClock().read)
-        #expect(snapshot(restored)["promo"]!.arms["tv_offer"]!.prior == ArmPrior(trials: 50, rewardSum: 1))
+        #expect(await s.applyChannelPriors(roi: ["tv": 2.0, "search": 500]).isEmpty)
+        #expect(snapshot(e)["promo"]!.version == after["promo"]!.version)
+        // The new priors travel in the catalogue, and a restart with the same
+        // configuration keeps them.
+        let published = try SurfaceDefinition(serialized: e.views.definition("promo")!.serialized())
+        let restarted = SurfaceDefinition.reconciled(config: Self.promo, published: published)
+        #expect(restarted.config.arms.first { $0.name == "tv_offer" }?.prior == ArmPrior(trials: 50, rewardSum: 1))
+        #expect(restarted.version == published.version, "nothing to publish again")
         // An arm mapped before it exists gets its prior once it is added and a refit follows.
-        try s.addArm(surface: "promo", SurfaceConfiguration.Arm(name: "later_offer"))
-        #expect(s.applyChannelPriors(roi: ["tv": 2.0, "search": 500]).map(\.arm) == ["later_offer"])
+        try await s.addArm(surface: "promo", ArmDefinition(name: "later_offer"))
+        #expect(await s.applyChannelPriors(roi: ["tv": 2.0, "search": 500]).map(\.arm) == ["later_offer"])
     }
 
     @Test(arguments: [

@@ -50,6 +50,12 @@ import Testing
         ("surfaces:\n  s:\n    policy: linucb\n    arm_features: [size]\n", "'arm_features' need 'payoff: shared'"),
         ("surfaces:\n  s:\n    policy: linucb\n    payoff: shared\n    arm_features: [size]\n    arms: [a]\n", "value for each arm feature"),
         ("surfaces:\n  s:\n    polcy: linucb\n", "unknown key 'polcy'"),
+        ("surfaces:\n  s:\n    policy: ucb1\n    estimator: ridge\n    features: [x]\n", "ucb1 cannot explore over 'ridge'"),
+        ("surfaces:\n  s:\n    policy: softmax\n    estimator: trees\n", "estimator must be one of counts, ridge, importance"),
+        ("kafka:\n  topics:\n    decisions: arbiter.decisions\n", "'kafka.topics.decisions' is no longer a setting: decisions are logged in the events topic"),
+        ("decisions:\n  checkpoint_interval_ms: 60000\n", "part of each partition's snapshot"),
+        ("engine:\n  snapshot_store: /mnt/shared\n", "must be empty (files in engine.snapshot_dir) or s3://"),
+        ("kafka:\n  properties:\n    partitioner: random\n", "kafka.properties.partitioner 'random' is not one of"),
     ])
     func badFilesAreRefusedWithAMessage(yaml: String, message: String) throws {
         let path = temporaryDirectory("config") + "/bad.yaml"
@@ -60,6 +66,15 @@ import Testing
         } catch {
             #expect(error.description.contains(message), "\(error)")
         }
+    }
+
+    @Test func anExplorationOverARidgeModelIsAConfigurationNotANewType() throws {
+        let path = temporaryDirectory("config") + "/ridge.yaml"
+        try "surfaces:\n  s:\n    policy: epsilon-greedy\n    estimator: ridge\n    parameters: { epsilon: 0.05, regularization: 2 }\n    features: [x, y]\n    arms: [a, b]\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let c = try Configuration.load(path: path, environment: [:])
+        #expect(c.surfaces[0].policy.name == "epsilon-greedy+ridge" && c.surfaces[0].dimension == 3)
+        #expect(c.partitioner == .murmur2Random && c.producerProperties["partitioner"] == "murmur2_random", "the Java client's partitioner, as arbiter produce uses")
     }
 
     @Test func unknownEnvironmentOverridesAreRefused() {

@@ -23,11 +23,11 @@ import Testing
             for d in 0..<7 {
                 let day = Day(daysSinceEpoch: monday.daysSinceEpoch + Int32(7 * t + d))
                 for (c, channel) in sim.data.channels.enumerated() where sim.data.spend(t, c) > 0 {
-                    ledger.update(Event(timestamp: 0, body: .spend(Spend(channel: channel, amount: Money(units: sim.data.spend(t, c) / 7)!, day: day))))
+                    ledger.learn(Event(timestamp: 0, body: .spend(Spend(channel: channel, amount: Money(units: sim.data.spend(t, c) / 7)!, day: day))))
                 }
                 let revenue = Money(units: max(0, sim.data.kpi[t]) / 7)!
                 let purchase = Purchase(user: "u\(t)-\(d)", orderID: "o\(t)-\(d)", items: [], revenue: revenue, currency: "EUR")
-                ledger.update(Event(timestamp: Int64(day.daysSinceEpoch) * 86_400_000 + 3_600_000, body: .purchase(purchase)))
+                ledger.learn(Event(timestamp: Int64(day.daysSinceEpoch) * 86_400_000 + 3_600_000, body: .purchase(purchase)))
             }
         }
         return ledger
@@ -45,7 +45,7 @@ import Testing
         let daily = try MixSeries.data(from: ledger, kpi: .conversions, period: .day, channels: ["ch1"], minimumPeriods: 8)
         #expect(daily.count == 210 && daily.channels == ["ch1"] && daily.kpi.allSatisfy { $0 == 1 })
         // A week not yet complete is left out rather than read as a collapse.
-        ledger.update(Event(timestamp: Int64(Self.monday.daysSinceEpoch + 211) * 86_400_000, body: .purchase(Purchase(user: "x", orderID: "x", items: [], revenue: .zero, currency: "EUR"))))
+        ledger.learn(Event(timestamp: Int64(Self.monday.daysSinceEpoch + 211) * 86_400_000, body: .purchase(Purchase(user: "x", orderID: "x", items: [], revenue: .zero, currency: "EUR"))))
         #expect(try MixSeries.data(from: ledger, kpi: .revenue, period: .week, channels: [], minimumPeriods: 8).count == 30)
         #expect(throws: MixError.self) { try MixSeries.data(from: ledger, kpi: .revenue, period: .week, channels: [], minimumPeriods: 40) }
         #expect(throws: MixError.self) { try MixSeries.data(from: ledger, kpi: .revenue, period: .week, channels: ["radio"], minimumPeriods: 8) }

@@ -159,6 +159,21 @@ final class S3Server: @unchecked Sendable {
 
     deinit { _ = try? run(Paths.root + "/scripts/s3.sh", ["stop", directory]) }
 
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// Creates another bucket (snapshots of an engine group, beside the broker's).
+    func createBucket(_ name: String) throws {
+        try run("/usr/bin/curl", ["-fsS", "-X", "PUT", "\(endpoint)/\(name)"])
+    }
+
+    /// The environment an engine needs to keep its snapshots in `bucket` here.
+    func engineEnvironment(bucket: String, prefix: String) -> [String: String] {
+        [
+            "ARBITER_ENGINE_SNAPSHOT_STORE": "s3://\(bucket)/\(prefix)", "ARBITER_ENGINE_S3_ENDPOINT": endpoint, "ARBITER_ENGINE_S3_REGION": "eu-west-2",
+            "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+        ]
+    }
+
     /// The environment a broker needs to use this server.
     var brokerEnvironment: [String: String] {
         [
@@ -189,8 +204,16 @@ final class Broker: @unchecked Sendable {
         try run(Paths.brokerScript, arguments, environment: s3?.brokerEnvironment ?? [:])
     }
 
-    func createTopic(_ name: String, partitions: Int) throws {
-        try run(Paths.brokerScript, ["topic", String(port), name, String(partitions)])
+    func createTopic(_ name: String, partitions: Int, configs: [String] = []) throws {
+        try run(Paths.brokerScript, ["topic", String(port), name, String(partitions)] + configs)
+    }
+
+    /// The topics `serve` needs: the events topic, dead letters, and the compacted state
+    /// topic the group shares.
+    func createEngineTopics(partitions: Int) throws {
+        try createTopic("arbiter.events", partitions: partitions)
+        try createTopic("arbiter.dead-letters", partitions: 1)
+        try createTopic("arbiter.state", partitions: 1, configs: ["cleanup.policy=compact"])
     }
 
     var pid: Int32 { Int32((try? String(contentsOfFile: directory + "/tansu.pid", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0 }
@@ -334,18 +357,27 @@ func waitForExit(_ child: Child, _ seconds: Double, _ what: String) async throws
 }
 
 /// The digest of the merged state in a snapshot directory (`arbiter state`).
-func stateDigest(snapshots: String) throws -> (digest: String, json: [String: Any]) {
-    let text = try run(Paths.arbiter, ["state", "--snapshots", snapshots])
+func stateDigest(snapshots: String, environment: [String: String] = [:]) throws -> (digest: String, json: [String: Any]) {
+    let text = try run(Paths.arbiter, ["state", "--snapshots", snapshots, "--config", Paths.root + "/config/arbiter.yaml"], environment: environment)
     let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
     return (json["digest"] as! String, json)
 }
 
-/// The digest `arbiter replay` computes for a file: the uninterrupted sequential run.
+/// The digest `arbiter replay` computes for a file (under the reference configuration,
+/// as `serve` runs in these tests): the uninterrupted sequential run.
 func replayDigest(_ file: String) throws -> String {
     let out = Paths.temporary("replay")
     try FileManager.default.removeItem(atPath: out)
-    let text = try run(Paths.arbiter, ["replay", "--input", file, "--output", out])
+    let text = try run(Paths.arbiter, ["replay", "--input", file, "--output", out, "--config", Paths.root + "/config/arbiter.yaml"])
     return String(text.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+/// `arbiter replay` of files, one per partition, under `config`: the summary JSON.
+func replaySummary(_ files: [String], config: String) throws -> [String: Any] {
+    let out = Paths.temporary("replay")
+    try FileManager.default.removeItem(atPath: out)
+    try run(Paths.arbiter, ["replay", "--output", out, "--config", config] + files.flatMap { ["--input", $0] })
+    return try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/state.json"))) as! [String: Any]
 }
 
 /// A message read back from a topic.

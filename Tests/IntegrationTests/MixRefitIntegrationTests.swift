@@ -10,9 +10,7 @@ import Testing
     @Test func theEngineRefitsAndHotReloadsTheMappedArmsPriors() async throws {
         let broker = try Broker()
         defer { broker.stop() }
-        try broker.createTopic("arbiter.events", partitions: 2)
-        try broker.createTopic("arbiter.dead-letters", partitions: 1)
-        try broker.createTopic("arbiter.decisions", partitions: 1)
+        try broker.createEngineTopics(partitions: 2)
         let snapshots = Paths.temporary("mmm")
         let model = snapshots + "-model.yaml"
         try "sampler: {chains: 4, warmup: 500, draws: 500, seed: 23}\n".write(toFile: model, atomically: true, encoding: .utf8)

@@ -32,8 +32,7 @@ import Testing
 
     func brokerWithTopics(partitions: Int = 4, s3: S3Server? = nil) throws -> Broker {
         let broker = try Broker(s3: s3)
-        try broker.createTopic(Self.topic, partitions: partitions)
-        try broker.createTopic("arbiter.dead-letters", partitions: 1)
+        try broker.createEngineTopics(partitions: partitions)
         return broker
     }
 

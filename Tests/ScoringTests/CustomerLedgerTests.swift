@@ -13,12 +13,12 @@ import Testing
 
     @Test func keepsRecencyFrequencyAndMonetaryValue() {
         var ledger = CustomerLedger()
-        ledger.update(purchase("c", at: 10 * day, revenue: 5_000_000))
-        ledger.update(purchase("c", at: 10 * day + 3_600_000, revenue: 1_000_000))  // same day
-        ledger.update(Event(timestamp: 20 * day, body: .view(ItemInteraction(user: "c", item: "i"))))
-        ledger.update(purchase("c", at: 30 * day, revenue: 2_000_000))
-        ledger.update(purchase("c", at: 25 * day, revenue: 1))  // late, older day: not a new purchase day
-        ledger.update(Event(timestamp: 1, body: .spend(Spend(channel: "tv", amount: .zero, day: Day(daysSinceEpoch: 0)))))
+        ledger.learn(purchase("c", at: 10 * day, revenue: 5_000_000))
+        ledger.learn(purchase("c", at: 10 * day + 3_600_000, revenue: 1_000_000))  // same day
+        ledger.learn(Event(timestamp: 20 * day, body: .view(ItemInteraction(user: "c", item: "i"))))
+        ledger.learn(purchase("c", at: 30 * day, revenue: 2_000_000))
+        ledger.learn(purchase("c", at: 25 * day, revenue: 1))  // late, older day: not a new purchase day
+        ledger.learn(Event(timestamp: 1, body: .spend(Spend(channel: "tv", amount: .zero, day: Day(daysSinceEpoch: 0)))))
         let c = ledger.customers["c"]!
         #expect(c.purchases == 4)
         #expect(c.purchaseDays == 2)
@@ -36,8 +36,8 @@ import Testing
         for i in 0..<500 {
             let user = "c\(i % 37)"
             let e = purchase(user, at: Int64(i) * day / 3, revenue: Int128(i) * 10_000)
-            sequential.update(e)
-            shards[(i % 37) % 2].update(e)  // users partitioned as Kafka keys them
+            sequential.learn(e)
+            shards[(i % 37) % 2].learn(e)  // users partitioned as Kafka keys them
         }
         var merged = CustomerLedger()
         merged.merge(shards[1])

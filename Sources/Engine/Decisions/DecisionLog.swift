@@ -1,17 +1,33 @@
 import Common
-import Synchronization
 import Stream
+import Synchronization
 
-/// Where decision records go: the decisions topic, or a JSON-lines file. Records are
-/// keyed by user, like events, so a user's decisions and rewards share a partition.
+/// Where decision records go: the events topic itself (in the partition of the user, so
+/// that the decision and its rewards meet in one partition's state), or a JSON-lines
+/// file (replay, tests, a laptop without Kafka).
 public protocol DecisionLog: AnyObject, Sendable {
-    /// Queues one record; throws when it cannot be accepted (the decision is then refused).
-    func append(key: [UInt8], record: [UInt8]) throws
+    /// Queues one record keyed by `key` for `partition` (nil: placed by the key); throws
+    /// when it cannot be accepted (the decision is then refused). The ticket says when
+    /// the record is durable.
+    func append(partition: Int32?, key: [UInt8], record: [UInt8]) throws -> DecisionLogTicket
     /// Waits until every record appended so far is durable; false on timeout or failure.
     func flush(timeoutMillis: Int) -> Bool
 }
 
-/// Decision records to a Kafka topic through the engine's idempotent producer.
+/// One appended record, awaitable until the log has it durably.
+public struct DecisionLogTicket: Sendable {
+    private let wait: @Sendable () async -> Bool
+
+    public init(_ wait: @escaping @Sendable () async -> Bool) { self.wait = wait }
+
+    /// A record that is durable as soon as it is appended.
+    public static let durable = DecisionLogTicket { true }
+
+    /// True once the record is durable, false if it never will be.
+    public func durable() async -> Bool { await wait() }
+}
+
+/// Decision records to a Kafka topic (the events topic) through an idempotent producer.
 public final class KafkaDecisionLog: DecisionLog {
     public let producer: KafkaProducer
     public let topic: String
@@ -21,9 +37,11 @@ public final class KafkaDecisionLog: DecisionLog {
         self.topic = topic
     }
 
-    public func append(key: [UInt8], record: [UInt8]) throws {
+    public func append(partition: Int32?, key: [UInt8], record: [UInt8]) throws -> DecisionLogTicket {
         if let failure = producer.permanentFailure { throw failure }
-        try producer.send(topic: topic, key: key, value: record)
+        let sequence = try producer.send(topic: topic, partition: partition, key: key, value: record)
+        let producer = producer
+        return DecisionLogTicket { await producer.delivered(sequence) }
     }
 
     public func flush(timeoutMillis: Int) -> Bool {
@@ -31,7 +49,7 @@ public final class KafkaDecisionLog: DecisionLog {
     }
 }
 
-/// Decision records as JSON lines in a file (replay, tests, a laptop without Kafka).
+/// Decision records as JSON lines in a file.
 public final class FileDecisionLog: DecisionLog {
     private let sink: Mutex<JSONLinesSink>
 
@@ -39,8 +57,9 @@ public final class FileDecisionLog: DecisionLog {
         sink = Mutex(try JSONLinesSink(path: path))
     }
 
-    public func append(key: [UInt8], record: [UInt8]) throws {
+    public func append(partition: Int32?, key: [UInt8], record: [UInt8]) throws -> DecisionLogTicket {
         try sink.withLock { sink throws in try sink.append(record) }
+        return .durable
     }
 
     public func flush(timeoutMillis: Int) -> Bool {

@@ -2,9 +2,10 @@ import Common
 import Events
 import Stream
 
-/// The decision log's record: an `impression` event in the version-1 event schema (so
-/// the log reads back through the event codec, e.g. for offline evaluation) with the
-/// decision's details as further fields, which the codec skips.
+/// The decision log's record: an `impression` event in the version-1 event schema, in the
+/// events topic (keyed by user). The codec reads the fields learning needs — the surface,
+/// the context and the chosen arm's features — and skips the rest (eligible arms, policy
+/// and version, ranking), which offline evaluation reads.
 public enum DecisionRecord {
     public static func encode(_ d: Decision) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 256)
@@ -22,6 +23,11 @@ public enum DecisionRecord {
             w.key(name); w.double(d.context[name]!)
         }
         w.endObject()
+        if !d.armFeatures.isEmpty {
+            w.key("arm_features"); w.beginArray()
+            for v in d.armFeatures { w.double(v) }
+            w.endArray()
+        }
         w.endObject()
         return w.bytes
     }

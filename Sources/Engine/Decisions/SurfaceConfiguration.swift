@@ -36,7 +36,7 @@ public struct SurfaceConfiguration: Sendable, Equatable {
 
     /// The length of the vectors a linear policy learns on (0 for context-free ones).
     public var dimension: Int {
-        guard policy.algorithm.isContextual else { return 0 }
+        guard policy.isContextual else { return 0 }
         return policy.payoff.dimension(contextFeatures: features.count, armFeatures: armFeatures.count)
     }
 
@@ -49,11 +49,11 @@ public struct SurfaceConfiguration: Sendable, Equatable {
             throw ConfigurationError("surface name '\(name)' must be 1–\(Self.maximumNameBytes) bytes of letters, digits, '_', '-' or '.'")
         }
         do { try policy.validate() } catch { throw ConfigurationError("\(subject): \(error.message)") }
-        if policy.payoff == .shared, !policy.algorithm.isContextual {
-            throw ConfigurationError("\(subject): 'payoff' applies to linucb and linear-thompson only")
+        if policy.payoff == .shared, !policy.isContextual {
+            throw ConfigurationError("\(subject): 'payoff' applies to linear models only (linucb, linear-thompson, or estimator: ridge)")
         }
-        if !policy.algorithm.isContextual, !features.isEmpty || !armFeatures.isEmpty {
-            throw ConfigurationError("\(subject): \(policy.algorithm.rawValue) does not use features; use linucb or linear-thompson")
+        if !policy.isContextual, !features.isEmpty || !armFeatures.isEmpty {
+            throw ConfigurationError("\(subject): \(policy.name) does not use features; use linucb, linear-thompson or 'estimator: ridge'")
         }
         if policy.payoff == .perArm, !armFeatures.isEmpty {
             throw ConfigurationError("\(subject): 'arm_features' need 'payoff: shared'")
@@ -68,8 +68,8 @@ public struct SurfaceConfiguration: Sendable, Equatable {
             throw ConfigurationError("\(subject): attribution_window_ms must be between 1 and \(30 * 86_400_000)")
         }
         if let mapping = channelPriors {
-            guard !policy.algorithm.isContextual, policy.algorithm != .exp3 else {
-                throw ConfigurationError("\(subject): mmm_priors need a policy with per-arm priors, not \(policy.algorithm.rawValue)")
+            guard policy.estimator == .counts else {
+                throw ConfigurationError("\(subject): mmm_priors need a policy with per-arm priors (reward counts), not \(policy.name)")
             }
             guard mapping.rewardPerROI > 0, mapping.rewardPerROI.isFinite, mapping.trials > 0, mapping.trials.isFinite else {
                 throw ConfigurationError("\(subject): mmm_priors.reward_per_roi and mmm_priors.trials must be positive numbers")
@@ -124,7 +124,9 @@ public struct SurfaceConfiguration: Sendable, Equatable {
         return out
     }
 
-    private static let surfaceKeys: Set<String> = ["policy", "parameters", "payoff", "features", "arm_features", "arms", "reward", "attribution_window_ms", "mmm_priors"]
+    private static let surfaceKeys: Set<String> = [
+        "policy", "estimator", "parameters", "payoff", "features", "arm_features", "arms", "reward", "attribution_window_ms", "mmm_priors",
+    ]
 
     private static func parseOne(name: String, _ node: Node, source: String) throws(ConfigurationError) -> SurfaceConfiguration {
         let at = "\(source): surfaces.\(name)"
@@ -141,6 +143,12 @@ public struct SurfaceConfiguration: Sendable, Equatable {
             throw ConfigurationError("\(at).policy '\(policyName)' is not one of \(PolicySpec.Algorithm.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var spec = PolicySpec(algorithm: algorithm)
+        if let e = fields["estimator"] {
+            guard let text = e.string, let choice = PolicySpec.EstimatorChoice(rawValue: text) else {
+                throw ConfigurationError("\(at).estimator must be one of \(PolicySpec.EstimatorChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            spec.estimatorChoice = choice
+        }
         if let p = fields["parameters"] { spec.parameters = try numbers(p, "\(at).parameters") }
         if let payoff = fields["payoff"] {
             switch payoff.string {

@@ -62,7 +62,7 @@ public final class MixRefitter: @unchecked Sendable {
     private var applied: [UInt8]?
 
     /// - Parameters:
-    ///   - ledger: the engine's merged media ledger (`Pipeline.mediaLedger`).
+    ///   - ledger: the merged media ledger of the group's view; nil where this process does not refit.
     ///   - apply: hands channel → posterior mean ROI to the decision points.
     public init(settings: Settings, ledger: @escaping @Sendable () -> MediaLedger?, apply: @escaping @Sendable ([String: Double]) -> Void, logger: Logger) {
         self.settings = settings
@@ -98,7 +98,7 @@ public final class MixRefitter: @unchecked Sendable {
 
     /// One refit now, on the calling thread.
     public func refit() -> Outcome {
-        guard let ledger = ledger() else { return log(.skipped("the engine did not hand over its media ledger in time")) }
+        guard let ledger = ledger() else { return log(.skipped("no media ledger to fit: this process does not lead the refits (the owner of partition 0 does), or no partition has published yet")) }
         do throws(MixError) {
             let data = try MixSeries.data(
                 from: ledger, kpi: settings.kpi, period: settings.period, channels: settings.channels, minimumPeriods: settings.minimumPeriods)

@@ -1,9 +1,10 @@
+import Common
 import Events
 import StateFormat
 
 /// Auction outcomes in total: the win rate, cost and click/conversion rates a bidding
 /// policy is calibrated against.
-public struct AuctionLedger: Learner {
+public struct AuctionLedger: Learner, Equatable {
     public static let name = "models.auction-ledger"
     public static let stateVersion: UInt16 = 1
 
@@ -15,7 +16,9 @@ public struct AuctionLedger: Learner {
 
     public init() {}
 
-    public mutating func update(_ event: Event) {
+    public var reads: Set<EventKind> { [.bidOutcome] }
+
+    public mutating func learn(_ event: Event) {
         guard case .bidOutcome(let e) = event.body else { return }
         auctions += 1
         if e.won {
@@ -48,5 +51,17 @@ public struct AuctionLedger: Learner {
         cost = try r.readMoney()
         clicks = try r.readInt64()
         conversions = try r.readInt64()
+    }
+}
+
+extension AuctionLedger {
+    public func summarize(into w: inout JSONWriter, top: Int) {
+        w.beginObject()
+        w.key("count"); w.int(auctions)
+        w.key("wins"); w.int(wins)
+        w.key("cost"); w.raw(cost.description)
+        w.key("clicks"); w.int(clicks)
+        w.key("conversions"); w.int(conversions)
+        w.endObject()
     }
 }

@@ -1,9 +1,10 @@
+import Common
 import Events
 import StateFormat
 
 /// Daily spend per channel and the daily KPI (purchase revenue and conversions): the
 /// aggregate series a marketing-mix refit reads.
-public struct MediaLedger: Learner {
+public struct MediaLedger: Learner, Equatable {
     public static let name = "models.media-ledger"
     public static let stateVersion: UInt16 = 1
 
@@ -30,7 +31,9 @@ public struct MediaLedger: Learner {
 
     public init() {}
 
-    public mutating func update(_ event: Event) {
+    public var reads: Set<EventKind> { [.spend, .purchase] }
+
+    public mutating func learn(_ event: Event) {
         switch event.body {
         case .spend(let e):
             spend[ChannelDay(channel: e.channel, day: e.day), default: .zero] += e.amount
@@ -77,5 +80,21 @@ public struct MediaLedger: Learner {
             let day = Day(daysSinceEpoch: try r.readInt32())
             outcomes[day] = Outcome(revenue: try r.readMoney(), conversions: try r.readInt64())
         }
+    }
+}
+
+extension MediaLedger {
+    public func summarize(into w: inout JSONWriter, top: Int) {
+        w.beginObject()
+        w.key("spend_by_channel"); w.beginObject()
+        var byChannel: [String: Money] = [:]
+        for (key, amount) in spend { byChannel[key.channel, default: .zero] += amount }
+        for channel in byChannel.keys.sorted() { w.key(channel); w.raw(byChannel[channel]!.description) }
+        w.endObject()
+        w.key("days_with_spend"); w.int(Int64(Set(spend.keys.map(\.day)).count))
+        w.key("days_with_outcomes"); w.int(Int64(outcomes.count))
+        w.key("conversions"); w.int(outcomes.values.reduce(0) { $0 + $1.conversions })
+        w.key("revenue"); w.raw(outcomes.values.reduce(Money.zero) { $0 + $1.revenue }.description)
+        w.endObject()
     }
 }

@@ -1,9 +1,10 @@
+import Common
 import Events
 import StateFormat
 
 /// Per-item interaction counts (views, add-to-carts, units purchased): the popularity
 /// prior that incremental recommenders fall back on for new users.
-public struct ItemPopularity: Learner {
+public struct ItemPopularity: Learner, Equatable {
     public static let name = "models.item-popularity"
     public static let stateVersion: UInt16 = 1
 
@@ -27,7 +28,9 @@ public struct ItemPopularity: Learner {
 
     public init() {}
 
-    public mutating func update(_ event: Event) {
+    public var reads: Set<EventKind> { [.view, .addToCart, .purchase] }
+
+    public mutating func learn(_ event: Event) {
         switch event.body {
         case .view(let e):
             items[e.item, default: Counts()].views += 1
@@ -75,5 +78,24 @@ public struct ItemPopularity: Learner {
             c.revenue = try r.readMoney()
             items[item] = c
         }
+    }
+}
+
+extension ItemPopularity {
+    public func summarize(into w: inout JSONWriter, top: Int) {
+        w.beginObject()
+        w.key("count"); w.int(Int64(items.count))
+        w.key("most_bought"); w.beginArray()
+        for (item, c) in items.sorted(by: { ($0.value.units, $1.key) > ($1.value.units, $0.key) }).prefix(top) {
+            w.beginObject()
+            w.key("item"); w.string(item)
+            w.key("views"); w.int(c.views)
+            w.key("adds_to_cart"); w.int(c.addsToCart)
+            w.key("units"); w.int(c.units)
+            w.key("revenue"); w.raw(c.revenue.description)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
     }
 }

@@ -16,6 +16,8 @@ public struct EventDecoder: Sendable {
     public static let maximumIDBytes = 256
     /// Purchases with more lines than this are rejected.
     public static let maximumPurchaseLines = 10_000
+    /// A decision's context and arm features hold at most this many values.
+    public static let maximumFeatures = 1024
 
     private var slots: [ScannedValue]
     private var present: UInt32 = 0
@@ -153,7 +155,12 @@ public struct EventDecoder: Sendable {
             let propensity = try raw(.propensity).map { v throws(DecodeError) in
                 try reader.propensity(v)
             }
-            body = .impression(Impression(decisionID: decision, user: user, action: action, position: position, propensity: propensity))
+            let surface = try optionalID(.surface, &reader)
+            let context = try raw(.context).map { v throws(DecodeError) in try reader.numberObject(v, Field.context.name) } ?? [:]
+            let armFeatures = try raw(.armFeatures).map { v throws(DecodeError) in try reader.numberArray(v, Field.armFeatures.name) } ?? []
+            body = .impression(Impression(
+                decisionID: decision, user: user, action: action, position: position, propensity: propensity, surface: surface, context: context,
+                armFeatures: armFeatures))
         case .reward:
             let decision = try id(.decisionID, &reader)
             let value = try reader.boundedNumber(try required(.value), Field.value.name)

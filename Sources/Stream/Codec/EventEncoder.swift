@@ -36,6 +36,19 @@ public enum EventEncoder {
             w.key("action"); w.string(e.action)
             if let p = e.position { w.key("position"); w.int(p) }
             if let p = e.propensity { w.key("propensity"); w.double(p) }
+            if let s = e.surface { w.key("surface"); w.string(s) }
+            if !e.context.isEmpty {
+                w.key("context"); w.beginObject()
+                for name in e.context.keys.sorted() {
+                    w.key(name); w.double(e.context[name]!)
+                }
+                w.endObject()
+            }
+            if !e.armFeatures.isEmpty {
+                w.key("arm_features"); w.beginArray()
+                for v in e.armFeatures { w.double(v) }
+                w.endArray()
+            }
         case .reward(let e):
             w.key("decision_id"); w.string(e.decisionID)
             w.key("value"); w.double(e.value)

@@ -5,7 +5,7 @@ import Events
 enum Field: UInt8, CaseIterable {
     case type, v, ts, user, item, decisionID, orderID, items, revenue, currency, action
     case position, propensity, value, auctionID, won, clearingPrice, click, conversion
-    case channel, amount, day
+    case channel, amount, day, surface, context, armFeatures
 
     var name: String {
         switch self {
@@ -13,6 +13,7 @@ enum Field: UInt8, CaseIterable {
         case .orderID: "order_id"
         case .auctionID: "auction_id"
         case .clearingPrice: "clearing_price"
+        case .armFeatures: "arm_features"
         default: "\(self)"
         }
     }
@@ -38,7 +39,11 @@ enum Field: UInt8, CaseIterable {
             if eq("value") { return .value }
             return eq("click") ? .click : nil
         case 6: return eq("action") ? .action : (eq("amount") ? .amount : nil)
-        case 7: return eq("revenue") ? .revenue : (eq("channel") ? .channel : nil)
+        case 7:
+            if eq("revenue") { return .revenue }
+            if eq("channel") { return .channel }
+            if eq("surface") { return .surface }
+            return eq("context") ? .context : nil
         case 8:
             if eq("order_id") { return .orderID }
             if eq("currency") { return .currency }
@@ -48,6 +53,7 @@ enum Field: UInt8, CaseIterable {
             if eq("auction_id") { return .auctionID }
             return eq("conversion") ? .conversion : nil
         case 11: return eq("decision_id") ? .decisionID : nil
+        case 12: return eq("arm_features") ? .armFeatures : nil
         case 14: return eq("clearing_price") ? .clearingPrice : nil
         default: return nil
         }
@@ -171,6 +177,58 @@ struct FieldReader {
             throw DecodeError(.invalidField, "field 'day' must be a calendar date YYYY-MM-DD")
         }
         return day
+    }
+
+    /// An object of finite numbers within ±1e12 (a decision's context), at most
+    /// `EventDecoder.maximumFeatures` of them.
+    func numberObject(_ value: ScannedValue, _ name: String) throws(DecodeError) -> [String: Double] {
+        guard value.kind == .object else {
+            throw DecodeError(.invalidField, "field '\(name)' must be an object of numbers, found \(value.kind.jsonName)")
+        }
+        var scanner = JSONScanner(base: base, count: value.span.end)
+        scanner.position = value.span.start + 1
+        var out: [String: Double] = [:]
+        scanner.skipWhitespace()
+        if scanner.current == UInt8(ascii: "}") { return out }
+        while true {
+            scanner.skipWhitespace()
+            let (key, escaped) = try scanner.scanString()
+            try scanner.expect(UInt8(ascii: ":"), "expected ':'")
+            let element = try scanner.scanValue(depth: 2)
+            let k = JSONValues.string(base, ScannedValue(kind: escaped ? .escapedString : .string, span: key))
+            guard out.count < EventDecoder.maximumFeatures else {
+                throw DecodeError(.invalidField, "field '\(name)' may have at most \(EventDecoder.maximumFeatures) members")
+            }
+            guard out[k] == nil else { throw DecodeError(.duplicateField, "field '\(name).\(clipped(k))' appears more than once") }
+            out[k] = try boundedNumber(element, "\(name).\(clipped(k))")
+            scanner.skipWhitespace()
+            let b = scanner.current
+            scanner.position += 1
+            if b == UInt8(ascii: "}") { return out }
+        }
+    }
+
+    /// An array of finite numbers within ±1e12, at most `EventDecoder.maximumFeatures`.
+    func numberArray(_ value: ScannedValue, _ name: String) throws(DecodeError) -> [Double] {
+        guard value.kind == .array else {
+            throw DecodeError(.invalidField, "field '\(name)' must be an array of numbers, found \(value.kind.jsonName)")
+        }
+        var scanner = JSONScanner(base: base, count: value.span.end)
+        scanner.position = value.span.start + 1
+        var out: [Double] = []
+        scanner.skipWhitespace()
+        if scanner.current == UInt8(ascii: "]") { return out }
+        while true {
+            let element = try scanner.scanValue(depth: 2)
+            guard out.count < EventDecoder.maximumFeatures else {
+                throw DecodeError(.invalidField, "field '\(name)' may have at most \(EventDecoder.maximumFeatures) values")
+            }
+            out.append(try boundedNumber(element, "\(name)[\(out.count)]"))
+            scanner.skipWhitespace()
+            let b = scanner.current
+            scanner.position += 1
+            if b == UInt8(ascii: "]") { return out }
+        }
     }
 
     /// Parses the `items` array of a purchase: objects with `item`, `price`, `quantity`.

@@ -1,10 +1,11 @@
 import Common
-/// A JSON-lines file read as partition 0 of a stream whose offsets are line numbers
-/// (from 0), for replay through the very pipeline that serves Kafka.
+/// A JSON-lines file read as one partition of a stream (0 unless told otherwise) whose
+/// offsets are line numbers (from 0), for replay through the very pipeline that serves
+/// Kafka.
 ///
 /// It goes through the life cycle of a consumer that joins a group, reads to the end and
-/// leaves: `.assigned([0])`, records from the offset the engine replies with,
-/// `.revoked([0])`, `.end`. Blank lines are skipped but keep their line numbers, so an
+/// leaves: `.assigned([p])`, records from the offset the engine replies with,
+/// `.revoked([p])`, `.end`. Blank lines are skipped but keep their line numbers, so an
 /// offset always names the same line; a trailing CR (CRLF files) is not part of a record.
 public final class FileSource: EventSource, @unchecked Sendable {
     /// One non-blank line: its number and its bytes within the file.
@@ -14,6 +15,7 @@ public final class FileSource: EventSource, @unchecked Sendable {
     }
 
     public let streamName: String
+    public let partition: Int32
     private let bytes: [UInt8]
     private let lines: [Line]
     private let batchSize: Int
@@ -31,9 +33,10 @@ public final class FileSource: EventSource, @unchecked Sendable {
     }
 
     /// Reads the whole file: replay inputs are bounded, and one read keeps offsets simple.
-    public init(path: String, streamName: String? = nil, batchSize: Int = 1000) throws(IOError) {
+    public init(path: String, streamName: String? = nil, partition: Int32 = 0, batchSize: Int = 1000) throws(IOError) {
         let bytes = try FileIO.readAll(path)
         self.bytes = bytes
+        self.partition = partition
         self.streamName = streamName ?? path
         self.batchSize = max(1, batchSize)
         self.lines = FileSource.split(bytes)
@@ -74,9 +77,9 @@ public final class FileSource: EventSource, @unchecked Sendable {
             case .start:
                 let reply = Handoff<[Int32: Int64]>()
                 phase = .starting(reply)
-                return .assigned([0], reply: reply)
+                return .assigned([partition], reply: reply)
             case .starting(let reply):
-                let start = reply.take()[0] ?? 0
+                let start = reply.take()[partition] ?? 0
                 cursor = lines.firstIndex { $0.number >= start } ?? lines.count
                 phase = .reading
                 return readOrLeave()
@@ -96,19 +99,19 @@ public final class FileSource: EventSource, @unchecked Sendable {
         guard !stopped, cursor < lines.count else {
             let reply = Handoff<[Int32: Int64]>()
             phase = .leaving(reply)
-            return .revoked([0], reply: reply)
+            return .revoked([partition], reply: reply)
         }
         let end = min(lines.count, cursor + batchSize)
         let batch = Array(lines[cursor..<end])
         cursor = end
         let byteCount = batch.reduce(0) { $0 + $1.range.count }
-        return .records(RecordBatch(storage: .lines(bytes: bytes, lines: batch, partition: 0), count: batch.count, byteCount: byteCount))
+        return .records(RecordBatch(storage: .lines(bytes: bytes, lines: batch, partition: partition), count: batch.count, byteCount: byteCount))
     }
 
     public func release(_ batch: RecordBatch) {}
 
     public func endOffset(partition: Int32) -> Int64? {
-        partition == 0 ? (lines.last.map { $0.number + 1 } ?? 0) : nil
+        partition == self.partition ? (lines.last.map { $0.number + 1 } ?? 0) : nil
     }
 
     public func stop() {

@@ -23,6 +23,8 @@ public final class KafkaProducer: @unchecked Sendable {
     private var outstanding = Set<UInt64>()
     private var failure: KafkaError?
     private var closing = false
+    /// Callers waiting for one message's acknowledgement (`delivered(_:)`).
+    private var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
 
     public init(properties: KafkaProperties, logger: Logger) throws(KafkaError) {
         self.logger = logger
@@ -50,20 +52,21 @@ public final class KafkaProducer: @unchecked Sendable {
         rd_kafka_destroy(producer)
     }
 
-    /// Queues one message (the bytes are copied) and returns its sequence number.
+    /// Queues one message (the bytes are copied) and returns its sequence number. Without
+    /// `partition` the configured partitioner places it by its key.
     @discardableResult
-    public func send(topic: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, headers: [Header] = []) throws(KafkaError) -> UInt64 {
+    public func send(topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, headers: [Header] = []) throws(KafkaError) -> UInt64 {
         let sequence = lock.withLock {
             let s = nextSequence
             nextSequence += 1
             outstanding.insert(s)
             return s
         }
-        var err = attempt(topic: topic, key: key, value: value, headers: headers, sequence: sequence)
+        var err = attempt(topic: topic, partition: partition, key: key, value: value, headers: headers, sequence: sequence)
         // A full local queue is back-pressure: wait for deliveries to make room.
         while err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
             lock.withLock { _ = lock.wait(untilNanos: MonotonicClock.nanos + 10_000_000) }
-            err = attempt(topic: topic, key: key, value: value, headers: headers, sequence: sequence)
+            err = attempt(topic: topic, partition: partition, key: key, value: value, headers: headers, sequence: sequence)
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             // Sticky: the message can never be delivered, so no snapshot may claim the
@@ -78,9 +81,10 @@ public final class KafkaProducer: @unchecked Sendable {
         return sequence
     }
 
-    private func attempt(topic: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, headers: [Header], sequence: UInt64) -> rd_kafka_resp_err_t {
+    private func attempt(topic: String, partition: Int32?, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, headers: [Header], sequence: UInt64) -> rd_kafka_resp_err_t {
         topic.withCString { topicName in
-            var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5 + headers.count)
+            let fixed = partition == nil ? 5 : 6
+            var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: fixed + headers.count)
             values[0].vtype = RD_KAFKA_VTYPE_TOPIC
             values[0].u.cstr = topicName
             values[1].vtype = RD_KAFKA_VTYPE_KEY
@@ -93,12 +97,16 @@ public final class KafkaProducer: @unchecked Sendable {
             values[3].u.i = RD_KAFKA_MSG_F_COPY
             values[4].vtype = RD_KAFKA_VTYPE_OPAQUE
             values[4].u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(sequence))
+            if let partition {
+                values[5].vtype = RD_KAFKA_VTYPE_PARTITION
+                values[5].u.i32 = partition
+            }
             return withHeaderStorage(headers) { names, bytes in
                 for (i, h) in headers.enumerated() {
-                    values[5 + i].vtype = RD_KAFKA_VTYPE_HEADER
-                    values[5 + i].u.header.name = names[i]
-                    values[5 + i].u.header.val = UnsafeRawPointer(bytes[i].baseAddress)
-                    values[5 + i].u.header.size = h.value.count
+                    values[fixed + i].vtype = RD_KAFKA_VTYPE_HEADER
+                    values[fixed + i].u.header.name = names[i]
+                    values[fixed + i].u.header.val = UnsafeRawPointer(bytes[i].baseAddress)
+                    values[fixed + i].u.header.size = h.value.count
                 }
                 guard let error = rd_kafka_produceva(producer, &values, values.count) else {
                     return RD_KAFKA_RESP_ERR_NO_ERROR
@@ -110,12 +118,12 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
-    /// Sends from byte arrays (tools and tests).
+    /// Sends from byte arrays.
     @discardableResult
-    public func send(topic: String, key: [UInt8], value: [UInt8], headers: [Header] = []) throws(KafkaError) -> UInt64 {
+    public func send(topic: String, partition: Int32? = nil, key: [UInt8], value: [UInt8], headers: [Header] = []) throws(KafkaError) -> UInt64 {
         do {
             return try key.withUnsafeBytes { k in
-                try value.withUnsafeBytes { v in try send(topic: topic, key: k, value: v, headers: headers) }
+                try value.withUnsafeBytes { v in try send(topic: topic, partition: partition, key: k, value: v, headers: headers) }
             }
         } catch let error as KafkaError {
             throw error
@@ -145,13 +153,47 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Waits, without holding a thread, until message `sequence` is acknowledged: true
+    /// when it was, false when delivery failed for good (or the producer closed first).
+    public func delivered(_ sequence: UInt64) async -> Bool {
+        await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            let answer: Bool? = lock.withLock {
+                if failure != nil { return false }
+                if !outstanding.contains(sequence) { return true }
+                if closing { return false }
+                waiters[sequence] = c
+                return nil
+            }
+            if let answer { c.resume(returning: answer) }
+        }
+    }
+
+    /// The partition count of `topic` from cluster metadata, nil when the broker does not
+    /// answer within `timeoutMillis` or the topic does not exist.
+    public func partitionCount(topic: String, timeoutMillis: Int32 = 5000) -> Int32? {
+        guard let handle = rd_kafka_topic_new(producer, topic, nil) else { return nil }
+        defer { rd_kafka_topic_destroy(handle) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(producer, 0, handle, &metadata, timeoutMillis)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return nil }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        guard metadata.pointee.topic_cnt == 1, metadata.pointee.topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        let n = metadata.pointee.topics[0].partition_cnt
+        return n > 0 ? n : nil
+    }
+
     /// Flushes what is queued (up to `timeoutMillis`) and stops the poll thread.
     public func close(timeoutMillis: Int32) {
         let err = rd_kafka_flush(producer, timeoutMillis)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("producer flush on close incomplete", metadata: ["error": "\(KafkaError("flush", err))"])
         }
-        lock.withLock { closing = true }
+        let abandoned: [CheckedContinuation<Bool, Never>] = lock.withLock {
+            closing = true
+            defer { waiters.removeAll() }
+            return Array(waiters.values)
+        }
+        for c in abandoned { c.resume(returning: false) }
         pollThread?.join()
         pollThread = nil
     }
@@ -159,13 +201,15 @@ public final class KafkaProducer: @unchecked Sendable {
     fileprivate func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
         let sequence = UInt64(UInt(bitPattern: message.pointee._private))
         let err = message.pointee.err
-        lock.withLock {
+        let waiter: CheckedContinuation<Bool, Never>? = lock.withLock {
             outstanding.remove(sequence)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR, failure == nil {
                 failure = KafkaError("delivery of output message \(sequence)", err)
             }
             lock.broadcast()
+            return waiters.removeValue(forKey: sequence)
         }
+        waiter?.resume(returning: err == RD_KAFKA_RESP_ERR_NO_ERROR)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.error("output delivery failed", metadata: ["error": "\(KafkaError("delivery", err))"])
         }

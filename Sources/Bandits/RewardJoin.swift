@@ -58,8 +58,32 @@ public struct JoinCounters: Sendable, Equatable {
     public var evicted: Int64 = 0
     /// Policy updates asked for: one per decision, at settlement or expiry.
     public var updates: Int64 = 0
+    /// Decisions logged again under an id already registered (a client retrying with its
+    /// own decision id): the first one is the one that learns.
+    public var repeated: Int64 = 0
 
     public init() {}
+
+    /// The counts of two disjoint shards together.
+    public mutating func add(_ o: JoinCounters) {
+        decisions += o.decisions
+        joined += o.joined
+        duplicate += o.duplicate
+        late += o.late
+        expired += o.expired
+        evicted += o.evicted
+        updates += o.updates
+        repeated += o.repeated
+    }
+
+    /// Every count, in the order of `names`.
+    public var all: [Int64] { [decisions, joined, duplicate, late, expired, evicted, updates, repeated] }
+    /// How summaries and the API name the counts.
+    public static let names = ["decisions", "rewards_joined", "rewards_duplicate", "rewards_late", "expired", "evicted", "updates", "decisions_repeated"]
+
+    init(_ v: [Int64]) {
+        (decisions, joined, duplicate, late, expired, evicted, updates, repeated) = (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+    }
 }
 
 /// The bounded join of decisions with the rewards that follow them.
@@ -138,7 +162,7 @@ public struct RewardJoin: Sendable, Equatable {
         var user: String
     }
 
-    public let capacity: Int
+    public private(set) var capacity: Int
     public private(set) var open: [String: Pending] = [:]
     private(set) var tombstones: [String: Tombstone] = [:]
     /// The user's most recent open decision per surface, for last-touch attribution. Only
@@ -158,8 +182,86 @@ public struct RewardJoin: Sendable, Equatable {
         counters = Array(repeating: JoinCounters(), count: surfaces)
     }
 
-    /// False when `id` is open or remembered (a client-chosen id must be new).
+    /// False when `id` is open or remembered.
     public func isFree(_ id: String) -> Bool { open[id] == nil && tombstones[id] == nil }
+
+    /// The user's latest open decision on `surface`.
+    public func latestOpen(user: String, surface: Int) -> Pending? {
+        byUser[UserKey(surface: surface, user: user)].flatMap { open[$0] }
+    }
+
+    /// Counts a decision logged again under a registered id.
+    public mutating func recordRepeat(surface: Int) { counters[surface].repeated += 1 }
+
+    /// The counters alone, without decisions: what a published view carries of the join,
+    /// whose decisions are per user and stay in their partition.
+    public func countersOnly() -> RewardJoin {
+        var j = RewardJoin(surfaces: counters.count, capacity: capacity)
+        j.counters = counters
+        j.orphans = orphans
+        return j
+    }
+
+    /// Adds another shard's counters (surface k of `other` is surface `map[k]` here).
+    public mutating func addCounters(of other: RewardJoin, map: [Int]) {
+        for (k, c) in other.counters.enumerated() { counters[map[k]].add(c) }
+        orphans += other.orphans
+    }
+
+    /// The join with surfaces renumbered: surface k becomes `map[k]` of `surfaces`, and
+    /// decisions of a surface mapped to nil (no longer configured) are dropped.
+    public func remapped(surfaces: Int, map: [Int?]) -> RewardJoin {
+        var j = RewardJoin(surfaces: surfaces, capacity: capacity)
+        j.sequence = sequence
+        j.orphans = orphans
+        for (id, p) in open {
+            guard let s = map[p.surface] else { continue }
+            var q = p
+            q.surface = s
+            j.open[id] = q
+        }
+        for (id, t) in tombstones {
+            guard let s = map[t.surface] else { continue }
+            var u = t
+            u.surface = s
+            j.tombstones[id] = u
+        }
+        for (key, id) in byUser {
+            guard let s = map[key.surface] else { continue }
+            j.byUser[UserKey(surface: s, user: key.user)] = id
+        }
+        j.due = due.filter { j.open[$0.id] != nil || j.tombstones[$0.id] != nil }
+        j.heapify()
+        for (k, c) in counters.enumerated() {
+            if let s = map[k] { j.counters[s] = c }
+        }
+        return j
+    }
+
+    /// The join with each open decision's arm renumbered: arm a of surface s becomes
+    /// `maps[s][a]`.
+    public func remappingArms(_ maps: [[Int]]) -> RewardJoin {
+        guard open.values.contains(where: { maps[$0.surface][$0.arm] != $0.arm }) else { return self }
+        var j = self
+        for (id, p) in open {
+            j.open[id]!.arm = maps[p.surface][p.arm]
+        }
+        return j
+    }
+
+    /// The same join under another bound; if it holds more than the new bound, the
+    /// next registration makes room as usual.
+    public func resized(capacity: Int) -> RewardJoin {
+        var j = self
+        j.capacity = max(1, capacity)
+        return j
+    }
+
+    private mutating func heapify() {
+        let items = due
+        due = []
+        for d in items { push(d) }
+    }
 
     /// The decision point of an open decision.
     public func surface(of id: String) -> Int? { open[id]?.surface }
@@ -312,15 +414,29 @@ public struct RewardJoin: Sendable, Equatable {
 // MARK: State
 
 extension RewardJoin {
-    /// Writes the join. Dictionaries are written in their own order, not sorted: a join
-    /// can hold a million decisions and is saved while the engine runs, and sorting the
-    /// ids cost more than everything else (equal joins may encode differently; compare
-    /// decoded joins).
-    func encode(to w: inout StateWriter) {
+    /// Writes the join canonically, so equal joins give equal bytes in any process
+    /// (dictionary order is seeded per process). Decisions and tombstones are written in
+    /// the order of the due heap, whose layout follows from the operations alone; that
+    /// costs one pass, where sorting a million ids cost more than everything else.
+    public func encode(to w: inout StateWriter) {
+        var seen = Set<String>(minimumCapacity: open.count + tombstones.count)
+        var pending: [Pending] = []
+        var settled: [(String, Tombstone)] = []
+        pending.reserveCapacity(open.count)
+        for d in due where seen.insert(d.id).inserted {
+            if let p = open[d.id] {
+                pending.append(p)
+            } else if let t = tombstones[d.id] {
+                settled.append((d.id, t))
+            }
+        }
+        // Every entry has a due entry; should one not, it is still written, in id order.
+        if pending.count < open.count { pending += open.values.filter { !seen.contains($0.id) }.sorted { $0.id < $1.id } }
+        if settled.count < tombstones.count { settled += tombstones.filter { !seen.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
         w.write(sequence)
         w.write(orphans)
-        w.writeVarint(UInt64(open.count))
-        for p in open.values {
+        w.writeVarint(UInt64(pending.count))
+        for p in pending {
             w.write(p.id)
             w.writeVarint(UInt64(p.surface))
             w.write(p.user)
@@ -334,19 +450,21 @@ extension RewardJoin {
             w.writeVarint(UInt64(p.orders.count))
             for o in p.orders { w.write(o) }
         }
-        w.writeVarint(UInt64(tombstones.count))
-        for (id, t) in tombstones {
+        w.writeVarint(UInt64(settled.count))
+        for (id, t) in settled {
             w.write(id)
             w.writeVarint(UInt64(t.surface))
             w.write(t.windowEnd)
             w.write(t.forgetAt)
             w.write(t.rewarded)
         }
-        w.writeVarint(UInt64(byUser.count))
-        for (key, id) in byUser {
-            w.writeVarint(UInt64(key.surface))
-            w.write(key.user)
-            w.write(id)
+        // byUser points at open decisions only: written in their order.
+        let links = pending.filter { byUser[UserKey(surface: $0.surface, user: $0.user)] == $0.id }
+        w.writeVarint(UInt64(links.count))
+        for p in links {
+            w.writeVarint(UInt64(p.surface))
+            w.write(p.user)
+            w.write(p.id)
         }
         w.writeVarint(UInt64(due.count))
         for d in due {
@@ -356,55 +474,48 @@ extension RewardJoin {
         }
         w.writeVarint(UInt64(counters.count))
         for c in counters {
-            for v in [c.decisions, c.joined, c.duplicate, c.late, c.expired, c.evicted, c.updates] { w.write(v) }
+            for v in c.all { w.write(v) }
         }
     }
 
-    /// Reads a join written by `encode`. `surfaceMap[old]` is the surface's index now,
-    /// nil when it is no longer configured: its decisions are dropped.
-    init(from r: inout StateReader, capacity: Int, surfaces: Int, surfaceMap: [Int?]) throws(StateFormatError) {
-        self.init(surfaces: surfaces, capacity: capacity)
-        func surface(_ r: inout StateReader) throws(StateFormatError) -> Int? {
-            let old = Int(try r.readVarint())
-            guard old < surfaceMap.count else { throw StateFormatError("join refers to surface \(old) of \(surfaceMap.count)") }
-            return surfaceMap[old]
-        }
+    /// Reads a join written by `encode`.
+    public init(from r: inout StateReader, capacity: Int) throws(StateFormatError) {
+        self.init(surfaces: 0, capacity: capacity)
         sequence = try r.readUInt64()
         orphans = try r.readInt64()
         for _ in 0..<(try r.readCount(elementSize: 8)) {
             let id = try r.readString()
-            let s = try surface(&r)
+            let s = Int(try r.readVarint())
             let user = try r.readString()
             let arm = Int(try r.readVarint())
             var features: [Double] = []
             for _ in 0..<(try r.readCount(elementSize: 8)) { features.append(try r.readDouble()) }
-            var p = Pending(id: id, surface: s ?? 0, user: user, arm: arm, features: features, propensity: try r.readDouble(), decidedAt: try r.readInt64(), windowEnd: try r.readInt64())
+            var p = Pending(id: id, surface: s, user: user, arm: arm, features: features, propensity: try r.readDouble(), decidedAt: try r.readInt64(), windowEnd: try r.readInt64())
             p.reward = try r.readDouble()
             for _ in 0..<(try r.readCount()) { p.orders.append(try r.readString()) }
-            if s != nil { open[id] = p }
+            open[id] = p
         }
         for _ in 0..<(try r.readCount(elementSize: 8)) {
             let id = try r.readString()
-            let s = try surface(&r)
-            let t = Tombstone(surface: s ?? 0, windowEnd: try r.readInt64(), forgetAt: try r.readInt64(), rewarded: try r.readBool())
-            if s != nil { tombstones[id] = t }
+            let s = Int(try r.readVarint())
+            tombstones[id] = Tombstone(surface: s, windowEnd: try r.readInt64(), forgetAt: try r.readInt64(), rewarded: try r.readBool())
         }
         for _ in 0..<(try r.readCount(elementSize: 3)) {
-            let s = try surface(&r)
+            let s = Int(try r.readVarint())
             let user = try r.readString()
-            let id = try r.readString()
-            if let s { byUser[UserKey(surface: s, user: user)] = id }
+            byUser[UserKey(surface: s, user: user)] = try r.readString()
         }
         for _ in 0..<(try r.readCount(elementSize: 16)) {
             due.append(Due(at: try r.readInt64(), sequence: try r.readUInt64(), id: try r.readString()))
         }
-        let n = try r.readCount(elementSize: 56)
-        guard n == surfaceMap.count else { throw StateFormatError("join has counters for \(n) surfaces, \(surfaceMap.count) expected") }
-        for k in 0..<n {
-            var c = JoinCounters()
-            c.decisions = try r.readInt64(); c.joined = try r.readInt64(); c.duplicate = try r.readInt64(); c.late = try r.readInt64()
-            c.expired = try r.readInt64(); c.evicted = try r.readInt64(); c.updates = try r.readInt64()
-            if let s = surfaceMap[k] { counters[s] = c }
+        let n = try r.readCount(elementSize: 64)
+        for _ in 0..<n {
+            var v: [Int64] = []
+            for _ in 0..<8 { v.append(try r.readInt64()) }
+            counters.append(JoinCounters(v))
         }
+        let surfaces = counters.count
+        let pendingSurfaces = open.values.map(\.surface) + tombstones.values.map(\.surface) + byUser.keys.map(\.surface)
+        guard pendingSurfaces.allSatisfy({ $0 < surfaces }) else { throw StateFormatError("join refers to a surface beyond its \(surfaces)") }
     }
 }

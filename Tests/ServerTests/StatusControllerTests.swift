@@ -9,14 +9,14 @@ import Testing
 
 @testable import Server
 
-@Suite struct StatusRoutesTests {
+@Suite struct StatusControllerTests {
     @Test func healthStatusAndMetricsAnswer() async throws {
         let registry = PrometheusCollectorRegistry()
         let health = SourceHealth()
         health.recordProbe(reachable: false)
         let statistics = EngineStatistics()
         let router = Router()
-        StatusRoutes(statistics: statistics, health: health, registry: registry).register(on: router)
+        StatusController(statistics: statistics, health: health, registry: registry).register(on: router)
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in

@@ -13,14 +13,6 @@ import Yams
 
 @testable import Server
 
-/// Decision log kept in memory: these tests are about HTTP; the Kafka log is exercised by
-/// the integration tests.
-final class RecordingLog: DecisionLog {
-    let records = Mutex<[[UInt8]]>([])
-    func append(key: [UInt8], record: [UInt8]) throws { records.withLock { $0.append(record) } }
-    func flush(timeoutMillis: Int) -> Bool { true }
-}
-
 /// A parsed JSON value as Foundation-style plain values; every number is a Double.
 func plain(_ v: JSONValue) -> Any {
     switch v {
@@ -34,7 +26,7 @@ func plain(_ v: JSONValue) -> Any {
 }
 
 final class QueuedRewards: Sendable {
-    let events = Mutex<[Event]>([])
+    let events = Mutex<[(Event, Int32)]>([])
 }
 
 /// The OpenAPI document of the repository, with a small validator for the parts of JSON
@@ -111,7 +103,7 @@ struct OpenAPIDocument: @unchecked Sendable {
     }
 }
 
-@Suite struct DecisionRoutesTests {
+@Suite struct DecisionControllerTests {
     static let surfaces = [
         SurfaceConfiguration(
             name: "banner", policy: PolicySpec(algorithm: .ucb1), arms: ["a", "b", "c"].map { SurfaceConfiguration.Arm(name: $0) }),
@@ -124,15 +116,16 @@ struct OpenAPIDocument: @unchecked Sendable {
     /// Runs `body` against a server with the decision routes, checking every answer
     /// against the OpenAPI document: its status must be declared for the route and its
     /// body must match the declared schema.
-    func withServer(adminToken: String = "s3cret", _ body: @Sendable (Client, DecisionService, QueuedRewards) async throws -> Void) async throws {
+    func withServer(adminToken: String = "s3cret", _ body: @Sendable (Client, InProcessEngine, QueuedRewards) async throws -> Void) async throws {
         let doc = try OpenAPIDocument()
-        let service = try DecisionService(surfaces: Self.surfaces, seed: 1, instance: "http", maxPending: 1000, log: RecordingLog(), logger: Logger(label: "test"))
+        let engine = try InProcessEngine(surfaces: Self.surfaces, partitions: 4, seed: 1, instance: "http", logger: Logger(label: "test"))
         let rewards = QueuedRewards()
         let router = Router()
-        DecisionRoutes(service: service, adminToken: adminToken, maxBodyBytes: 4096, submitReward: { e in rewards.events.withLock { $0.append(e) } }).register(on: router)
+        DecisionController(service: engine.decisions, maxBodyBytes: 4096, submitReward: { e, p in rewards.events.withLock { $0.append((e, p)) } }).register(on: router)
+        SurfaceController(service: engine.decisions, adminToken: adminToken, maxBodyBytes: 4096).register(on: router)
         let app = Application(router: router)
         try await app.test(.router) { client in
-            try await body(Client(client: client, doc: doc), service, rewards)
+            try await body(Client(client: client, doc: doc), engine, rewards)
         }
     }
 
@@ -189,33 +182,43 @@ struct OpenAPIDocument: @unchecked Sendable {
         (#"{"surface":"banner","user":"u","user":"v"}"#, "appears twice"),
     ])
     func badDecideRequestsGet400WithTheReason(body: String, reason: String) async throws {
-        try await withServer { c, service, _ in
+        try await withServer { c, engine, _ in
             let answer = try await c.call(.post, "/v1/decide", json: body, expect: .badRequest)
             #expect((answer["error"] as? String)?.contains(reason) == true, "\(answer)")
-            #expect(service.counters.pending == 0)
+            #expect(engine.pendingRecords == 0, "a refused request logs nothing")
         }
     }
 
     @Test func unknownSurfacesConflictsAndLargeBodiesHaveTheirStatus() async throws {
         try await withServer { c, _, _ in
             try await c.call(.post, "/v1/decide", json: #"{"surface":"nope","user":"u"}"#, expect: .notFound)
-            try await c.call(.post, "/v1/decide", json: #"{"surface":"banner","user":"u","decision_id":"d"}"#, expect: .ok)
-            try await c.call(.post, "/v1/decide", json: #"{"surface":"banner","user":"u","decision_id":"d"}"#, expect: .conflict)
+            let first = try await c.call(.post, "/v1/decide", json: #"{"surface":"banner","user":"u","decision_id":"d"}"#, expect: .ok)
+            let retry = try await c.call(.post, "/v1/decide", json: #"{"surface":"banner","user":"u","decision_id":"d"}"#, expect: .ok)
+            #expect(retry["action"] as? String == first["action"] as? String && retry["ts"] as? Double == first["ts"] as? Double, "a retry gets the same decision")
+            try await c.call(.post, "/v1/decide", json: #"{"surface":"banner","user":"other","decision_id":"d"}"#, expect: .conflict)
             let big = #"{"surface":"banner","user":""# + String(repeating: "x", count: 5000) + #""}"#
             let answer = try await c.call(.post, "/v1/decide", json: big, expect: .contentTooLarge)
             #expect((answer["error"] as? String)?.contains("4096") == true)
         }
     }
 
-    @Test func rewardsAreQueuedAsRewardEvents() async throws {
-        try await withServer { c, _, rewards in
+    @Test func rewardsAreQueuedAsRewardEventsInThePartitionOfTheirDecision() async throws {
+        try await withServer { c, engine, rewards in
             try await c.call(.post, "/v1/reward", json: #"{"decision_id":"d1","value":0.5,"user":"u"}"#, expect: .accepted)
+            // Without a user, an id Arbiter made names its partition; another id cannot be routed.
+            let d = try await c.call(.post, "/v1/decide", json: #"{"surface":"banner","user":"someone"}"#, expect: .ok)
+            let id = d["decision_id"] as! String
+            try await c.call(.post, "/v1/reward", json: #"{"decision_id":"\#(id)","value":1}"#, expect: .accepted)
+            let unroutable = try await c.call(.post, "/v1/reward", json: #"{"decision_id":"client-made","value":1}"#, expect: .badRequest)
+            #expect((unroutable["error"] as? String)?.contains("'user' is required") == true)
             try await c.call(.post, "/v1/reward", json: #"{"decision_id":"d1"}"#, expect: .badRequest)
             try await c.call(.post, "/v1/reward", json: #"{"decision_id":"d1","value":1e300}"#, expect: .badRequest)
             try await c.call(.post, "/v1/reward", json: #"{"decision_id":"","value":1}"#, expect: .badRequest)
             let queued = rewards.events.withLock { $0 }
-            #expect(queued.count == 1)
-            #expect(queued.first?.body == .reward(Reward(decisionID: "d1", value: 0.5, user: "u")))
+            #expect(queued.count == 2)
+            #expect(queued.first?.0.body == .reward(Reward(decisionID: "d1", value: 0.5, user: "u")))
+            #expect(queued.first?.1 == engine.routing.partition(of: "u"))
+            #expect(queued.last?.1 == engine.routing.partition(of: "someone"))
         }
     }
 
@@ -254,7 +257,8 @@ struct OpenAPIDocument: @unchecked Sendable {
     @Test func everyDocumentedDecisionRouteExists() async throws {
         let doc = try OpenAPIDocument()
         try await withServer { c, _, _ in
-            for (path, operations) in doc.paths where !["/healthz", "/v1/status", "/metrics"].contains(path) {
+            // Status and per-user routes have their own tests (they need an engine thread).
+            for (path, operations) in doc.paths where !["/healthz", "/v1/status", "/metrics", "/v1/users/{user}"].contains(path) {
                 for method in operations.keys {
                     let uri = path.replacingOccurrences(of: "{surface}", with: "banner").replacingOccurrences(of: "{arm}", with: "b")
                     try await c.client.execute(uri: uri, method: HTTPRequest.Method(method.uppercased())!, headers: [.authorization: "Bearer s3cret"], body: ByteBuffer(string: "{}")) { response in

@@ -1,3 +1,4 @@
+import Bandits
 import Common
 import Engine
 import Events
@@ -9,16 +10,21 @@ import Stream
 ///
 /// Routes read published readings only (never engine state), so they answer while the
 /// engine is busy or the broker is away.
-public struct StatusRoutes: Sendable {
+public struct StatusController: Sendable {
     public let statistics: EngineStatistics
     public let health: SourceHealth?
     public let registry: PrometheusCollectorRegistry
+    /// The group's view, when the engine has one: its freshness and members.
+    public let views: ViewBuilder?
+    public let instance: String
     private let brokerGauges: BrokerGauges
 
-    public init(statistics: EngineStatistics, health: SourceHealth?, registry: PrometheusCollectorRegistry) {
+    public init(statistics: EngineStatistics, health: SourceHealth?, registry: PrometheusCollectorRegistry, views: ViewBuilder? = nil, instance: String = "") {
         self.statistics = statistics
         self.health = health
         self.registry = registry
+        self.views = views
+        self.instance = instance
         self.brokerGauges = BrokerGauges(registry: registry)
     }
 
@@ -37,7 +43,7 @@ public struct StatusRoutes: Sendable {
             return json(w.bytes, status: reading.fatalError == nil ? .ok : .serviceUnavailable)
         }
         router.get("/v1/status") { _, _ -> Response in
-            json(StatusDocument.json(statistics.current, health?.current), status: .ok)
+            json(StatusDocument.json(statistics.current, health?.current, view: views?.view, instance: instance), status: .ok)
         }
         router.get("/metrics") { _, _ -> Response in
             if let broker = health?.current { brokerGauges.update(broker) }
@@ -49,10 +55,6 @@ public struct StatusRoutes: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
-}
-
-func json(_ bytes: [UInt8], status: HTTPResponse.Status) -> Response {
-    Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
 /// Broker connectivity as gauges, refreshed at scrape time from the source's health.
@@ -82,7 +84,7 @@ struct BrokerGauges: Sendable {
 
 /// The `/v1/status` document.
 public enum StatusDocument {
-    public static func json(_ r: EngineReading, _ broker: SourceHealth.Reading?) -> [UInt8] {
+    public static func json(_ r: EngineReading, _ broker: SourceHealth.Reading?, view: EngineView? = nil, instance: String = "") -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 1024)
         w.beginObject()
         w.key("stream"); w.string(r.stream)
@@ -122,6 +124,41 @@ public enum StatusDocument {
             w.key("last_contact_age_seconds"); w.double(Double(max(0, WallClock.millis - broker.lastContactMillis)) / 1000)
             w.key("rebalances"); w.int(broker.rebalances)
             w.key("paused"); w.bool(broker.paused)
+            w.endObject()
+        }
+        if let view {
+            let now = WallClock.millis
+            w.key("instance"); w.string(instance)
+            w.key("view"); w.beginObject()
+            w.key("fingerprint"); w.string(view.fingerprint)
+            w.key("digests"); w.beginObject()
+            for l in view.merged.learners {
+                w.key(type(of: l).name)
+                w.string(l is BanditLearner ? StateSummary.digest(view.bandits) : StateSummary.digest(l))
+            }
+            w.endObject()
+            w.key("age_ms")
+            if let age = view.ageMillis(now: now) { w.int(age) } else { w.null() }
+            w.key("partitions"); w.beginArray()
+            for p in view.partitions {
+                w.beginObject()
+                w.key("partition"); w.int(Int64(p.partition))
+                w.key("next_offset"); w.int(p.nextOffset)
+                w.key("age_ms"); w.int(max(0, now - p.publishedAtMillis))
+                w.endObject()
+            }
+            w.endArray()
+            w.key("members"); w.beginArray()
+            for m in view.members {
+                w.beginObject()
+                w.key("instance"); w.string(m.instance)
+                w.key("address"); w.string(m.address)
+                w.key("partitions"); w.beginArray()
+                for p in m.partitions { w.int(Int64(p)) }
+                w.endArray()
+                w.endObject()
+            }
+            w.endArray()
             w.endObject()
         }
         w.endObject()

@@ -1,0 +1,62 @@
+import CHTTP
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Blocking HTTP requests through libcurl, one reused connection handle per thread:
+/// object-store snapshots and per-user reads forwarded to another process.
+public enum HTTPClient {
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+    }
+
+    /// AWS Signature Version 4 for a request.
+    public struct Signature: Sendable {
+        public var region: String
+        public var accessKey: String
+        public var secretKey: String
+        public var service = "s3"
+
+        public init(region: String, accessKey: String, secretKey: String) {
+            self.region = region
+            self.accessKey = accessKey
+            self.secretKey = secretKey
+        }
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Sends one request and returns whatever status came back; throws when no response
+    /// came at all (connection refused, timeout).
+    public static func request(
+        _ method: String, _ url: String, headers: [String] = [], body: [UInt8] = [], signature: Signature? = nil, timeoutMillis: Int = 10_000
+    ) throws(Failure) -> Response {
+        var result = arbiter_http_result()
+        let cHeaders = headers.map { strdup($0) }
+        defer { cHeaders.forEach { free($0) } }
+        let code: Int32 = cHeaders.map { UnsafePointer<CChar>($0) }.withUnsafeBufferPointer { h in
+            body.withUnsafeBufferPointer { b in
+                if let signature {
+                    return arbiter_http_request(
+                        method, url, h.baseAddress, h.count, b.baseAddress, b.count, "aws:amz:\(signature.region):\(signature.service)",
+                        "\(signature.accessKey):\(signature.secretKey)", Int(timeoutMillis), &result)
+                }
+                return arbiter_http_request(method, url, h.baseAddress, h.count, b.baseAddress, b.count, nil, nil, Int(timeoutMillis), &result)
+            }
+        }
+        defer { arbiter_http_free(&result) }
+        guard code == 0 else {
+            let reason = withUnsafeBytes(of: result.error) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            throw Failure(message: "\(method) \(url): \(reason)")
+        }
+        let bytes = result.body_length > 0 ? Array(UnsafeBufferPointer(start: result.body, count: result.body_length)) : []
+        return Response(status: Int(result.status), body: bytes)
+    }
+}
