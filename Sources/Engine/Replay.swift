@@ -35,14 +35,18 @@ public enum Replay {
     /// its own order): the topic's partitions read back one file each replay exactly as
     /// the group learnt them. `state.json` describes the merge of the partitions;
     /// `state.snap` holds it for one input.
-    public static func run(inputs: [String], directory: String, context: LearnerContext, logger: Logger) throws -> Outcome {
+    ///
+    /// - Parameter partitions: the partition count the stream is learnt as (discounted
+    ///   reward counts decay by γ^partitions per update of one partition); default the
+    ///   number of inputs. A single file compared with a group's state gives the group's.
+    public static func run(inputs: [String], directory: String, context: LearnerContext, partitions: Int? = nil, logger: Logger) throws -> Outcome {
         guard !inputs.isEmpty else { throw ReplayError("nothing to replay: no input file") }
         if FileIO.exists(directory), !(try FileIO.list(directory)).isEmpty {
             throw ReplayError("output directory \(directory) is not empty; replay writes into a fresh directory")
         }
         try FileIO.makeDirectories(directory)
         var context = context
-        context.partitions = inputs.count
+        context.partitions = max(partitions ?? inputs.count, inputs.count)
         let outputs = try FileOutputs(deadLettersPath: directory + "/dead-letters.jsonl")
         let store = FileSnapshotStore(root: directory + "/snapshots", keep: 2)
         var records = 0

@@ -26,13 +26,17 @@ struct Replay: ParsableCommand {
     @Option(name: .shortAndLong, help: "YAML configuration whose surfaces learn (optional).")
     var config: String?
 
+    @Option(help: "Learn as a stream of this many partitions (discounted counts decay per partition update); default the number of inputs.")
+    var partitions: Int?
+
     @Option(help: "Log format: json or text.")
     var logFormat = "text"
 
     func run() throws {
         let logger = LogSetup.bootstrap(format: logFormat, level: "warning")
         let settings = try Configuration.load(path: config, environment: [:])
-        let outcome = try Engine.Replay.run(inputs: input, directory: output, context: settings.learnerContext(partitions: input.count), logger: logger)
+        if let partitions, partitions < input.count { throw ValidationError("--partitions \(partitions) is fewer than the \(input.count) inputs") }
+        let outcome = try Engine.Replay.run(inputs: input, directory: output, context: settings.learnerContext(partitions: input.count), partitions: partitions, logger: logger)
         print("replayed \(outcome.records) records: \(outcome.accepted) accepted, \(outcome.rejected) dead letters; state digest \(outcome.digest)")
     }
 }
@@ -58,7 +62,7 @@ struct State: ParsableCommand {
 
     func run() throws {
         let logger = LogSetup.bootstrap(format: "text", level: "warning")
-        let settings = try Configuration.load(path: config, environment: [:])
+        let settings = try Configuration.load(path: config, environment: ProcessInfo.processInfo.environment)
         let store: any SnapshotStore = snapshots.hasPrefix("s3://")
             ? try ObjectSnapshotStore(url: snapshots, endpoint: s3Endpoint ?? settings.engine.s3Endpoint, region: settings.engine.s3Region, environment: ProcessInfo.processInfo.environment)
             : FileSnapshotStore(root: snapshots)

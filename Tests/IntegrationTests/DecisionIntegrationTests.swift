@@ -3,10 +3,10 @@ import Foundation
 import Stream
 import Testing
 
-/// Decisions over HTTP against a real broker: every decision reaches the decisions
-/// topic (also when the engine is stopped right after deciding), rewards in the event
-/// stream and from POST /v1/reward teach the policy once each, and the join survives a
-/// restart.
+/// Decisions over HTTP against a real broker: every decision reaches the events topic in
+/// its user's partition (also when the engine is stopped or killed right after
+/// deciding), rewards in the event stream and from POST /v1/reward teach the policy once
+/// each, and the join survives a restart.
 @Suite(.serialized) struct DecisionIntegrationTests {
     func surface(_ engine: EngineProcess, _ name: String) async throws -> [String: Any] {
         let (code, body) = try await engine.get("/v1/surfaces/\(name)")
@@ -21,9 +21,7 @@ import Testing
     @Test func decisionsAreLoggedAndRewardsTeachThePolicyOnce() async throws {
         let broker = try Broker()
         defer { broker.stop() }
-        try broker.createTopic("arbiter.events", partitions: 4)
-        try broker.createTopic("arbiter.dead-letters", partitions: 1)
-        try broker.createTopic("arbiter.decisions", partitions: 2)
+        try broker.createEngineTopics(partitions: 4)
         let snapshots = Paths.temporary("decisions")
         let extra = ["ARBITER_DECISIONS_INSTANCE": "it1", "ARBITER_DECISIONS_SEED": "11"]
         let engine = EngineProcess(broker: broker, group: "decisions", snapshots: snapshots, name: "a", extra: extra)
@@ -75,18 +73,8 @@ import Testing
             decisions.append((d["decision_id"] as! String, "late\(k)", d["action"] as! String, d["propensity"] as! Double))
         }
         try await engine.terminate()
-        let logged = try await readTopic("arbiter.decisions", broker: broker, expected: decisions.count)
-        #expect(logged.count == decisions.count, "\(logged.count) decision records for \(decisions.count) decisions")
-        var decoder = EventDecoder()
-        var byID: [String: Impression] = [:]
-        for m in logged {
-            guard case .success(let e) = decoder.decode(m.value), case .impression(let i) = e.body else {
-                Issue.record("decision record is not an impression event: \(String(decoding: m.value, as: UTF8.self))")
-                continue
-            }
-            #expect(m.key == i.user, "decision records are keyed by user")
-            byID[i.decisionID] = i
-        }
+        let byID = try await loggedDecisions(broker)
+        #expect(byID.count == decisions.count, "\(byID.count) decision records for \(decisions.count) decisions")
         for d in decisions {
             #expect(byID[d.id]?.action == d.action && byID[d.id]?.propensity == d.propensity, "\(d.id)")
         }
@@ -103,5 +91,85 @@ import Testing
         try await again.eventually(60, "repeat counted") { (try await counters(again, "home_banner"))["rewards_duplicate"] == duplicates + 1 }
         #expect(try await surface(again, "home_banner")["model_updates"] as? Int == joined)
         try await again.terminate()
+    }
+
+    /// The decisions in the events topic (impression events naming a surface), by id.
+    /// Each must be keyed by its user and sit in the partition of the user's other events.
+    func loggedDecisions(_ broker: Broker) async throws -> [String: Impression] {
+        var decoder = EventDecoder()
+        var byID: [String: Impression] = [:]
+        var partitionOfUser: [String: Int32] = [:]
+        for m in try await readTopic("arbiter.events", broker: broker) {
+            guard case .success(let e) = decoder.decode(m.value), let user = e.user else { continue }
+            if let p = partitionOfUser[user] { #expect(p == m.partition, "user \(user) is in partitions \(p) and \(m.partition)") }
+            partitionOfUser[user] = m.partition
+            guard case .impression(let i) = e.body, i.surface != nil else { continue }
+            #expect(m.key == i.user, "decision records are keyed by user")
+            byID[i.decisionID] = i
+        }
+        return byID
+    }
+
+    @Test func everyDecisionAnsweredIsInTheLogEvenWhenTheProcessIsKilledRightAfter() async throws {
+        let broker = try Broker()
+        defer { broker.stop() }
+        try broker.createEngineTopics(partitions: 4)
+        let snapshots = Paths.temporary("decisions-kill")
+        let engine = EngineProcess(broker: broker, group: "kill", snapshots: snapshots, name: "a", extra: ["ARBITER_DECISIONS_INSTANCE": "k1"])
+        try engine.start()
+        try await engine.eventually(60, "engine holds its partitions") { (try? await engine.status().heldPartitions.count) == 4 }
+        // Eight clients deciding as fast as they can; the process is killed the moment
+        // enough answers are in, while others are in flight.
+        let answered = AnsweredDecisions()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<8 {
+                group.addTask {
+                    var k = 0
+                    while !answered.done {
+                        k += 1
+                        guard let (code, d) = try? await engine.post("/v1/decide", #"{"surface":"home_banner","user":"c\#(client)-\#(k)"}"#), code == 200,
+                            let id = d["decision_id"] as? String
+                        else { continue }
+                        if answered.add(id) { try await engine.kill9() }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let ids = answered.all
+        #expect(ids.count >= 1200)
+        let logged = try await loggedDecisions(broker)
+        let missing = ids.filter { logged[$0] == nil }
+        #expect(missing.isEmpty, "\(missing.count) of \(ids.count) decisions answered before kill -9 are not in the events topic: \(missing.prefix(5))")
+    }
+}
+
+/// Decision ids answered so far, shared by concurrent clients.
+final class AnsweredDecisions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [String] = []
+    private var stopped = false
+
+    /// Records an answer (every one, also those that arrive while the process is being
+    /// killed); true for the one that reaches 1,200, whose client kills the process.
+    func add(_ id: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        ids.append(id)
+        guard !stopped, ids.count >= 1200 else { return false }
+        stopped = true
+        return true
+    }
+
+    var done: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
+
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return ids
     }
 }

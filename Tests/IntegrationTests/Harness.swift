@@ -365,10 +365,11 @@ func stateDigest(snapshots: String, environment: [String: String] = [:]) throws 
 
 /// The digest `arbiter replay` computes for a file (under the reference configuration,
 /// as `serve` runs in these tests): the uninterrupted sequential run.
-func replayDigest(_ file: String) throws -> String {
+/// `partitions` is the topic's partition count, which discounted reward counts depend on.
+func replayDigest(_ file: String, partitions: Int) throws -> String {
     let out = Paths.temporary("replay")
     try FileManager.default.removeItem(atPath: out)
-    let text = try run(Paths.arbiter, ["replay", "--input", file, "--output", out, "--config", Paths.root + "/config/arbiter.yaml"])
+    let text = try run(Paths.arbiter, ["replay", "--input", file, "--output", out, "--config", Paths.root + "/config/arbiter.yaml", "--partitions", String(partitions)])
     return String(text.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 

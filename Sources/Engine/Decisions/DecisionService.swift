@@ -130,7 +130,10 @@ public final class DecisionService: Sendable {
         self.logger = logger
         idPrefix = "\(instance)-\(String(clock(), radix: 36))-"
         recent = Mutex(RecentDecisions(capacity: max(1, rememberedIDs)))
-        metrics = DecisionMetrics(surfaces: views.view.surfaces.map(\.name))
+        let metrics = DecisionMetrics(surfaces: views.view.surfaces.map(\.name))
+        self.metrics = metrics
+        views.onNewView { view in metrics.publish(view: view, now: WallClock.millis) }
+        metrics.publish(view: views.view, now: WallClock.millis)
     }
 
     // MARK: Deciding

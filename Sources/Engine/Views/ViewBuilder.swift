@@ -22,6 +22,9 @@ public final class EngineView: Sendable {
     /// The catalogue, in configuration order (surfaces added later at the end).
     public let surfaces: [SurfaceDefinition]
     private let surfaceIndex: [String: Int]
+    /// The members that own a partition now (its latest claimant), or that joined
+    /// within the last minute and own none yet: a process killed without leaving keeps a
+    /// record until the survivors' newer claims supersede all of it.
     public let members: [Member]
     public let builtAtMillis: Int64
     /// Equal for views built from the same partition offsets and catalogue versions:
@@ -41,7 +44,12 @@ public final class EngineView: Sendable {
         var index: [String: Int] = [:]
         for (i, s) in surfaces.enumerated() { index[s.name] = i }
         surfaceIndex = index
-        self.members = members
+        var latest: [Int32: Member] = [:]
+        for m in members {
+            for p in m.partitions where (latest[p]?.updatedAtMillis ?? .min) < m.updatedAtMillis { latest[p] = m }
+        }
+        let owning = Set(latest.values.map(\.instance))
+        self.members = members.filter { owning.contains($0.instance) || ($0.partitions.isEmpty && builtAtMillis - $0.updatedAtMillis < 60_000) }
         self.builtAtMillis = builtAtMillis
         var w = StateWriter()
         for p in partitions {
@@ -60,6 +68,7 @@ public final class EngineView: Sendable {
 
     /// The member that most recently claimed `partition`.
     public func owner(of partition: Int32) -> Member? {
+        // Among current members only: a superseded claim names a process that is gone.
         members.filter { $0.partitions.contains(partition) }.max { $0.updatedAtMillis < $1.updatedAtMillis }
     }
 
