@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # HTTP decisions on loopback (release build, local Tansu broker, decisions logged to the
-# decisions topic as in production), with the load generators on the same 2 cores:
+# events topic in their user's partition, as in production), with the load generators on
+# the same 2 cores:
 #   - a fixed rate of 10,000 requests/s (h2load from Debian's nghttp2-client, HTTP/1.1,
 #     BENCH_CLIENTS connections each sending BENCH_RATE/BENCH_CLIENTS requests/s):
 #     latency p50/p90/p99/p99.9 of POST /v1/decide (LinUCB surface "offer": 3 features
 #     and an intercept, 3 arms) from h2load's per-request log, against GET /healthz at
-#     the same rate in the same run (the floor of the server and the machine)
+#     the same rate in the same run (the floor of the server and the machine); once with
+#     decisions.wait_for_log (the default: answered after the broker's acknowledgement)
+#     and once without, so the cost of the guarantee is measured in the same run
 #   - closed-loop maximum throughput of POST /v1/decide (wrk, 16 connections, a new user
-#     per request)
-# Runs are interleaved and medians reported.
+#     per request), with wait_for_log
+# Runs are interleaved (a fresh engine per mode and run) and medians reported.
 #   BENCH_RUNS  repetitions (default 5)   BENCH_SECONDS  seconds per run (default 15)
 #   BENCH_RATE  requests/s (default 10000)   BENCH_CLIENTS  connections (default 4)
 set -euo pipefail
@@ -36,14 +39,25 @@ cleanup() {
 }
 trap cleanup EXIT
 scripts/broker.sh start "$work" "$port"
-for t in arbiter.events arbiter.decisions; do scripts/broker.sh topic "$port" "$t" 4; done
+scripts/broker.sh topic "$port" arbiter.events 4
 scripts/broker.sh topic "$port" arbiter.dead-letters 1
+scripts/broker.sh topic "$port" arbiter.state 1 cleanup.policy=compact
 
-ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$work/snapshots" \
-  ARBITER_HTTP_PORT="$http" ARBITER_LOG_LEVEL=warning \
-  "$bin/arbiter" serve --config config/arbiter.yaml >"$work/arbiter.log" 2>&1 &
-serve_pid=$!
-for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$http/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+start_serve() {  # wait_for_log
+  ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$work/snapshots" \
+    ARBITER_HTTP_PORT="$http" ARBITER_LOG_LEVEL=warning ARBITER_DECISIONS_WAIT_FOR_LOG="$1" \
+    "$bin/arbiter" serve --config config/arbiter.yaml >>"$work/arbiter.log" 2>&1 &
+  serve_pid=$!
+  for _ in $(seq 150); do
+    curl -fsS "http://127.0.0.1:$http/v1/status" 2>/dev/null | grep -q '"partitions":\[{' && break
+    sleep 0.2
+  done
+  WRK_PATH=/v1/decide wrk -t1 -c16 -d2s -s Benchmarks/wrk/decide.lua "http://127.0.0.1:$http" >/dev/null
+}
+stop_serve() {
+  kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+  serve_pid=
+}
 
 paced() {  # path: one h2load run at the fixed rate, one JSON line of percentiles
   local log="$work/h2load.log" body=()
@@ -51,46 +65,59 @@ paced() {  # path: one h2load run at the fixed rate, one JSON line of percentile
   [ "$1" = /v1/decide ] && body=(-d "$work/decide.json" -H "Content-Type: application/json")
   h2load --h1 -c "$clients" --rps $((rate / clients)) -D "$seconds" "${body[@]}" --log-file="$log" \
     "http://127.0.0.1:$http$1" >"$work/h2load.out" 2>&1
-  python3 - "$log" "$1" "$seconds" <<'PY'
+  python3 - "$log" "$1" "$seconds" "$2" <<'PY'
 import json, sys
 rows = [l.split("\t") for l in open(sys.argv[1])]
 lat = sorted(int(r[2]) for r in rows)
 errors = sum(1 for r in rows if not r[1].startswith("2"))
 q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
-print(json.dumps({"mode": "paced", "path": sys.argv[2], "requests": len(lat), "requests_per_s": len(lat) / float(sys.argv[3]),
+print(json.dumps({"mode": "paced", "path": sys.argv[2], "wait": sys.argv[4], "requests": len(lat), "requests_per_s": len(lat) / float(sys.argv[3]),
                   "errors": errors, "p50_us": q(.5), "p90_us": q(.9), "p99_us": q(.99), "p999_us": q(.999), "max_us": lat[-1]}))
 PY
 }
 echo '{"surface":"offer","user":"h2load","context":{"recency_days":3,"orders":1,"mobile":1}}' >"$work/decide.json"
-echo "[http] warm-up" >&2
-WRK_PATH=/v1/decide wrk -t1 -c16 -d3s -s Benchmarks/wrk/decide.lua "http://127.0.0.1:$http" >/dev/null
 out="$work/raw.jsonl"
+decisions=0
+failures=0
 for i in $(seq "$runs"); do
-  echo "[http] run $i/$runs" >&2
-  paced /healthz >>"$out"
-  paced /v1/decide >>"$out"
-  WRK_PATH=/v1/decide wrk -t1 -c16 -d"$seconds"s -s Benchmarks/wrk/decide.lua "http://127.0.0.1:$http" \
-    | grep '^{' | sed 's/^{/{"mode":"max",/' >>"$out"
+  for wait in true false; do
+    echo "[http] run $i/$runs, wait_for_log $wait" >&2
+    start_serve "$wait"
+    paced /healthz "$wait" >>"$out"
+    paced /v1/decide "$wait" >>"$out"
+    if [ "$wait" = true ]; then
+      WRK_PATH=/v1/decide wrk -t1 -c16 -d"$seconds"s -s Benchmarks/wrk/decide.lua "http://127.0.0.1:$http" \
+        | grep '^{' | sed 's/^{/{"mode":"max","wait":"true",/' >>"$out"
+    fi
+    metrics=$(curl -fsS "http://127.0.0.1:$http/metrics")
+    decisions=$((decisions + $(grep -E '^arbiter_decisions_total\{surface="offer"\}' <<<"$metrics" | awk '{print int($2)}')))
+    failures=$((failures + $(grep -E '^arbiter_decision_log_failures_total' <<<"$metrics" | awk '{print int($2)}' || echo 0)))
+    stop_serve
+  done
 done
-decisions=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep -E '^arbiter_decisions_total\{surface="offer"\}' | awk '{print $2}')
-failures=$(curl -fsS "http://127.0.0.1:$http/metrics" | grep -E '^arbiter_decision_log_failures_total' | awk '{print $2}' || true)
 
 python3 - "$out" "$decisions" "${failures:-0}" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-def pick(mode, path):
-    return [r for r in rows if r["mode"] == mode and r["path"] == path]
-print("| load | path | runs | requests/s (median) | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | non-2xx/errors |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-for mode, path in [("paced", "/healthz"), ("paced", "/v1/decide"), ("max", "/v1/decide")]:
-    rs = pick(mode, path)
+def pick(mode, path, wait):
+    return [r for r in rows if r["mode"] == mode and r["path"] == path and r.get("wait") == wait]
+print("| load | path | wait_for_log | runs | requests/s (median) | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | non-2xx/errors |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for mode, path, wait in [("paced", "/healthz", "true"), ("paced", "/v1/decide", "true"), ("paced", "/healthz", "false"), ("paced", "/v1/decide", "false"), ("max", "/v1/decide", "true")]:
+    rs = pick(mode, path, wait)
+    if not rs: continue
     med = lambda k: statistics.median(r[k] for r in rs)
-    print(f"| {mode} | {path} | {len(rs)} | {med('requests_per_s'):,.0f} | {med('p50_us'):.0f} | {med('p90_us'):.0f} | "
+    print(f"| {mode} | {path} | {wait} | {len(rs)} | {med('requests_per_s'):,.0f} | {med('p50_us'):.0f} | {med('p90_us'):.0f} | "
           f"{med('p99_us'):.0f} | {med('p999_us'):.0f} | {med('max_us'):.0f} | {sum(r['errors'] for r in rs)} |")
-d, h = pick("paced", "/v1/decide"), pick("paced", "/healthz")
+for wait in ("true", "false"):
+    d, h = pick("paced", "/v1/decide", wait), pick("paced", "/healthz", wait)
+    for p in ("p50_us", "p99_us"):
+        ratio = statistics.median(r[p] for r in d) / max(1, statistics.median(r[p] for r in h))
+        print(f"\nwait_for_log {wait}: {p[:-3]} of a decision / {p[:-3]} of /healthz at the same rate: {ratio:.2f}", end="")
+    print(f"\nwait_for_log {wait}: per-run p99 of decisions (µs): {[r['p99_us'] for r in d]}", end="")
+w, n = pick("paced", "/v1/decide", "true"), pick("paced", "/v1/decide", "false")
 for p in ("p50_us", "p99_us"):
-    ratio = statistics.median(r[p] for r in d) / max(1, statistics.median(r[p] for r in h))
-    print(f"\n{p[:-3]} of a decision / {p[:-3]} of /healthz at the same rate (same run): {ratio:.2f}", end="")
-print(f"\nper-run p99 of decisions (µs): {[r['p99_us'] for r in d]}")
-print(f"decisions served and logged to the decisions topic: {sys.argv[2]}; decision log failures: {sys.argv[3]}")
+    print(f"\ncost of waiting for the log, {p[:-3]}: {statistics.median(r[p] for r in w) - statistics.median(r[p] for r in n):+.0f} µs "
+          f"(ratio {statistics.median(r[p] for r in w) / max(1, statistics.median(r[p] for r in n)):.2f})", end="")
+print(f"\ndecisions served and logged to the events topic: {sys.argv[2]}; decision log failures: {sys.argv[3]}")
 PY

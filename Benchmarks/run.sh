@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One command for the foundation benchmarks (release build, local Tansu broker):
 #   - decode alone (MB/s, events/s) and decode + learner update (events/s), one core
-#   - events/s through the whole pipeline (Kafka → decode → update → snapshot → commit)
-#     against the ceiling measured in the same run: a bare librdkafka consume loop doing
-#     no work on the same topic
+#   - events/s through the whole pipeline (Kafka → decode → update → snapshot → commit,
+#     and each partition's state published to a compacted state topic every second, as
+#     in serve) against the ceiling measured in the same run: a bare librdkafka consume
+#     loop doing no work on the same topic
 #   - peak memory of each process
 # Repetitions are interleaved (bare, pipeline, bare, …) and medians reported.
 #   BENCH_REPEATS  copies of the sample file in the topic (default 35: ~1M events)
@@ -29,6 +30,7 @@ trap 'scripts/broker.sh stop "$work"' EXIT
 scripts/broker.sh start "$work" "$port"
 scripts/broker.sh topic "$port" bench.events 4
 scripts/broker.sh topic "$port" arbiter.dead-letters 1
+scripts/broker.sh topic "$port" bench.state 1 cleanup.policy=compact
 "$bin/arbiter" produce --input replay-data/sample-events.jsonl --topic bench.events \
   --bootstrap-servers "127.0.0.1:$port" --repeats "$repeats" >&2
 records=$(grep -c . replay-data/sample-events.jsonl)
@@ -40,7 +42,7 @@ for i in $(seq "$runs"); do
   "$bin/arbiter-bench" decode --input replay-data/sample-events.jsonl >>"$out"
   "$bin/arbiter-bench" bare --bootstrap-servers "127.0.0.1:$port" --topic bench.events --expect "$expect" >>"$out"
   "$bin/arbiter-bench" pipeline --bootstrap-servers "127.0.0.1:$port" --topic bench.events --expect "$expect" \
-    --snapshots "$work/snapshots-$i" >>"$out"
+    --snapshots "$work/snapshots-$i" --state-topic bench.state >>"$out"
 done
 
 python3 - "$out" "$root/Benchmarks/baselines/foundation.json" <<'PY'

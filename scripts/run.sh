@@ -42,7 +42,7 @@ echo "[run] Tansu broker on 127.0.0.1:$port (log: run/tansu.log)" >&2
 ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$run/snapshots" \
   ARBITER_HTTP_PORT="$http" "$arbiter" serve --config config/arbiter.yaml >"$run/arbiter.log" 2>&1 &
 serve_pid=$!
-echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics, POST /v1/decide (log: run/arbiter.log)" >&2
+echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics, POST /v1/decide, POST /v1/reward, /v1/surfaces, /v1/users/{user} (log: run/arbiter.log)" >&2
 
 "$arbiter" produce --input replay-data/sample-events.jsonl --bootstrap-servers "127.0.0.1:$port" --rate "$rate" &
 produce_pid=$!
@@ -60,7 +60,7 @@ s = json.loads(sys.argv[1])
 types = ", ".join(f"{k} {v}" for k, v in s["accepted_by_type"].items() if v)
 print(f"[run] accepted {s['accepted']} ({types}); dead letters {s['dead_letters']}; "
       f"lag {s['lag']}; partitions {[p['partition'] for p in s['partitions']]}; "
-      f"snapshots {s['snapshots_written']}", file=sys.stderr)
+      f"snapshots {s['snapshots_written']}; view age {s['view']['age_ms']} ms", file=sys.stderr)
 PY
   # Ask for a decision on each surface, as a front end would; a quarter of the banner
   # decisions get a click back through the event stream (POST /v1/reward).
@@ -81,6 +81,15 @@ PY
       curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"decision_id\":\"$id\",\"value\":1}" "http://127.0.0.1:$http/v1/reward" >/dev/null 2>&1 || true
     fi
   done
+  # What the engine holds of one user, from the owner of the user's partition.
+  user=$(curl -fsS "http://127.0.0.1:$http/v1/users/demo-$n" 2>/dev/null || true)
+  [ -n "$user" ] && python3 - "$user" <<'PY'
+import json, sys
+u = json.loads(sys.argv[1])
+opened = ", ".join(f"{d['surface']}: {d['action']}" for d in u["open_decisions"]) or "none"
+print(f"[run] user {u['user']} (partition {u['partition']}, owner {u['owner']}): {u['customer']['events'] if u['customer'] else 0} events, "
+      f"open decisions {opened}", file=sys.stderr)
+PY
   if [ -n "${ARBITER_DURATION:-}" ] && ((SECONDS - started >= ARBITER_DURATION)); then break; fi
 done
 kill -0 "$produce_pid" 2>/dev/null && kill "$produce_pid" 2>/dev/null || true

@@ -154,8 +154,10 @@ struct Bare: ParsableCommand {
     }
 }
 
-/// The whole pipeline: KafkaSource → decode → learners → periodic snapshot → commit, as
-/// `serve` runs it, on the same topic.
+/// The whole pipeline: KafkaSource → decode → learners (the reference configuration's
+/// decision points included) → periodic snapshot → commit, and every second each
+/// changed partition's state published to the state topic, as `serve` runs it, on the
+/// same topic.
 struct PipelineRun: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pipeline")
 
@@ -164,13 +166,15 @@ struct PipelineRun: ParsableCommand {
     @Option(help: "Messages in the topic.") var expect: Int
     @Option(help: "Snapshot directory (must be fresh).") var snapshots: String
     @Option var snapshotIntervalMillis = 200
+    @Option(help: "Compacted state topic to publish to (none: nothing is published).") var stateTopic: String?
+    @Option(help: "Configuration whose surfaces learn.") var config = "config/arbiter.yaml"
 
     func run() throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         // ARBITER_* variables of the caller apply too, for experiments with settings; the
         // fresh group and the topic always win.
-        let config = try Configuration.load(path: nil, environment: ProcessInfo.processInfo.environment.merging([
+        let config = try Configuration.load(path: self.config, environment: ProcessInfo.processInfo.environment.merging([
             "ARBITER_KAFKA_BOOTSTRAP_SERVERS": bootstrapServers,
             "ARBITER_KAFKA_GROUP_ID": "pipeline-\(UUID().uuidString)",
             "ARBITER_KAFKA_TOPICS_EVENTS": topic,
@@ -183,8 +187,18 @@ struct PipelineRun: ParsableCommand {
             settings: .init(topic: topic, properties: config.consumerProperties, maxBufferedBytes: config.engine.maxBufferedBytes, pollBatchSize: config.engine.pollBatchSize),
             logger: logger)
         let committed = CommitLog()
+        let partitions = Int(producer.partitionCount(topic: topic) ?? 1)
+        let context = config.learnerContext(partitions: partitions)
+        var publisher: StateTopic?
+        if let stateTopic {
+            let views = try ViewBuilder(context: context, surfaces: config.surfaces.map { SurfaceDefinition(config: $0) }, logger: logger)
+            publisher = try StateTopic(
+                topic: stateTopic, producer: producer, readerProperties: config.consumerProperties, views: views, context: context, instance: "bench",
+                address: "", logger: logger)
+            try publisher!.start()
+        }
         let pipeline = Pipeline(
-            source: source, outputs: outputs, store: FileSnapshotStore(root: snapshots), context: config.learnerContext(partitions: 4),
+            source: source, outputs: outputs, store: FileSnapshotStore(root: snapshots), context: context, publisher: publisher,
             settings: .init(snapshotIntervalMillis: snapshotIntervalMillis), logger: logger,
             commit: { offsets in
                 _ = source.commit(offsets, synchronously: false)

@@ -448,6 +448,16 @@ extension BanditLearner {
 }
 
 extension BanditLearner {
+    /// Per surface: the arms learnt and the rewards learnt.
+    public var gauges: [LearnerGauge] {
+        surfaces.flatMap { s in
+            [
+                LearnerGauge("surface_arms_learnt", Double(s.arms.count), labels: ["surface": s.learning.name]),
+                LearnerGauge("surface_model_updates", Double(s.estimator.updates), labels: ["surface": s.learning.name]),
+            ]
+        }
+    }
+
     public func summarize(into w: inout JSONWriter, top: Int) {
         w.beginObject()
         w.key("unlearnable_impressions"); w.int(unlearnable)

@@ -10,7 +10,7 @@ import Synchronization
 /// user exactly as in `serve`; every change published straight into the views. For
 /// tests, tools and benchmarks that need the whole decide-and-learn loop without a
 /// broker; `serve` runs the same learners, views and decision service.
-public final class InProcessEngine: @unchecked Sendable {
+public final class InProcessEngine: PartitionReader, @unchecked Sendable {
     public let views: ViewBuilder
     public let decisions: DecisionService
     public let routing: UserRouting
@@ -79,6 +79,11 @@ public final class InProcessEngine: @unchecked Sendable {
         if let user = event.user { return routing.partition(of: user) }
         if case .reward(let r) = event.body, let p = routing.partition(ofDecision: r.decisionID) { return p }
         return routing.partitioner.partition(of: event.partitionKey, count: routing.partitions)
+    }
+
+    public func read<Answer: Sendable>(partition: Int32, _ body: @escaping @Sendable (PartitionState) -> Answer) async -> PartitionRead<Answer> {
+        guard partition >= 0, partition < routing.partitions else { return .notHeld }
+        return .answer(body(state(partition: partition)))
     }
 
     /// One partition's full state (per-user parts included).

@@ -43,7 +43,7 @@ public struct ObjectSnapshotStore: SnapshotStore {
 
     public var location: String { "s3://\(bucket)/\(prefix)" }
 
-    private func url(_ key: String) -> String { "\(endpoint)/\(bucket)/\(Self.encode(prefix + key, keepSlash: true))" }
+    private func url(_ key: String) -> String { "\(endpoint)/\(bucket)/\(HTTPClient.percentEncoded(prefix + key, keepSlash: true))" }
 
     private var headers: [String] {
         var h = ["x-amz-content-sha256: UNSIGNED-PAYLOAD"]
@@ -78,8 +78,8 @@ public struct ObjectSnapshotStore: SnapshotStore {
         var keys: [String] = []
         var token: String?
         repeat {
-            var query = "list-type=2&prefix=\(Self.encode(prefix + keyPrefix, keepSlash: false))"
-            if let token { query += "&continuation-token=\(Self.encode(token, keepSlash: false))" }
+            var query = "list-type=2&prefix=\(HTTPClient.percentEncoded(prefix + keyPrefix))"
+            if let token { query += "&continuation-token=\(HTTPClient.percentEncoded(token))" }
             let r = try call("GET", "\(endpoint)/\(bucket)?\(query)")
             guard r.status == 200 else { throw ObjectStoreError(status: r.status, "LIST \(location)\(keyPrefix)", r.body) }
             let xml = String(decoding: r.body, as: UTF8.self)
@@ -99,20 +99,6 @@ public struct ObjectSnapshotStore: SnapshotStore {
                 String(rest[start.upperBound..<end.lowerBound]).replacing("&lt;", with: "<").replacing("&gt;", with: ">").replacing("&quot;", with: "\"")
                     .replacing("&apos;", with: "'").replacing("&amp;", with: "&"))
             rest = rest[end.upperBound...]
-        }
-        return out
-    }
-
-    /// RFC 3986 percent-encoding of everything but unreserved characters (and "/").
-    static func encode(_ s: String, keepSlash: Bool) -> String {
-        var out = ""
-        for b in s.utf8 {
-            let c = Character(UnicodeScalar(b))
-            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "-._~".contains(c) || (keepSlash && b == 0x2F) {
-                out.append(c)
-            } else {
-                out += "%" + String(b, radix: 16, uppercase: true).zeroPadded(to: 2)
-            }
         }
         return out
     }

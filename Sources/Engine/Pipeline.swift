@@ -4,6 +4,19 @@ import Logging
 import Stream
 import Synchronization
 
+/// What a read of partition state found.
+public enum PartitionRead<Answer: Sendable>: Sendable {
+    case answer(Answer)
+    /// This process does not hold the partition (now), or its engine has stopped.
+    case notHeld
+}
+
+/// Reads of the state of a partition this process holds, wherever that state lives.
+public protocol PartitionReader: Sendable {
+    /// Runs `body` with the state of `partition`, where its owner keeps it.
+    func read<Answer: Sendable>(partition: Int32, _ body: @escaping @Sendable (PartitionState) -> Answer) async -> PartitionRead<Answer>
+}
+
 /// The engine thread: takes deliveries from a source, decodes each record, folds events
 /// into the learners of the record's partition, sends rejects to the dead-letter output,
 /// snapshots, and publishes each partition's shared state for every process's views.
@@ -13,7 +26,7 @@ import Synchronization
 /// and offsets are committed only after the snapshot is durable. On assignment a
 /// partition resumes from its newest intact snapshot, so after any crash each record is
 /// applied exactly once to the state that survives.
-public final class Pipeline: @unchecked Sendable {
+public final class Pipeline: PartitionReader, @unchecked Sendable {
     public struct Settings: Sendable {
         /// Time between periodic snapshots; 0 snapshots only on revocation and shutdown.
         public var snapshotIntervalMillis: Int
@@ -253,32 +266,9 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: Periodic work
 
-    /// What a read of partition state found.
-    public enum PartitionRead<Answer: Sendable>: Sendable {
-        case answer(Answer)
-        /// This process does not hold the partition (now).
-        case notHeld
-        /// The engine thread did not answer in time (stopped, or on a long batch).
-        case timedOut
-    }
-
-    /// Runs `body` on the engine thread, between batches, with the state of `partition`:
-    /// how per-user reads reach the owner's state without a lock on it.
-    public func read<Answer: Sendable>(partition: Int32, timeoutMillis: Int, _ body: @escaping @Sendable (PartitionState) -> Answer) -> PartitionRead<Answer> {
-        let reply = Mailbox<PartitionRead<Answer>>()
-        let queued = queries.withLock { q in
-            guard !q.closed else { return false }
-            q.jobs.append { partitions in
-                guard let rt = partitions[partition] else { return reply.put(.notHeld) }
-                reply.put(.answer(body(rt.state)))
-            }
-            return true
-        }
-        guard queued else { return .notHeld }
-        return reply.take(timeoutMillis: timeoutMillis) ?? .timedOut
-    }
-
-    /// `read`, awaited without holding a thread.
+    /// Runs `body` on the engine thread, between batches (at most a batch or 10 ms away),
+    /// with the state of `partition`: how per-user reads reach the owner's state without a
+    /// lock on it.
     public func read<Answer: Sendable>(partition: Int32, _ body: @escaping @Sendable (PartitionState) -> Answer) async -> PartitionRead<Answer> {
         await withCheckedContinuation { (c: CheckedContinuation<PartitionRead<Answer>, Never>) in
             let queued = queries.withLock { q in

@@ -2,12 +2,14 @@ import Common
 import Events
 import Stream
 
-/// The engine's own decision log (`impression` records from the decisions topic or
-/// `decisions.log_file`) joined with the rewards in an event file: a decision's reward
-/// is the value of its `reward` event, else 1 when a click names it, else 0 (the log
-/// records every decision, clicked or not). Only decisions of `surface` are read when it
-/// is given; the action set is every action the decisions show. One slot. `features` are
-/// read from each decision's recorded `context` (absent ones are 0, as when deciding).
+/// The engine's own decision log (the `impression` records of the events topic read
+/// back; the decisions and events files may be one and the same dump) joined with the
+/// rewards in an event file: a decision's reward is the value of its `reward` event,
+/// else 1 when a click names it, else 0 (the log records every decision, clicked or not).
+/// Other events in the decisions file are skipped; lines that are not events are
+/// rejected. Only decisions of `surface` are read when it is given; the action set is
+/// every action the decisions show. One slot. `features` are read from each decision's
+/// recorded `context` (absent ones are 0, as when deciding).
 public enum DecisionLogInput {
     public static func load(
         decisions: String, events: String, surface: String?, propensityFloor: Double = 0, features: [String] = []
@@ -26,12 +28,14 @@ public enum DecisionLogInput {
         var builder = LoggedBanditBuilder(positionCount: 1, propensityFloor: propensityFloor, features: features)
         let context = ContextFields(features: features)
         try forEachLine(decisions) { line in
-            guard case .success(let event) = decoder.decode(line), case .impression(let i) = event.body else {
+            guard case .success(let event) = decoder.decode(line) else {
                 builder.reject("not a decision record")
                 return
             }
-            let record = surface != nil || !features.isEmpty ? try? JSONValue.parse(Array(line.utf8)) : nil
-            if let surface, record?["surface"] != .string(surface) { return }
+            guard case .impression(let i) = event.body else { return }
+            if let surface, i.surface != surface { return }
+            // The record itself, for contexts of other shapes (categorical features).
+            let record = features.isEmpty ? nil : try? JSONValue.parse(Array(line.utf8))
             guard let x = context.values(record?["context"]) else {
                 builder.reject("non-numeric context feature")
                 return

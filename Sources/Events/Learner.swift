@@ -31,11 +31,28 @@ public protocol Learner: StateCodable, Sendable {
     /// A readable account of the state for `arbiter state`, `/v1/status` and replay
     /// outputs: one JSON value (an object), listing at most `top` of anything long.
     func summarize(into w: inout JSONWriter, top: Int)
+    /// What the state says as metrics (exported from each process's view, so from the
+    /// shared state of the whole group).
+    var gauges: [LearnerGauge] { get }
+}
+
+/// One metric a learner reports: a name (`arbiter_` + it is exported), labels and a value.
+public struct LearnerGauge: Sendable, Equatable {
+    public var name: String
+    public var labels: [String: String]
+    public var value: Double
+
+    public init(_ name: String, _ value: Double, labels: [String: String] = [:]) {
+        self.name = name
+        self.labels = labels
+        self.value = value
+    }
 }
 
 extension Learner {
     public var shared: Self? { self }
     public mutating func adopt(configurationOf fresh: Self) -> [String] { [] }
+    public var gauges: [LearnerGauge] { [] }
 }
 
 /// A learner that answers requests from its state, each answer carrying the probability

@@ -13,7 +13,7 @@ import Stream
 /// to the owner (from the members the state topic advertises) and returns the owner's
 /// answer unchanged, so every process answers the same.
 public struct UserController: Sendable {
-    public let pipeline: Pipeline
+    public let partitions: any PartitionReader
     public let views: ViewBuilder
     public let routing: UserRouting
     public let instance: String
@@ -23,8 +23,8 @@ public struct UserController: Sendable {
     /// it on (no loops while membership settles).
     static let forwardedHeader = HTTPField.Name("X-Arbiter-Forwarded-By")!
 
-    public init(pipeline: Pipeline, views: ViewBuilder, routing: UserRouting, instance: String) {
-        self.pipeline = pipeline
+    public init(partitions: any PartitionReader, views: ViewBuilder, routing: UserRouting, instance: String) {
+        self.partitions = partitions
         self.views = views
         self.routing = routing
         self.instance = instance
@@ -40,11 +40,9 @@ public struct UserController: Sendable {
                 }
                 let partition = routing.partition(of: user)
                 let owner = instance
-                switch await pipeline.read(partition: partition, { state in UserController.document(user: user, partition: partition, state: state, owner: owner) }) {
+                switch await partitions.read(partition: partition, { state in UserController.document(user: user, partition: partition, state: state, owner: owner) }) {
                 case .answer(let bytes):
                     return json(bytes, status: .ok)
-                case .timedOut:
-                    throw RouteError(.serviceUnavailable, "the engine did not answer in time")
                 case .notHeld:
                     if let from = request.headers[UserController.forwardedHeader] {
                         throw RouteError(.serviceUnavailable, "partition \(partition) is not held here (forwarded by \(from)); the group is rebalancing, retry")
@@ -52,7 +50,7 @@ public struct UserController: Sendable {
                     guard let member = views.view.owner(of: partition), member.instance != instance else {
                         throw RouteError(.serviceUnavailable, "partition \(partition) has no owner right now (the group is rebalancing); retry")
                     }
-                    return try await forward(to: member, path: "/v1/users/" + UserController.encode(user))
+                    return try await forward(to: member, path: "/v1/users/" + HTTPClient.percentEncoded(user))
                 }
             }
         }
@@ -110,19 +108,6 @@ public struct UserController: Sendable {
         w.endArray()
         w.endObject()
         return w.bytes
-    }
-
-    static func encode(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            let c = Character(UnicodeScalar(b))
-            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "-._~".contains(c) {
-                out.append(c)
-            } else {
-                out += "%" + String(b, radix: 16, uppercase: true).zeroPadded(to: 2)
-            }
-        }
-        return out
     }
 }
 

@@ -49,6 +49,13 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         try FileIO.makeDirectories(settings.engine.snapshotDirectory)
+        let legacy = settings.engine.snapshotDirectory + "/decisions"
+        if FileIO.isDirectory(legacy), let files = try? FileIO.list(legacy), files.contains(where: { $0.hasSuffix(".snap") }) {
+            logger.warning("""
+                decision state of an earlier build found and not used: policies now learn in the partitions of the event \
+                stream (their snapshots), where per-process state has no place; remove the directory once this build runs
+                """, metadata: ["directory": "\(legacy)", "files": "\(files.count)"])
+        }
         let producer = try KafkaProducer(properties: settings.producerProperties, logger: logger)
         guard let partitions = producer.partitionCount(topic: settings.kafka.eventsTopic, timeoutMillis: 30_000) else {
             throw ValidationError("topic \(settings.kafka.eventsTopic) not found on \(settings.kafka.bootstrapServers): create it (and \(settings.kafka.stateTopic), compacted) first")
@@ -110,7 +117,7 @@ struct Serve: AsyncParsableCommand {
             }
         ).register(on: router)
         SurfaceController(service: decisions, adminToken: settings.http.adminToken, maxBodyBytes: settings.http.maxBodyBytes).register(on: router)
-        UserController(pipeline: pipeline, views: views, routing: routing, instance: instance).register(on: router)
+        UserController(partitions: pipeline, views: views, routing: routing, instance: instance).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.http.host, port: settings.http.port), serverName: "arbiter"),

@@ -66,6 +66,10 @@ struct OpenAPIDocument: @unchecked Sendable {
     /// What is wrong with `value` under `schema`, if anything.
     func problems(_ value: Any, _ schema: [String: Any], at path: String = "$") -> [String] {
         if let ref = schema["$ref"] as? String { return problems(value, resolve(ref), at: path) }
+        if let alternatives = schema["oneOf"] as? [[String: Any]] {
+            let fits = alternatives.filter { problems(value, $0, at: path).isEmpty }.count
+            return fits == 1 ? [] : ["\(path): matches \(fits) of the oneOf alternatives"]
+        }
         var out: [String] = []
         if let allowed = schema["enum"] as? [Any], !allowed.contains(where: { "\($0)" == "\(value)" }) {
             out.append("\(path): \(value) not in \(allowed)")
@@ -96,6 +100,8 @@ struct OpenAPIDocument: @unchecked Sendable {
             if !(value is Double) { out.append("\(path): not a number") }
         case "boolean":
             if !(value is Bool) { out.append("\(path): not a boolean") }
+        case "null":
+            if !(value is NSNull) { out.append("\(path): not null") }
         default:
             break
         }
@@ -251,6 +257,27 @@ struct OpenAPIDocument: @unchecked Sendable {
         }
         try await withServer(adminToken: "") { c, _, _ in
             try await c.call(.delete, "/v1/admin/surfaces/banner/arms/a", route: "/v1/admin/surfaces/{surface}/arms/{arm}", token: "", expect: .forbidden)
+        }
+    }
+
+    @Test func aUserIsReadFromItsPartitionAsDocumented() async throws {
+        let doc = try OpenAPIDocument()
+        let engine = try InProcessEngine(surfaces: Self.surfaces, partitions: 2, seed: 1, instance: "owner", logger: Logger(label: "test"))
+        let router = Router()
+        DecisionController(service: engine.decisions, maxBodyBytes: 4096, submitReward: { _, _ in }).register(on: router)
+        UserController(partitions: engine, views: engine.views, routing: engine.routing, instance: "owner").register(on: router)
+        try await Application(router: router).test(.router) { client in
+            let c = Client(client: client, doc: doc)
+            let d = try await c.call(.post, "/v1/decide", json: #"{"surface":"banner","user":"u1"}"#, expect: .ok)
+            let price = Money(units: 4)!
+            engine.apply([Event(timestamp: WallClock.millis, body: .purchase(Purchase(user: "u1", orderID: "o", items: [.init(item: "i", price: price, quantity: 1)], revenue: price, currency: "EUR")))])
+            let user = try await c.call(.get, "/v1/users/u1", route: "/v1/users/{user}", expect: .ok)
+            #expect(user["owner"] as? String == "owner" && user["partition"] as? Double == Double(engine.routing.partition(of: "u1")))
+            #expect((user["customer"] as? [String: Any])?["purchases"] as? Double == 1)
+            let open = user["open_decisions"] as? [[String: Any]]
+            #expect(open?.count == 1 && open?.first?["decision_id"] as? String == d["decision_id"] as? String && open?.first?["surface"] as? String == "banner")
+            let stranger = try await c.call(.get, "/v1/users/nobody", route: "/v1/users/{user}", expect: .ok)
+            #expect(stranger["customer"] is NSNull && (stranger["open_decisions"] as? [Any])?.isEmpty == true)
         }
     }
 

@@ -42,6 +42,11 @@ import Testing
 
         let impression = try event(#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","position":2,"propensity":0.0125}"#)
         #expect(impression.body == .impression(Impression(decisionID: "d", user: "u", action: "a", position: 2, propensity: 0.0125)))
+        let decision = try event(#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","surface":"offer","context":{"x":1.5,"y":-2},"arm_features":[0.25,3],"ranking":["a"]}"#)
+        #expect(decision.body == .impression(Impression(decisionID: "d", user: "u", action: "a", surface: "offer", context: ["x": 1.5, "y": -2], armFeatures: [0.25, 3])))
+        // An impression logged elsewhere keeps its own context shape: not read, not refused.
+        let foreign = try event(#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","context":{"device":"ios"}}"#)
+        #expect(foreign.body == .impression(Impression(decisionID: "d", user: "u", action: "a")))
 
         let reward = try event(#"{"type":"reward","v":1,"ts":1,"decision_id":"d","value":-2.5e-1}"#)
         #expect(reward.body == .reward(Reward(decisionID: "d", value: -0.25)))
@@ -86,6 +91,11 @@ import Testing
         (#"{"type":"view","v":1,"ts":1,"user":"\ud800","item":"i"}"#, .notJSON),
         (#"{"type":"view","v":1,"ts":1,"user":"\x","item":"i"}"#, .notJSON),
         (#"{"type":"view","v":1,"ts":1,"user":"u","item":"i","n":tru}"#, .notJSON),
+        (#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","surface":"s","context":{"x":"high"}}"#, .invalidField),
+        (#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","surface":"s","context":{"x":1,"x":2}}"#, .duplicateField),
+        (#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","surface":"s","context":[1]}"#, .invalidField),
+        (#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","surface":"s","arm_features":[1e13]}"#, .invalidField),
+        (#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","surface":""}"#, .invalidField),
         (#"{"v":1,"ts":1,"user":"u","item":"i"}"#, .missingField),
         (#"{"type":"view","ts":1,"user":"u","item":"i"}"#, .missingField),
         (#"{"type":"view","v":1,"user":"u","item":"i"}"#, .missingField),
@@ -196,6 +206,7 @@ import Testing
             Event(timestamp: 3, body: .click(Click(user: "u", decisionID: "d"))),
             Event(timestamp: 4, body: .purchase(Purchase(user: "u", orderID: "o", items: [.init(item: "a", price: Money(micros: 1_234_567), quantity: 3)], revenue: Money(micros: 3_703_701), currency: "EUR"))),
             Event(timestamp: 5, body: .impression(Impression(decisionID: "d", user: "u", action: "a", position: 1, propensity: 0.019430000000000003))),
+            Event(timestamp: 5, body: .impression(Impression(decisionID: "d", user: "u", action: "a", surface: "s", context: ["b": 2, "a": -1e-3], armFeatures: [1, 0.5]))),
             Event(timestamp: 6, body: .reward(Reward(decisionID: "d", value: 0.1, user: "u"))),
             Event(timestamp: 7, body: .bidOutcome(BidOutcome(auctionID: "x", won: true, clearingPrice: Money(micros: 1), click: false, conversion: true, user: "u"))),
             Event(timestamp: 8, body: .spend(Spend(channel: "tv", amount: Money(micros: 5_000_000), day: Day(daysSinceEpoch: 17_000)))),

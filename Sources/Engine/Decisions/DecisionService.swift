@@ -132,8 +132,13 @@ public final class DecisionService: Sendable {
         recent = Mutex(RecentDecisions(capacity: max(1, rememberedIDs)))
         let metrics = DecisionMetrics(surfaces: views.view.surfaces.map(\.name))
         self.metrics = metrics
-        views.onNewView { view in metrics.publish(view: view, now: WallClock.millis) }
+        let learnerMetrics = ViewMetrics()
+        views.onNewView { view in
+            metrics.publish(view: view, now: WallClock.millis)
+            learnerMetrics.publish(view)
+        }
         metrics.publish(view: views.view, now: WallClock.millis)
+        learnerMetrics.publish(views.view)
     }
 
     // MARK: Deciding

@@ -55,6 +55,10 @@ public struct AuctionLedger: Learner, Equatable {
 }
 
 extension AuctionLedger {
+    public var gauges: [LearnerGauge] {
+        [LearnerGauge("auctions_seen", Double(auctions)), LearnerGauge("auctions_won", Double(wins))]
+    }
+
     public func summarize(into w: inout JSONWriter, top: Int) {
         w.beginObject()
         w.key("count"); w.int(auctions)

@@ -84,6 +84,10 @@ public struct MediaLedger: Learner, Equatable {
 }
 
 extension MediaLedger {
+    public var gauges: [LearnerGauge] {
+        [LearnerGauge("media_days_with_spend", Double(Set(spend.keys.map(\.day)).count)), LearnerGauge("media_days_with_outcomes", Double(outcomes.count))]
+    }
+
     public func summarize(into w: inout JSONWriter, top: Int) {
         w.beginObject()
         w.key("spend_by_channel"); w.beginObject()

@@ -82,6 +82,8 @@ public struct ItemPopularity: Learner, Equatable {
 }
 
 extension ItemPopularity {
+    public var gauges: [LearnerGauge] { [LearnerGauge("items_seen", Double(items.count))] }
+
     public func summarize(into w: inout JSONWriter, top: Int) {
         w.beginObject()
         w.key("count"); w.int(Int64(items.count))

@@ -156,8 +156,10 @@ public struct EventDecoder: Sendable {
                 try reader.propensity(v)
             }
             let surface = try optionalID(.surface, &reader)
-            let context = try raw(.context).map { v throws(DecodeError) in try reader.numberObject(v, Field.context.name) } ?? [:]
-            let armFeatures = try raw(.armFeatures).map { v throws(DecodeError) in try reader.numberArray(v, Field.armFeatures.name) } ?? []
+            // What a decision is learnt on, read (strictly) only for logged decisions: an
+            // impression logged elsewhere may carry a context of its own shape.
+            let context = surface == nil ? [:] : try raw(.context).map { v throws(DecodeError) in try reader.numberObject(v, Field.context.name) } ?? [:]
+            let armFeatures = surface == nil ? [] : try raw(.armFeatures).map { v throws(DecodeError) in try reader.numberArray(v, Field.armFeatures.name) } ?? []
             body = .impression(Impression(
                 decisionID: decision, user: user, action: action, position: position, propensity: propensity, surface: surface, context: context,
                 armFeatures: armFeatures))

@@ -60,3 +60,21 @@ public enum HTTPClient {
         return Response(status: Int(result.status), body: bytes)
     }
 }
+
+extension HTTPClient {
+    /// RFC 3986 percent-encoding of everything but unreserved characters (and "/" when
+    /// `keepSlash`), for paths and query values.
+    public static func percentEncoded(_ s: String, keepSlash: Bool = false) -> String {
+        var out = ""
+        for b in s.utf8 {
+            let unreserved = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
+            if unreserved || (keepSlash && b == 0x2F) {
+                out.append(Character(UnicodeScalar(b)))
+            } else {
+                let hex = String(b, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
+}
