@@ -131,7 +131,17 @@ public struct BanditLearner: DecisionMaker {
 
     public func surface(named name: String) -> Surface? { surfaceIndex[name].map { surfaces[$0] } }
 
-    public var reads: Set<EventKind> { EventKind.everything }
+    /// Decisions, explicit rewards and clicks, and the event types some surface counts as
+    /// its reward. They alone move the partition's clock: a window ends when a later event
+    /// of these types arrives, the same in every replay.
+    public var reads: Set<EventKind> {
+        guard !surfaces.isEmpty else { return [] }
+        var kinds: Set<EventKind> = [.impression, .click, .reward]
+        if !byReward.purchase.isEmpty || !byReward.revenue.isEmpty { kinds.insert(.purchase) }
+        if !byReward.view.isEmpty { kinds.insert(.view) }
+        if !byReward.addToCart.isEmpty { kinds.insert(.addToCart) }
+        return kinds
+    }
 
     // MARK: Learning
 

@@ -34,20 +34,31 @@ public protocol Estimator: Sendable, StateCodable {
     /// counting `priors` (indexed by arm) where the estimator keeps per-arm counts: what
     /// greedy choices and ranked lists order arms by.
     func means(_ input: DecisionInput, priors: [ArmPrior]) -> [Double]
+    /// What else the estimator answers, beyond point estimates.
+    var capabilities: EstimatorCapabilities { get }
+    /// The upper confidence bound of every eligible arm with the given width factor
+    /// (`.infinity` for an arm never tried), when `capabilities` has `.upperBounds`.
+    func upperBounds(_ input: DecisionInput, priors: [ArmPrior], width: Double) -> [Double]?
+    /// One joint posterior draw of the eligible arms' mean rewards, when `capabilities`
+    /// has `.posteriorDraws`.
+    func draw(_ input: DecisionInput, priors: [ArmPrior], posterior: Posterior, random: inout SeededRandom) -> [Double]?
 }
 
-/// Estimators that give each eligible arm an optimistic index (UCB1, LinUCB).
-public protocol UpperConfidenceBounds: Estimator {
-    /// The upper confidence bound of every eligible arm with the given width factor;
-    /// `.infinity` for an arm that has never been tried.
-    func upperBounds(_ input: DecisionInput, priors: [ArmPrior], width: Double) -> [Double]
+/// What an estimator answers besides point estimates: what an exploration strategy may
+/// ask of it (requirements, not casts, so a decision never pays a dynamic cast).
+public struct EstimatorCapabilities: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// Optimistic indices: UCB1 over counts, LinUCB over linear models.
+    public static let upperBounds = EstimatorCapabilities(rawValue: 1)
+    /// Posterior draws: Thompson sampling.
+    public static let posteriorDraws = EstimatorCapabilities(rawValue: 2)
 }
 
-/// Estimators that draw from a posterior over the eligible arms' rewards (Thompson
-/// sampling).
-public protocol PosteriorSampling: Estimator {
-    /// One joint posterior draw of the eligible arms' mean rewards.
-    func draw(_ input: DecisionInput, priors: [ArmPrior], posterior: Posterior, random: inout SeededRandom) -> [Double]
+extension Estimator {
+    public var capabilities: EstimatorCapabilities { [] }
+    public func upperBounds(_ input: DecisionInput, priors: [ArmPrior], width: Double) -> [Double]? { nil }
+    public func draw(_ input: DecisionInput, priors: [ArmPrior], posterior: Posterior, random: inout SeededRandom) -> [Double]? { nil }
 }
 
 /// The posterior family a Thompson sampler draws from, with its hyper-parameters.

@@ -131,10 +131,10 @@ public struct UpperConfidence: IndexExploration, Equatable {
         self.name = name
     }
 
-    public func supports(_ estimator: any Estimator) -> Bool { estimator is any UpperConfidenceBounds }
+    public func supports(_ estimator: any Estimator) -> Bool { estimator.capabilities.contains(.upperBounds) }
 
     func indices(_ estimator: any Estimator, priors: [ArmPrior], _ input: DecisionInput) -> [Double] {
-        (estimator as! any UpperConfidenceBounds).upperBounds(input, priors: priors, width: width)
+        estimator.upperBounds(input, priors: priors, width: width)!
     }
 }
 
@@ -197,10 +197,10 @@ public struct ThompsonSampling: Exploration, Equatable {
     }
 
     /// The position in `input.eligible` of the arm that wins one joint posterior draw.
-    func winner(_ estimator: any PosteriorSampling, _ priors: [ArmPrior], _ input: DecisionInput, _ random: inout SeededRandom) -> Int {
+    func winner(_ estimator: any Estimator, _ priors: [ArmPrior], _ input: DecisionInput, _ random: inout SeededRandom) -> Int {
         var best = -Double.infinity
         var at = 0
-        for (k, v) in estimator.draw(input, priors: priors, posterior: posterior, random: &random).enumerated() where v > best {
+        for (k, v) in estimator.draw(input, priors: priors, posterior: posterior, random: &random)!.enumerated() where v > best {
             best = v
             at = k
         }
@@ -208,17 +208,15 @@ public struct ThompsonSampling: Exploration, Equatable {
     }
 
     public func probabilities(_ estimator: any Estimator, priors: [ArmPrior], _ input: DecisionInput, random: inout SeededRandom) -> [Double] {
-        let sampler = estimator as! any PosteriorSampling
         var wins = [Double](repeating: 0, count: input.eligible.count)
-        for _ in 0..<propensityDraws { wins[winner(sampler, priors, input, &random)] += 1 }
+        for _ in 0..<propensityDraws { wins[winner(estimator, priors, input, &random)] += 1 }
         return wins.map { $0 / Double(propensityDraws) }
     }
 
     public func choose(_ estimator: any Estimator, priors: [ArmPrior], _ input: DecisionInput, random: inout SeededRandom) -> Choice {
-        let sampler = estimator as! any PosteriorSampling
-        let pick = winner(sampler, priors, input, &random)
+        let pick = winner(estimator, priors, input, &random)
         var wins = 1.0
-        for _ in 1..<max(1, propensityDraws) where winner(sampler, priors, input, &random) == pick { wins += 1 }
+        for _ in 1..<max(1, propensityDraws) where winner(estimator, priors, input, &random) == pick { wins += 1 }
         return Choice(arm: input.eligible[pick], propensity: wins / Double(max(1, propensityDraws)), propensityDraws: max(1, propensityDraws))
     }
 }

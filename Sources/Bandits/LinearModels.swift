@@ -49,7 +49,7 @@ extension LinearPayoff {
 /// linear (contextual) policies — LinUCB, linear Thompson sampling, and any other
 /// exploration over a linear model (ε-greedy over ridge regression is a combination, not
 /// a new type).
-public struct LinearModels: UpperConfidenceBounds, PosteriorSampling, Equatable {
+public struct LinearModels: Estimator, Equatable {
     public static let kind = "ridge"
     public static let stateVersion: UInt16 = 2
 
@@ -113,8 +113,10 @@ public struct LinearModels: UpperConfidenceBounds, PosteriorSampling, Equatable 
         }
     }
 
+    public var capabilities: EstimatorCapabilities { [.upperBounds, .posteriorDraws] }
+
     /// LinUCB: θᵀx + α·√(xᵀA⁻¹x).
-    public func upperBounds(_ input: DecisionInput, priors: [ArmPrior], width alpha: Double) -> [Double] {
+    public func upperBounds(_ input: DecisionInput, priors: [ArmPrior], width alpha: Double) -> [Double]? {
         (0..<input.eligible.count).map { k in
             let (model, x) = scoring(input, k)
             return model.predict(x) + alpha * model.width(x).squareRoot()
@@ -123,7 +125,7 @@ public struct LinearModels: UpperConfidenceBounds, PosteriorSampling, Equatable 
 
     /// θ̃ᵀx with θ̃ ~ N(θ, v²A⁻¹) (Agrawal & Goyal 2013); the shared model is drawn once
     /// per joint draw, per-arm models once per arm.
-    public func draw(_ input: DecisionInput, priors: [ArmPrior], posterior: Posterior, random: inout SeededRandom) -> [Double] {
+    public func draw(_ input: DecisionInput, priors: [ArmPrior], posterior: Posterior, random: inout SeededRandom) -> [Double]? {
         guard case .gaussian(let scale) = posterior else { return means(input, priors: priors) }
         let shared = payoff == .shared ? models[0].sample(scale: scale, &random) : nil
         return (0..<input.eligible.count).map { k in

@@ -21,15 +21,18 @@ import Darwin
 /// Priors are not in the statistics: a policy adds its arms' pseudo-observations when it
 /// reads them, so a prior counts once however many shards there are, and replacing one
 /// never touches what was observed.
-public struct RewardCounts: UpperConfidenceBounds, PosteriorSampling, Equatable {
+public struct RewardCounts: Estimator, Equatable {
     public static let kind = "counts"
     public static let stateVersion: UInt16 = 1
 
     struct Arm: Sendable, Equatable {
-        // Undiscounted (exact).
+        // Undiscounted (exact), with their values as doubles: decisions read every arm's
+        // sums, an update changes one arm's.
         var n: Int64 = 0
-        var sum = ExactSum()
-        var squares = ExactSum()
+        var sum = ExactSum() { didSet { sumValue = sum.value } }
+        var squares = ExactSum() { didSet { squaresValue = squares.value } }
+        var sumValue: Double = 0
+        var squaresValue: Double = 0
         // Discounted: weights and sums as of update `stamp`.
         var weight: Double = 0
         var decayedSum: Double = 0
@@ -129,7 +132,7 @@ public struct RewardCounts: UpperConfidenceBounds, PosteriorSampling, Equatable 
         if discounted {
             (n, sum, squares) = (arms[i].weight * f, arms[i].decayedSum * f, arms[i].decayedSquares * f)
         } else {
-            (n, sum, squares) = (Double(arms[i].n), arms[i].sum.value, arms[i].squares.value)
+            (n, sum, squares) = (Double(arms[i].n), arms[i].sumValue, arms[i].squaresValue)
         }
         let total = n + prior.trials
         guard total > 0 else { return (0, 0, 0) }
@@ -151,17 +154,35 @@ public struct RewardCounts: UpperConfidenceBounds, PosteriorSampling, Equatable 
         input.eligible.map { mean($0, prior: priors[$0]) ?? 0 }
     }
 
+    public var capabilities: EstimatorCapabilities { [.upperBounds, .posteriorDraws] }
+
     /// UCB1 (Auer et al. 2002): mean + c·√(2 ln n / nᵢ), n over the eligible arms.
-    public func upperBounds(_ input: DecisionInput, priors: [ArmPrior], width c: Double) -> [Double] {
-        let total = input.eligible.reduce(0) { $0 + count($1, prior: priors[$1]) }
-        let logTotal = log(max(total, 1))
-        return input.eligible.map { i in
-            let m = moments(i, prior: priors[i])
-            return m.n > 0 ? m.mean + c * (2 * logTotal / m.n).squareRoot() : .infinity
+    public func upperBounds(_ input: DecisionInput, priors: [ArmPrior], width c: Double) -> [Double]? {
+        // One pass for counts and means, one for the bounds: the log once per decision.
+        var counts = [Double](repeating: 0, count: input.eligible.count)
+        var means = counts
+        var total = 0.0
+        for (k, i) in input.eligible.enumerated() {
+            let prior = priors[i]
+            let n: Double, sum: Double
+            if discounted {
+                let f = decay(i)
+                (n, sum) = (arms[i].weight * f, arms[i].decayedSum * f)
+            } else {
+                (n, sum) = (Double(arms[i].n), arms[i].sumValue)
+            }
+            counts[k] = n + prior.trials
+            means[k] = counts[k] > 0 ? (sum + prior.rewardSum) / counts[k] : 0
+            total += counts[k]
         }
+        let logTotal = log(max(total, 1))
+        for k in counts.indices {
+            means[k] = counts[k] > 0 ? means[k] + c * (2 * logTotal / counts[k]).squareRoot() : .infinity
+        }
+        return means
     }
 
-    public func draw(_ input: DecisionInput, priors: [ArmPrior], posterior: Posterior, random: inout SeededRandom) -> [Double] {
+    public func draw(_ input: DecisionInput, priors: [ArmPrior], posterior: Posterior, random: inout SeededRandom) -> [Double]? {
         input.eligible.map { i in
             let (n, mean, deviations) = moments(i, prior: priors[i])
             switch posterior {

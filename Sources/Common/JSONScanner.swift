@@ -5,59 +5,59 @@ import Darwin
 #endif
 
 /// A half-open byte range `[start, end)` of the input.
-package struct Span: Sendable, Hashable {
-    package var start: Int
-    package var end: Int
-    package var count: Int { end - start }
-    package init(start: Int, end: Int) {
+public struct Span: Sendable, Hashable {
+    public var start: Int
+    public var end: Int
+    @inlinable public var count: Int { end - start }
+    @inlinable public init(start: Int, end: Int) {
         self.start = start
         self.end = end
     }
 }
 
 /// What a scanned JSON value is; strings record whether they need unescaping.
-package enum ValueKind: UInt8, Sendable {
+public enum ValueKind: UInt8, Sendable {
     case string, escapedString, number, trueLiteral, falseLiteral, null, object, array
 }
 
 /// A JSON value located but not yet converted: conversion happens only for the fields an
 /// event type actually reads. For strings the span excludes the quotes.
-package struct ScannedValue: Sendable {
-    package var kind: ValueKind
-    package var span: Span
-    package init(kind: ValueKind, span: Span) {
+public struct ScannedValue: Sendable {
+    public var kind: ValueKind
+    public var span: Span
+    @inlinable public init(kind: ValueKind, span: Span) {
         self.kind = kind
         self.span = span
     }
-    package static let absent = ScannedValue(kind: .null, span: Span(start: 0, end: 0))
+    public static let absent = ScannedValue(kind: .null, span: Span(start: 0, end: 0))
 }
 
 /// A validating single-pass JSON scanner over raw bytes (RFC 8259: strict grammar, UTF-8
 /// checked, lone surrogates rejected). It never allocates; values are returned as spans.
-package struct JSONScanner {
-    package let base: UnsafePointer<UInt8>
-    package let count: Int
-    package var position = 0
+public struct JSONScanner {
+    public let base: UnsafePointer<UInt8>
+    public let count: Int
+    public var position = 0
 
     /// Nesting deeper than this is rejected rather than recursed into.
-    package static let maximumDepth = 32
+    public static let maximumDepth = 32
 
-    package init(base: UnsafePointer<UInt8>, count: Int) {
+    @inlinable public init(base: UnsafePointer<UInt8>, count: Int) {
         self.base = base
         self.count = count
     }
 
-    @inline(__always) package var atEnd: Bool { position >= count }
-    @inline(__always) package var current: UInt8 { base[position] }
+    @inlinable @inline(__always) public var atEnd: Bool { position >= count }
+    @inlinable @inline(__always) public var current: UInt8 { base[position] }
 
-    package func syntaxError(_ what: String) -> DecodeError {
+    @inlinable public func syntaxError(_ what: String) -> DecodeError {
         if position >= count {
             return DecodeError(.notJSON, "\(what) at end of input (byte \(count))")
         }
         return DecodeError(.notJSON, "\(what) at byte \(position) (0x\(String(base[position], radix: 16)))")
     }
 
-    @inline(__always) package mutating func skipWhitespace() {
+    @inlinable @inline(__always) public mutating func skipWhitespace() {
         while position < count {
             switch base[position] {
             case 0x20, 0x0A, 0x0D, 0x09: position += 1
@@ -67,14 +67,14 @@ package struct JSONScanner {
     }
 
     /// Consumes `byte` after optional whitespace, or fails with `what`.
-    @inline(__always) package mutating func expect(_ byte: UInt8, _ what: String) throws(DecodeError) {
+    @inlinable @inline(__always) public mutating func expect(_ byte: UInt8, _ what: String) throws(DecodeError) {
         skipWhitespace()
         guard position < count, base[position] == byte else { throw syntaxError(what) }
         position += 1
     }
 
     /// Scans any value at the current position (after whitespace).
-    package mutating func scanValue(depth: Int) throws(DecodeError) -> ScannedValue {
+    @inlinable public mutating func scanValue(depth: Int) throws(DecodeError) -> ScannedValue {
         skipWhitespace()
         guard position < count else { throw syntaxError("expected a value") }
         let start = position
@@ -104,7 +104,7 @@ package struct JSONScanner {
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws(DecodeError) {
+    @inlinable mutating func literal(_ word: StaticString) throws(DecodeError) {
         let n = word.utf8CodeUnitCount
         guard count - position >= n, memcmp(base + position, word.utf8Start, n) == 0 else {
             throw syntaxError("invalid literal")
@@ -112,7 +112,7 @@ package struct JSONScanner {
         position += n
     }
 
-    private mutating func skipObject(depth: Int) throws(DecodeError) {
+    @inlinable mutating func skipObject(depth: Int) throws(DecodeError) {
         guard depth <= JSONScanner.maximumDepth else {
             throw DecodeError(.notJSON, "nesting deeper than \(JSONScanner.maximumDepth) at byte \(position)")
         }
@@ -142,7 +142,7 @@ package struct JSONScanner {
         }
     }
 
-    private mutating func skipArray(depth: Int) throws(DecodeError) {
+    @inlinable mutating func skipArray(depth: Int) throws(DecodeError) {
         guard depth <= JSONScanner.maximumDepth else {
             throw DecodeError(.notJSON, "nesting deeper than \(JSONScanner.maximumDepth) at byte \(position)")
         }
@@ -167,7 +167,7 @@ package struct JSONScanner {
     }
 
     /// Scans a string starting at its opening quote; returns the span between the quotes.
-    package mutating func scanString() throws(DecodeError) -> (Span, escaped: Bool) {
+    @inlinable public mutating func scanString() throws(DecodeError) -> (Span, escaped: Bool) {
         position += 1  // opening quote
         let start = position
         var escaped = false
@@ -195,7 +195,7 @@ package struct JSONScanner {
 
     /// Skips, eight bytes at a time, string content that needs no attention: printable
     /// ASCII other than `"` and `\`. Stops at the first word holding anything else.
-    @inline(__always) private mutating func skipPlainBytes() {
+    @inlinable @inline(__always) mutating func skipPlainBytes() {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         while count - position >= 8 {
@@ -211,7 +211,7 @@ package struct JSONScanner {
         }
     }
 
-    private mutating func scanEscape() throws(DecodeError) {
+    @inlinable mutating func scanEscape() throws(DecodeError) {
         position += 1  // backslash
         guard position < count else { throw syntaxError("unterminated escape") }
         switch base[position] {
@@ -238,7 +238,7 @@ package struct JSONScanner {
         }
     }
 
-    private mutating func hex4() throws(DecodeError) -> UInt32 {
+    @inlinable mutating func hex4() throws(DecodeError) -> UInt32 {
         guard count - position >= 4 else { throw syntaxError("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -251,7 +251,7 @@ package struct JSONScanner {
         return value
     }
 
-    @inline(__always) package static func hexValue(_ b: UInt8) -> UInt32? {
+    @inlinable @inline(__always) public static func hexValue(_ b: UInt8) -> UInt32? {
         switch b {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(b - UInt8(ascii: "0"))
         case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(b - UInt8(ascii: "a") + 10)
@@ -262,7 +262,7 @@ package struct JSONScanner {
 
     /// Validates one multi-byte UTF-8 sequence (no overlongs, surrogates or values past
     /// U+10FFFF), per the table in Unicode §3.9.
-    private mutating func scanUTF8Sequence() throws(DecodeError) {
+    @inlinable mutating func scanUTF8Sequence() throws(DecodeError) {
         let b0 = base[position]
         let length: Int
         var low: UInt8 = 0x80
@@ -287,7 +287,7 @@ package struct JSONScanner {
     }
 
     /// Scans a number per the JSON grammar and returns its span.
-    package mutating func scanNumber() throws(DecodeError) -> Span {
+    @inlinable public mutating func scanNumber() throws(DecodeError) -> Span {
         let start = position
         if base[position] == UInt8(ascii: "-") { position += 1 }
         guard position < count else { throw syntaxError("truncated number") }
@@ -314,7 +314,7 @@ package struct JSONScanner {
         return Span(start: start, end: position)
     }
 
-    @inline(__always) private func isDigit(_ b: UInt8) -> Bool {
+    @inlinable @inline(__always) func isDigit(_ b: UInt8) -> Bool {
         b &- UInt8(ascii: "0") < 10
     }
 }

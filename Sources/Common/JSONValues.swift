@@ -6,8 +6,8 @@ import Darwin
 
 /// Conversions of scanned spans to Swift values. Every span passed here has already been
 /// validated by `JSONScanner`, so these only convert.
-package enum JSONValues {
-    private static let exactPowersOfTen: [Double] = [
+public enum JSONValues {
+    @usableFromInline static let exactPowersOfTen: [Double] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ]
@@ -15,7 +15,7 @@ package enum JSONValues {
     /// The correctly rounded double of a JSON number. Numbers with at most 2⁵³ as
     /// significand and a decimal exponent within ±22 are converted exactly by one
     /// multiplication or division (Clinger's fast path); the rest go to `strtod`.
-    package static func double(_ base: UnsafePointer<UInt8>, _ span: Span) -> Double {
+    @inlinable public static func double(_ base: UnsafePointer<UInt8>, _ span: Span) -> Double {
         var i = span.start
         let end = span.end
         var negative = false
@@ -77,7 +77,7 @@ package enum JSONValues {
         return slowDouble(base, span)
     }
 
-    private static func slowDouble(_ base: UnsafePointer<UInt8>, _ span: Span) -> Double {
+    @inlinable static func slowDouble(_ base: UnsafePointer<UInt8>, _ span: Span) -> Double {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: span.count + 1) { buffer in
             for k in 0..<span.count { buffer[k] = CChar(bitPattern: base[span.start + k]) }
             buffer[span.count] = 0
@@ -86,7 +86,7 @@ package enum JSONValues {
     }
 
     /// The string a validated string span denotes.
-    package static func string(_ base: UnsafePointer<UInt8>, _ value: ScannedValue) -> String {
+    @inlinable public static func string(_ base: UnsafePointer<UInt8>, _ value: ScannedValue) -> String {
         let raw = UnsafeBufferPointer(start: base + value.span.start, count: value.span.count)
         guard value.kind == .escapedString else {
             return String(decoding: raw, as: UTF8.self)
@@ -151,7 +151,7 @@ package enum JSONValues {
 
     /// True when a string span equals `name` byte for byte.
     @inline(__always)
-    package static func equals(_ base: UnsafePointer<UInt8>, _ span: Span, _ name: StaticString) -> Bool {
+    @inlinable public static func equals(_ base: UnsafePointer<UInt8>, _ span: Span, _ name: StaticString) -> Bool {
         span.count == name.utf8CodeUnitCount && memcmp(base + span.start, name.utf8Start, span.count) == 0
     }
 }

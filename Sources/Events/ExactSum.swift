@@ -8,13 +8,19 @@ import StateFormat
 /// (< 2⁴⁰), so 2⁴⁷ terms of the largest size fit; beyond that the sum saturates rather
 /// than trapping, so that no input can crash the engine.
 public struct ExactSum: Sendable, Hashable {
-    private var scaled: Int128 = 0
-    private static let scale = 0x1p40
-    private static let largestTerm = 0x1p40
+    @usableFromInline var scaled: Int128 = 0
+    @usableFromInline static let scale = 0x1p40
+    @usableFromInline static let largestTerm = 0x1p40
 
     public init() {}
 
-    public mutating func add(_ x: Double) {
+    @inlinable public mutating func add(_ x: Double) {
+        // The usual term, |x| < 2²³: x · 2⁴⁰ is exact (a power of two) and fits an Int64,
+        // and its truncation is the same integer the two halves below give.
+        if abs(x) < 0x1p23 {
+            add(scaled: Int128(Int64(x * ExactSum.scale)))
+            return
+        }
         guard x.isFinite else { return }
         let clamped = max(-ExactSum.largestTerm, min(ExactSum.largestTerm, x))
         // trunc(clamped · 2⁴⁰), computed through Int64 halves: converting a Double to
@@ -24,15 +30,22 @@ public struct ExactSum: Sendable, Hashable {
         add(scaled: Int128(Int64(whole)) << 40 + Int128(fraction))
     }
 
-    public mutating func add(_ other: ExactSum) { add(scaled: other.scaled) }
+    @inlinable public mutating func add(_ other: ExactSum) { add(scaled: other.scaled) }
 
-    private mutating func add(scaled term: Int128) {
+    @inlinable mutating func add(scaled term: Int128) {
         let (sum, overflow) = scaled.addingReportingOverflow(term)
         scaled = overflow ? (term > 0 ? .max : .min) : sum
     }
 
-    public var value: Double {
-        Double(scaled) / ExactSum.scale
+    @inlinable public var value: Double {
+        // Through Int64 when it fits (|value| < 2²³, the usual case): converting an Int128
+        // to a Double goes through the standard library's generic path, which led the
+        // profile of every learner that reads its sums. Beyond, the two halves: rounded
+        // twice, still the same bits on every machine.
+        if let small = Int64(exactly: scaled) { return Double(small) / ExactSum.scale }
+        let high = Int64(truncatingIfNeeded: scaled >> 64)
+        let low = UInt64(truncatingIfNeeded: scaled)
+        return (Double(high) * 0x1p64 + Double(low)) / ExactSum.scale
     }
 
     public func encode(to w: inout StateWriter) {

@@ -21,7 +21,12 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public static let zero = Money(micros: 0)
 
-    public var units: Double { Double(micros) / 1_000_000 }
+    /// Through Int64 when it fits (every amount an event carries does): converting an
+    /// Int128 to a Double takes the standard library's generic, slow path.
+    public var units: Double {
+        if let small = Int64(exactly: micros) { return Double(small) / 1_000_000 }
+        return Double(micros) / 1_000_000
+    }
 
     public static func + (a: Money, b: Money) -> Money { Money(micros: a.micros + b.micros) }
     public static func += (a: inout Money, b: Money) { a.micros += b.micros }

@@ -72,7 +72,7 @@ import Testing
         }
         // Every partition's clock passes every window, as later events would.
         for k in 0..<4 {
-            let late = Event(timestamp: end, body: .view(ItemInteraction(user: "closing-\(k)", item: "i")))
+            let late = Event(timestamp: end, body: .click(Click(user: "closing-\(k)")))
             sequential.learn(late)
             shards[k].learn(late)
         }
@@ -134,7 +134,7 @@ import Testing
             l.learn(Event(timestamp: t, body: .impression(Impression(decisionID: "d\(k)", user: "u\(k)", action: arm, propensity: 1, surface: "banner"))))
             if arm == "b" || (arm == "a" && k % 9 == 0) { l.learn(Event(timestamp: t + 1, body: .click(Click(user: "u\(k)", decisionID: "d\(k)")))) }
         }
-        l.learn(Event(timestamp: t + 10_000, body: .view(ItemInteraction(user: "x", item: "y"))))
+        l.learn(Event(timestamp: t + 10_000, body: .click(Click(user: "x"))))
         let catalogue = BanditLearner.Catalogue(
             spec: PolicySpec(algorithm: .thompsonBeta, parameters: ["propensity_draws": 200]),
             arms: [ArmDefinition(name: "a"), ArmDefinition(name: "b"), ArmDefinition(name: "c", prior: ArmPrior(trials: 50, rewardSum: 1))], dimension: 0)

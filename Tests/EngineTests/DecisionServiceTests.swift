@@ -51,7 +51,7 @@ final class UnacknowledgingLog: DecisionLog {
     func later(_ e: InProcessEngine, _ clock: TestClock) -> [Event] {
         (0..<e.routing.partitions).map { p in
             let user = (0..<10_000).map { "closing-\($0)" }.first { e.routing.partition(of: $0) == p }!
-            return Event(timestamp: clock.millis + 3_600_000, body: .view(ItemInteraction(user: user, item: "i")))
+            return Event(timestamp: clock.millis + 3_600_000, body: .click(Click(user: user)))
         }
     }
 

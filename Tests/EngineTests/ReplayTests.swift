@@ -51,7 +51,7 @@ import Testing
         // Every partition's clock passes the last windows, so revenue surfaces learn too.
         e.apply((Int32(0)..<3).map { p in
             let user = (0..<1000).map { "closing-\($0)" }.first { e.routing.partition(of: $0) == p }!
-            return Event(timestamp: clock.millis + 3_600_000, body: .view(ItemInteraction(user: user, item: "i")))
+            return Event(timestamp: clock.millis + 3_600_000, body: .click(Click(user: user)))
         })
         let dir = temporaryDirectory("replay-partitions")
         var inputs: [String] = []

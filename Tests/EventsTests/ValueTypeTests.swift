@@ -107,3 +107,28 @@ import Testing
         }
     }
 }
+
+@Suite struct ExactSumTermTests {
+    /// The fast path for small terms rounds exactly as the general one: the sum of a term
+    /// and its negation is zero, and small and large terms compose across both paths.
+    @Test func smallAndLargeTermsRoundTheSameWay() {
+        var r = SystemRandomNumberGenerator()
+        for _ in 0..<10_000 {
+            let x = Double.random(in: -1e6...1e6, using: &r) * (Bool.random(using: &r) ? 1 : 1e-9)
+            var s = ExactSum()
+            s.add(x)
+            var big = ExactSum()
+            big.add(x + 0x1p30)  // the general path
+            big.add(-0x1p30)
+            #expect(abs(s.value - x) <= 0x1p-40, "\(x)")
+            var zero = s
+            zero.add(-x)
+            #expect(zero.value == 0, "\(x)")
+            _ = big
+        }
+        var a = ExactSum(), b = ExactSum()
+        for x in [1e-12, 3.5, -2.25, 1e7, 1e9, -4e9, 0.1] { a.add(x) }
+        for x in [0.1, -4e9, 1e9, 1e7, -2.25, 3.5, 1e-12] { b.add(x) }
+        #expect(a == b)
+    }
+}

@@ -34,10 +34,11 @@ public struct SurfaceDefinition: Sendable, Equatable {
     public var activeIndices: [Int] { active.indices.filter { active[$0] } }
 
     /// Whether state learnt under `other` means the same here: same estimator and its
-    /// settings, features, reward and window.
+    /// settings, features, reward and window. The exploration may differ: it reads the
+    /// learnt state, it is not part of it.
     public func learnsLike(_ other: SurfaceDefinition) -> Bool {
         let a = learning, b = other.learning
-        guard a.policy.algorithm == b.policy.algorithm, a.policy.estimator == b.policy.estimator, a.policy.payoff == b.policy.payoff,
+        guard a.policy.estimator == b.policy.estimator, a.policy.payoff == b.policy.payoff,
             a.features == b.features, a.armFeatureCount == b.armFeatureCount, a.reward == b.reward, a.attributionWindowMillis == b.attributionWindowMillis
         else { return false }
         return a.policy.estimator.parameterNames.allSatisfy { a.policy.value($0) == b.policy.value($0) }
