@@ -74,7 +74,7 @@ public struct JSONScanner {
     }
 
     /// Scans any value at the current position (after whitespace).
-    @inlinable public mutating func scanValue(depth: Int) throws(DecodeError) -> ScannedValue {
+    @inlinable @inline(__always) public mutating func scanValue(depth: Int) throws(DecodeError) -> ScannedValue {
         skipWhitespace()
         guard position < count else { throw syntaxError("expected a value") }
         let start = position
@@ -167,7 +167,7 @@ public struct JSONScanner {
     }
 
     /// Scans a string starting at its opening quote; returns the span between the quotes.
-    @inlinable public mutating func scanString() throws(DecodeError) -> (Span, escaped: Bool) {
+    @inlinable @inline(__always) public mutating func scanString() throws(DecodeError) -> (Span, escaped: Bool) {
         position += 1  // opening quote
         let start = position
         var escaped = false
@@ -287,7 +287,7 @@ public struct JSONScanner {
     }
 
     /// Scans a number per the JSON grammar and returns its span.
-    @inlinable public mutating func scanNumber() throws(DecodeError) -> Span {
+    @inlinable @inline(__always) public mutating func scanNumber() throws(DecodeError) -> Span {
         let start = position
         if base[position] == UInt8(ascii: "-") { position += 1 }
         guard position < count else { throw syntaxError("truncated number") }
