@@ -304,8 +304,11 @@ public struct Configuration: Sendable, Equatable {
         var p = kafka.properties.filter { !Configuration.consumerOnly.contains($0.key) }
         p["bootstrap.servers"] = kafka.bootstrapServers
         p["partitioner"] = partitioner.rawValue
-        // Decisions wait for their acknowledgement: batch for at most a millisecond.
-        p["linger.ms"] = p["linger.ms"] ?? "1"
+        // An answer that waits for its acknowledgement waits for the batch too: linger for
+        // at most a millisecond. Without the wait, librdkafka's default 5 ms batches more
+        // decisions per request, which costs the producer's and the broker's CPU less
+        // (Benchmarks/README.md, HTTP).
+        p["linger.ms"] = p["linger.ms"] ?? (decisions.waitForLog ? "1" : "5")
         return p
     }
 

@@ -77,6 +77,15 @@ import Testing
         #expect(c.partitioner == .murmur2Random && c.producerProperties["partitioner"] == "murmur2_random", "the Java client's partitioner, as arbiter produce uses")
     }
 
+    @Test func producerLingersLessWhenAnswersWaitForTheLog() throws {
+        let waiting = try Configuration.load(path: nil, environment: [:])
+        let notWaiting = try Configuration.load(path: nil, environment: ["ARBITER_DECISIONS_WAIT_FOR_LOG": "false"])
+        let configured = try Configuration.load(path: nil, environment: ["ARBITER_KAFKA_PROPERTY_LINGER_MS": "20"])
+        #expect(waiting.producerProperties["linger.ms"] == "1")
+        #expect(notWaiting.producerProperties["linger.ms"] == "5")
+        #expect(configured.producerProperties["linger.ms"] == "20", "an operator's linger.ms wins")
+    }
+
     @Test func unknownEnvironmentOverridesAreRefused() {
         #expect(throws: ConfigurationError.self) {
             try Configuration.load(path: nil, environment: ["ARBITER_ENGINE_SNAPSHOT_DIRECTORY": "/x"])
