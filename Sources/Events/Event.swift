@@ -146,14 +146,19 @@ public struct Impression: Sendable, Hashable {
     public var propensity: Double?
     /// The decision point that decided, when the impression is a logged decision: its
     /// policy learns from the rewards that follow, in the partition of the user.
-    public var surface: String? { logged?.surface }
+    public var surface: String? { decision?.surface }
     /// The context features the decision was made on, by name.
-    public var context: [String: Double] { logged?.context ?? [:] }
+    public var context: [String: Double] { decision?.context ?? [:] }
     /// The chosen arm's feature values (policies with a shared linear payoff).
-    public var armFeatures: [Double] { logged?.armFeatures ?? [] }
-    // Behind one reference: with these fields inline every event grew past the size Swift
-    // moves in registers, and decoding spent 3 % of its time in memmove.
-    private let logged: LoggedDecision?
+    public var armFeatures: [Double] { decision?.armFeatures ?? [] }
+    // Boxed (an indirect case): with these fields inline, copying an event went through
+    // memmove, 3 % of decoding's time, for impressions that mostly carry none of them.
+    private let logged: Logged?
+    private indirect enum Logged: Sendable, Hashable { case decision(LoggedDecision) }
+    private var decision: LoggedDecision? {
+        guard case .decision(let d)? = logged else { return nil }
+        return d
+    }
 
     public init(
         decisionID: String, user: String, action: String, position: Int64? = nil, propensity: Double? = nil, surface: String? = nil,
@@ -164,32 +169,16 @@ public struct Impression: Sendable, Hashable {
         self.action = action
         self.position = position
         self.propensity = propensity
-        let logged = surface != nil || !context.isEmpty || !armFeatures.isEmpty
-        self.logged = logged ? LoggedDecision(surface: surface, context: context, armFeatures: armFeatures) : nil
+        let carries = surface != nil || !context.isEmpty || !armFeatures.isEmpty
+        logged = carries ? .decision(LoggedDecision(surface: surface, context: context, armFeatures: armFeatures)) : nil
     }
 }
 
-/// What only an impression that is a logged decision carries (immutable, shared by copies).
-final class LoggedDecision: Sendable, Hashable {
-    let surface: String?
-    let context: [String: Double]
-    let armFeatures: [Double]
-
-    init(surface: String?, context: [String: Double], armFeatures: [Double]) {
-        self.surface = surface
-        self.context = context
-        self.armFeatures = armFeatures
-    }
-
-    static func == (a: LoggedDecision, b: LoggedDecision) -> Bool {
-        a.surface == b.surface && a.context == b.context && a.armFeatures == b.armFeatures
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(surface)
-        hasher.combine(context)
-        hasher.combine(armFeatures)
-    }
+/// What only an impression that is a logged decision carries.
+struct LoggedDecision: Sendable, Hashable {
+    var surface: String?
+    var context: [String: Double]
+    var armFeatures: [Double]
 }
 
 public struct Reward: Sendable, Hashable {
