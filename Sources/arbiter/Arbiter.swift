@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 
 @main
 struct Arbiter: AsyncParsableCommand {
@@ -10,4 +12,13 @@ struct Arbiter: AsyncParsableCommand {
             decisions over HTTP. Every command reads the same event schema (docs/events.md).
             """,
         subcommands: [Serve.self, Replay.self, Evaluate.self, Mix.self, Produce.self, State.self])
+
+    /// Swift concurrency's jobs run on the HTTP event loops instead of a thread pool of
+    /// their own: each request's handler then continues on the loop that read it, without
+    /// two thread switches per request (Benchmarks/README.md has the figures). Nothing in the engine blocks in a task: blocking
+    /// waits have threads of their own (`WorkerThread`, `BlockingPool`).
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await main(nil)
+    }
 }

@@ -89,7 +89,9 @@ struct Serve: AsyncParsableCommand {
         let pipeline = Pipeline(
             source: source, outputs: outputs, store: store, context: context, publisher: stateTopic,
             settings: .init(
-                snapshotIntervalMillis: settings.engine.snapshotIntervalMillis, outputsTimeoutMillis: settings.engine.outputsTimeoutMillis,
+                snapshotIntervalMillis: settings.engine.snapshotIntervalMillis,
+                snapshotSchedule: SnapshotSchedule(inputRatio: settings.engine.snapshotInputRatio, maxIntervalMillis: settings.engine.snapshotMaxIntervalMillis),
+                outputsTimeoutMillis: settings.engine.outputsTimeoutMillis,
                 publishIntervalMillis: settings.engine.publishIntervalMillis),
             logger: logger,
             commit: { offsets in
@@ -198,9 +200,18 @@ struct EngineService: Service {
         // Cancellation too (another service failed, e.g. the HTTP port was taken) stops
         // the engine cleanly, so the process exits with the error instead of lingering.
         await withTaskCancellationOrGracefulShutdownHandler {
+            // The shutdown's joins and flushes block: on their own thread, so the HTTP
+            // event loops (which run this task) keep answering while they finish.
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 _ = WorkerThread(name: "engine-join") {
                     pipeline.join()
+                    source.join()
+                    refitter?.stop()
+                    if !decisions.flushLog(timeoutMillis: 10_000) {
+                        logger.error("the decision log was not fully flushed before shutdown")
+                    }
+                    stateTopic.stop()
+                    outputs.close()
                     done.resume()
                 }
             }
@@ -209,13 +220,6 @@ struct EngineService: Service {
             decisions.close()
             pipeline.stop()
         }
-        source.join()
-        refitter?.stop()
-        if !decisions.flushLog(timeoutMillis: 10_000) {
-            logger.error("the decision log was not fully flushed before shutdown")
-        }
-        stateTopic.stop()
-        outputs.close()
         logger.info("engine stopped")
     }
 }

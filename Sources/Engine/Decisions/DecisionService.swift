@@ -322,7 +322,7 @@ public final class DecisionService: Sendable {
             } catch {
                 return .failure(DecisionError(.unavailable, "the change could not be published to the group: \(error)"))
             }
-            guard views.waitFor(surface: d.name, version: d.version, timeoutMillis: 30_000) else {
+            guard await views.waitFor(surface: d.name, version: d.version, timeoutMillis: 30_000) else {
                 return .failure(DecisionError(.unavailable, "the change was published but has not come back from the state topic yet"))
             }
             logger.info("surface changed", metadata: ["surface": "\(d.name)", "version": "\(d.version)"])

@@ -197,15 +197,16 @@ public final class ViewBuilder: @unchecked Sendable {
         }
     }
 
-    /// Waits until the current view has surface `name` at `version` or later.
-    public func waitFor(surface name: String, version: Int64, timeoutMillis: Int) -> Bool {
+    /// Waits until the current view has surface `name` at `version` or later; false
+    /// after `timeoutMillis`. It polls rather than blocks: callers are tasks on the HTTP
+    /// event loops, which must never wait on a lock while the state topic catches up.
+    public func waitFor(surface name: String, version: Int64, timeoutMillis: Int) async -> Bool {
         let deadline = MonotonicClock.nanos + UInt64(timeoutMillis) * 1_000_000
-        return lock.withLock {
-            while (current.surface(named: name)?.version ?? 0) < version {
-                if !lock.wait(untilNanos: deadline) { return (current.surface(named: name)?.version ?? 0) >= version }
-            }
-            return true
+        while (view.surface(named: name)?.version ?? 0) < version {
+            guard MonotonicClock.nanos < deadline else { return false }
+            try? await Task.sleep(nanoseconds: 2_000_000)
         }
+        return true
     }
 
     private static func build(
