@@ -46,6 +46,10 @@ public struct Configuration: Sendable, Equatable {
         /// topic: how fresh every process's view is.
         public var publishIntervalMillis = 1000
         public var snapshotIntervalMillis = 5000
+        /// A state larger than `SnapshotSchedule.smallStateBytes` is rewritten only after
+        /// this many times its size in new input (`SnapshotSchedule`); 0: every interval.
+        public var snapshotInputRatio = 1.0
+        public var snapshotMaxIntervalMillis = 600_000
         public var snapshotsKept = 3
         public var maxBufferedBytes = 16 << 20
         public var pollBatchSize = 1000
@@ -141,6 +145,8 @@ public struct Configuration: Sendable, Equatable {
         "engine.s3_region": { c, v throws(ConfigurationError) in c.engine.s3Region = try nonEmpty(v, "engine.s3_region") },
         "engine.publish_interval_ms": { c, v throws(ConfigurationError) in c.engine.publishIntervalMillis = try int(v, "engine.publish_interval_ms", min: 10, max: 3_600_000) },
         "engine.snapshot_interval_ms": { c, v throws(ConfigurationError) in c.engine.snapshotIntervalMillis = try int(v, "engine.snapshot_interval_ms", min: 0, max: 86_400_000) },
+        "engine.snapshot_input_ratio": { c, v throws(ConfigurationError) in c.engine.snapshotInputRatio = try number(v, "engine.snapshot_input_ratio", min: 0, max: 1000) },
+        "engine.snapshot_max_interval_ms": { c, v throws(ConfigurationError) in c.engine.snapshotMaxIntervalMillis = try int(v, "engine.snapshot_max_interval_ms", min: 1000, max: 86_400_000) },
         "engine.snapshots_kept": { c, v throws(ConfigurationError) in c.engine.snapshotsKept = try int(v, "engine.snapshots_kept", min: 2, max: 1000) },
         "engine.max_buffered_bytes": { c, v throws(ConfigurationError) in c.engine.maxBufferedBytes = try int(v, "engine.max_buffered_bytes", min: 65536, max: 1 << 36) },
         "engine.poll_batch_size": { c, v throws(ConfigurationError) in c.engine.pollBatchSize = try int(v, "engine.poll_batch_size", min: 1, max: 100_000) },
@@ -269,6 +275,13 @@ public struct Configuration: Sendable, Equatable {
             throw ConfigurationError("'\(key)' must be an integer between \(min) and \(max), found '\(v)'")
         }
         return n
+    }
+
+    private static func number(_ v: String, _ key: String, min: Double, max: Double) throws(ConfigurationError) -> Double {
+        guard let x = Double(v), x.isFinite, x >= min, x <= max else {
+            throw ConfigurationError("'\(key)' must be a number between \(min) and \(max), found '\(v)'")
+        }
+        return x
     }
 
     private static func bool(_ v: String, _ key: String) throws(ConfigurationError) -> Bool {

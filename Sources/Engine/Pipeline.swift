@@ -30,14 +30,20 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
     public struct Settings: Sendable {
         /// Time between periodic snapshots; 0 snapshots only on revocation and shutdown.
         public var snapshotIntervalMillis: Int
+        /// Which changed partitions a periodic snapshot includes (large states less often).
+        public var snapshotSchedule: SnapshotSchedule
         /// How long a snapshot waits for outputs to be acknowledged before it is deferred.
         public var outputsTimeoutMillis: Int
         /// Time between publications of a changed partition's shared state; 0 publishes
         /// after every batch (replay and tests).
         public var publishIntervalMillis: Int
 
-        public init(snapshotIntervalMillis: Int = 5000, outputsTimeoutMillis: Int = 30_000, publishIntervalMillis: Int = 1000) {
+        public init(
+            snapshotIntervalMillis: Int = 5000, snapshotSchedule: SnapshotSchedule = SnapshotSchedule(), outputsTimeoutMillis: Int = 30_000,
+            publishIntervalMillis: Int = 1000
+        ) {
             self.snapshotIntervalMillis = snapshotIntervalMillis
+            self.snapshotSchedule = snapshotSchedule
             self.outputsTimeoutMillis = outputsTimeoutMillis
             self.publishIntervalMillis = publishIntervalMillis
         }
@@ -77,6 +83,22 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
         var dirty = false
         /// Changed since its state was last published.
         var unpublished = true
+        /// Bytes of records applied since the state of the last snapshot taken.
+        var inputBytes = 0
+        /// Of the input before that snapshot, what it covers while it is in flight
+        /// (counted again if it fails).
+        var inputInFlight = 0
+        /// Size of the newest snapshot this process wrote; 0 before the first.
+        var snapshotBytes = 0
+        var snapshotTakenNanos = MonotonicClock.nanos
+
+        /// A snapshot of the state as it is now has been handed to the writer.
+        mutating func taken(at nanos: UInt64) {
+            dirty = false
+            inputInFlight = inputBytes
+            inputBytes = 0
+            snapshotTakenNanos = nanos
+        }
     }
 
     /// - Parameters:
@@ -193,6 +215,7 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
                 }
             }
             state.nextOffset = record.offset + 1
+            state.inputBytes += record.value.count
             state.dirty = true
             state.unpublished = true
             last = record
@@ -244,6 +267,7 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
         let held = list.filter { partitions[$0] != nil }
         let snapshots = held.compactMap { p -> PartitionSnapshot? in
             guard let rt = partitions[p], rt.dirty || rt.durableOffset == nil else { return nil }
+            partitions[p]!.taken(at: MonotonicClock.nanos)
             return PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: rt.nextOffset, state: rt.state)
         }
         if !snapshots.isEmpty {
@@ -316,12 +340,17 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
             now - lastSnapshotStart >= UInt64(settings.snapshotIntervalMillis) * 1_000_000
         {
             lastSnapshotStart = now
-            let dirty = partitions.filter { $0.value.dirty }
-            if !dirty.isEmpty {
-                let snapshots = dirty.keys.sorted().map { p in
-                    PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: dirty[p]!.nextOffset, state: dirty[p]!.state)
+            let schedule = settings.snapshotSchedule
+            let due = partitions.filter { _, rt in
+                rt.dirty
+                    && schedule.isDue(
+                        snapshotBytes: rt.snapshotBytes, inputBytes: rt.inputBytes, millisSinceSnapshot: Int((now - rt.snapshotTakenNanos) / 1_000_000))
+            }
+            if !due.isEmpty {
+                let snapshots = due.keys.sorted().map { p in
+                    PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: due[p]!.nextOffset, state: due[p]!.state)
                 }
-                for p in dirty.keys { partitions[p]!.dirty = false }
+                for p in due.keys { partitions[p]!.taken(at: now) }
                 periodicInFlight = writer.submit(snapshots, outputsMark: outputs.mark(), timeoutMillis: settings.outputsTimeoutMillis, commit: true)
             }
         }
@@ -351,15 +380,21 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
 
     private func record(_ outcome: SnapshotWriter.Outcome) {
         switch outcome {
-        case .written(let offsets):
+        case .written(let offsets, let bytes):
             for (p, offset) in offsets where partitions[p] != nil {
                 partitions[p]!.durableOffset = offset
+                partitions[p]!.snapshotBytes = bytes[p] ?? 0
+                partitions[p]!.inputInFlight = 0
             }
             reading.snapshotsWritten += Int64(offsets.count)
             reading.lastSnapshotMillis = WallClock.millis
         case .failed(let offsets):
             // Those partitions changed but are not durable: try again next time.
-            for p in offsets.keys where partitions[p] != nil { partitions[p]!.dirty = true }
+            for p in offsets.keys where partitions[p] != nil {
+                partitions[p]!.dirty = true
+                partitions[p]!.inputBytes += partitions[p]!.inputInFlight
+                partitions[p]!.inputInFlight = 0
+            }
             reading.snapshotFailures += 1
         }
     }

@@ -39,12 +39,16 @@ extension SnapshotStore {
     /// Writes `snapshot` durably, then removes older snapshots of the partition beyond
     /// `keep` in all. Only ones older than the one just written are candidates: newer
     /// ones may be from another build or owner, and the new one must never be removed.
-    public func write(_ snapshot: PartitionSnapshot) throws {
+    /// Returns the size written.
+    @discardableResult
+    public func write(_ snapshot: PartitionSnapshot) throws -> Int {
         let prefix = Self.prefix(stream: snapshot.stream, partition: snapshot.partition)
         let key = prefix + Self.name(nextOffset: snapshot.nextOffset)
-        try put(snapshot.serialized(), key: key)
+        let bytes = snapshot.serialized()
+        try put(bytes, key: key)
         let older = ((try? list(prefix: prefix)) ?? []).filter { $0.hasSuffix(".snap") && $0 < key }
         for old in older.dropLast(max(2, keep) - 1) { try? delete(old) }
+        return bytes.count
     }
 
     /// The newest snapshot of the partition that reads back intact. Damaged ones are

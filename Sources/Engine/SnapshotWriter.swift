@@ -6,8 +6,8 @@ import Stream
 /// never waits on disk or on output acknowledgements except when it must (revocation).
 final class SnapshotWriter: @unchecked Sendable {
     enum Outcome: Sendable {
-        /// Durable; the offsets each partition's snapshot covers.
-        case written([Int32: Int64])
+        /// Durable; the offsets each partition's snapshot covers, and its size.
+        case written([Int32: Int64], bytes: [Int32: Int])
         /// Not written (outputs not acknowledged in time, or a file-system error).
         case failed([Int32: Int64])
     }
@@ -62,9 +62,10 @@ final class SnapshotWriter: @unchecked Sendable {
             logger.warning("snapshot deferred: outputs not acknowledged yet", metadata: ["partitions": "\(offsets.keys.sorted())"])
             return .failed(offsets)
         }
+        var bytes: [Int32: Int] = [:]
         for snapshot in job.snapshots {
             do {
-                try store.write(snapshot)
+                bytes[snapshot.partition] = try store.write(snapshot)
             } catch {
                 logger.error("snapshot not written", metadata: ["partition": "\(snapshot.partition)", "error": "\(error)"])
                 return .failed(offsets)
@@ -72,6 +73,6 @@ final class SnapshotWriter: @unchecked Sendable {
         }
         if job.commit { commit?(offsets) }
         logger.debug("snapshot written", metadata: ["offsets": "\(offsets.sorted { $0.key < $1.key })"])
-        return .written(offsets)
+        return .written(offsets, bytes: bytes)
     }
 }
