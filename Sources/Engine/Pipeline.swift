@@ -267,7 +267,6 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
         let held = list.filter { partitions[$0] != nil }
         let snapshots = held.compactMap { p -> PartitionSnapshot? in
             guard let rt = partitions[p], rt.dirty || rt.durableOffset == nil else { return nil }
-            partitions[p]!.taken(at: MonotonicClock.nanos)
             return PartitionSnapshot(stream: source.streamName, partition: p, nextOffset: rt.nextOffset, state: rt.state)
         }
         if !snapshots.isEmpty {

@@ -15,7 +15,8 @@ struct Arbiter: AsyncParsableCommand {
 
     /// Swift concurrency's jobs run on the HTTP event loops instead of a thread pool of
     /// their own: each request's handler then continues on the loop that read it, without
-    /// two thread switches per request (Benchmarks/README.md has the figures). Nothing in the engine blocks in a task: blocking
+    /// two thread switches per request (at 10,000 decisions/s on 2 cores, 7.4–8.5k were
+    /// answered instead of 6.7–7.1k). Nothing in the engine blocks in a task: blocking
     /// waits have threads of their own (`WorkerThread`, `BlockingPool`).
     static func main() async {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
