@@ -261,10 +261,13 @@ final class CommitLog: @unchecked Sendable {
 struct BanditDecisions: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bandits")
     @Option(help: "Seconds per measurement.") var seconds: Double = 1
+    @Option(help: "Only this policy (ucb1, thompson-beta, linucb, linucb-shared, linear-thompson), e.g. to profile it.")
+    var only: String?
 
     func run() throws {
-        func measure(_ label: String, _ policy: BanditPolicy, arms: Int, dimension: Int, shared: Bool = false) {
-            var p = policy
+        func measure(_ label: String, _ policy: @autoclosure () throws -> BanditPolicy, arms: Int, dimension: Int, shared: Bool = false) rethrows {
+            if let only, only != label { return }
+            var p = try policy()
             for _ in 0..<arms { _ = p.addArm(prior: .none) }
             var env = SeededRandom(seed: 1)
             let eligible = Array(0..<arms)
@@ -286,13 +289,13 @@ struct BanditDecisions: ParsableCommand {
                   ("decide_update_per_s", Double(rounds) / (Double(MonotonicClock.nanos - start) / 1e9))])
         }
         for arms in [10, 100, 10_000] {
-            measure("ucb1", try make(.ucb1), arms: arms, dimension: 0)
-            measure("thompson-beta", try make(.thompsonBeta, ["propensity_draws": 1]), arms: arms, dimension: 0)
+            try measure("ucb1", try make(.ucb1), arms: arms, dimension: 0)
+            try measure("thompson-beta", try make(.thompsonBeta, ["propensity_draws": 1]), arms: arms, dimension: 0)
         }
         for d in [20, 100] {
-            measure("linucb", try make(.linUCB, dimension: d), arms: 10, dimension: d)
-            measure("linucb-shared", try make(.linUCB, dimension: d, payoff: .shared), arms: 10, dimension: d, shared: true)
-            measure("linear-thompson", try make(.linearThompson, ["propensity_draws": 1], dimension: d), arms: 10, dimension: d)
+            try measure("linucb", try make(.linUCB, dimension: d), arms: 10, dimension: d)
+            try measure("linucb-shared", try make(.linUCB, dimension: d, payoff: .shared), arms: 10, dimension: d, shared: true)
+            try measure("linear-thompson", try make(.linearThompson, ["propensity_draws": 1], dimension: d), arms: 10, dimension: d)
         }
     }
 }

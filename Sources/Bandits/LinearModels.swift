@@ -97,30 +97,39 @@ public struct LinearModels: Estimator, Equatable {
         payoff == other.payoff && dimension == other.dimension && regularization == other.regularization
     }
 
-    /// The model and feature vector that score the eligible arm at `position`.
-    func scoring(_ input: DecisionInput, _ position: Int) -> (RidgeRegression, [Double]) {
+    /// The index of the model and the feature vector that score the eligible arm at
+    /// `position`.
+    func scoring(_ input: DecisionInput, _ position: Int) -> (model: Int, features: [Double]) {
         switch payoff {
-        case .perArm: (models[input.eligible[position]], input.features)
-        case .shared: (models[0], input.armFeatures[position])
+        case .perArm: (input.eligible[position], input.features)
+        case .shared: (0, input.armFeatures[position])
         }
     }
 
     /// θᵀx of every eligible arm.
     public func means(_ input: DecisionInput, priors: [ArmPrior]) -> [Double] {
-        (0..<input.eligible.count).map { k in
-            let (model, x) = scoring(input, k)
-            return model.predict(x)
+        var means: [Double] = []
+        means.reserveCapacity(input.eligible.count)
+        for k in input.eligible.indices {
+            let (m, x) = scoring(input, k)
+            means.append(models[m].predict(x))
         }
+        return means
     }
 
     public var capabilities: EstimatorCapabilities { [.upperBounds, .posteriorDraws] }
 
     /// LinUCB: θᵀx + α·√(xᵀA⁻¹x).
     public func upperBounds(_ input: DecisionInput, priors: [ArmPrior], width alpha: Double) -> [Double]? {
-        (0..<input.eligible.count).map { k in
-            let (model, x) = scoring(input, k)
-            return model.predict(x) + alpha * model.width(x).squareRoot()
+        // Loops, not `map`: inside a closure `models[m]` copied the model out of the
+        // array, a retain and a release of each of its arrays per arm and decision.
+        var bounds: [Double] = []
+        bounds.reserveCapacity(input.eligible.count)
+        for k in input.eligible.indices {
+            let (m, x) = scoring(input, k)
+            bounds.append(models[m].upperBound(x, width: alpha))
         }
+        return bounds
     }
 
     /// θ̃ᵀx with θ̃ ~ N(θ, v²A⁻¹) (Agrawal & Goyal 2013); the shared model is drawn once
@@ -128,13 +137,16 @@ public struct LinearModels: Estimator, Equatable {
     public func draw(_ input: DecisionInput, priors: [ArmPrior], posterior: Posterior, random: inout SeededRandom) -> [Double]? {
         guard case .gaussian(let scale) = posterior else { return means(input, priors: priors) }
         let shared = payoff == .shared ? models[0].sample(scale: scale, &random) : nil
-        return (0..<input.eligible.count).map { k in
-            let (model, x) = scoring(input, k)
-            let coefficients = shared ?? model.sample(scale: scale, &random)
+        var draws: [Double] = []
+        draws.reserveCapacity(input.eligible.count)
+        for k in input.eligible.indices {
+            let (m, x) = scoring(input, k)
+            let coefficients = shared ?? models[m].sample(scale: scale, &random)
             var v = 0.0
             for j in 0..<x.count { v += coefficients[j] * x[j] }
-            return v
+            draws.append(v)
         }
+        return draws
     }
 }
 

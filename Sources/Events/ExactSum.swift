@@ -32,6 +32,23 @@ public struct ExactSum: Sendable, Hashable {
 
     @inlinable public mutating func add(_ other: ExactSum) { add(scaled: other.scaled) }
 
+    /// The largest magnitude `roundedScaledTerm` takes.
+    public static let roundedTermBound = 0x1p11
+
+    /// x · 2⁴⁰ rounded to the nearest integer, for |x| < `roundedTermBound`: the sum of
+    /// x and 1.5 · 2¹² lies in a binade whose spacing is 2⁻⁴⁰, so its bits minus those of
+    /// 1.5 · 2¹² are that integer. One add and no range check, so that a learner adding
+    /// many terms per event sums them in 64-bit integers (then `add(scaledSum:)`) in a
+    /// loop the compiler vectorises, instead of saturating 128-bit adds. It rounds to
+    /// nearest where `add(_:)` truncates: each term's rounding is still a function of the
+    /// term alone, so sums stay independent of order and sharding.
+    @inlinable public static func roundedScaledTerm(_ x: Double) -> Int64 {
+        Int64(bitPattern: (x + 0x1.8p12).bitPattern) &- Int64(bitPattern: (0x1.8p12 as Double).bitPattern)
+    }
+
+    /// Adds a sum of `roundedScaledTerm` integers.
+    @inlinable public mutating func add(scaledSum: Int64) { add(scaled: Int128(scaledSum)) }
+
     @inlinable mutating func add(scaled term: Int128) {
         let (sum, overflow) = scaled.addingReportingOverflow(term)
         scaled = overflow ? (term > 0 ? .max : .min) : sum

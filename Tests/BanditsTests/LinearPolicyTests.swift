@@ -1,4 +1,5 @@
 import Common
+import StateFormat
 import Testing
 
 @testable import Bandits
@@ -103,6 +104,49 @@ struct LinearEnvironment {
         #expect(merged == model)
         for i in 0..<d { #expect(abs(merged.theta[i] - theta[i]) < 1e-9) }
         #expect(abs(merged.width(probe) - width) < 1e-9)
+    }
+
+    /// The Gram sums take two paths (64-bit sums of rounded terms for ordinary features,
+    /// 128-bit exact sums for products of 2¹¹ and more, settled into each other as the
+    /// 64-bit ones fill): whatever the order, sharding and encoding, the statistics are
+    /// the same bits, and the estimates those of a direct solve.
+    @Test func ridgeStatisticsAreTheSameBitsWhateverOrderShardingAndPathOfEachObservation() throws {
+        var r = SeededRandom(seed: 5)
+        let d = 4
+        // Features of size 40 put 1,600 into the 64-bit sums per observation, so they
+        // settle about every 5,000 observations; size 100 takes the 128-bit path.
+        let observations: [([Double], Double)] = (0..<12_000).map { k in
+            let size = k % 7 == 0 ? 100.0 : (k % 3 == 0 ? 40.0 : 1.0)
+            return ((0..<d).map { _ in size * (r.unit() * 2 - 1) }, r.normal())
+        }
+        var sequential = RidgeRegression(dimension: d)
+        for (x, y) in observations { sequential.update(x, y) }
+        var backward = RidgeRegression(dimension: d)
+        for (x, y) in observations.reversed() { backward.update(x, y) }
+        var shards = [RidgeRegression](repeating: RidgeRegression(dimension: d), count: 3)
+        for (k, (x, y)) in observations.enumerated() { shards[(k * 7919) % 3].update(x, y) }
+        var merged = RidgeRegression(dimension: d)
+        for s in shards.reversed() { merged.merge(s) }
+        #expect(sequential == backward)
+        #expect(sequential == merged)
+        var w = StateWriter()
+        sequential.encode(to: &w)
+        var reader = StateReader(w.bytes)
+        let decoded = try RidgeRegression(from: &reader, version: RidgeRegression.stateVersion)
+        #expect(decoded == sequential)
+        var a = (0..<d).map { i in (0..<d).map { $0 == i ? 1.0 : 0.0 } }
+        var b = [Double](repeating: 0, count: d)
+        for (x, y) in observations {
+            for i in 0..<d {
+                b[i] += y * x[i]
+                for j in 0..<d { a[i][j] += x[i] * x[j] }
+            }
+        }
+        let theta = solveDense(a, b)
+        for i in 0..<d {
+            #expect(abs(sequential.theta[i] - theta[i]) < 1e-9)
+            #expect(abs(decoded.theta[i] - theta[i]) < 1e-9)
+        }
     }
 
     @Test func ridgeDrawsHaveTheirPosteriorMeanAndCovariance() {

@@ -132,3 +132,24 @@ import Testing
         #expect(a == b)
     }
 }
+
+@Suite struct ExactSumBatchTests {
+    /// `roundedScaledTerm` is x · 2⁴⁰ rounded to the nearest integer over its whole
+    /// range, negative terms and the ends of the range included; a sum of them added at
+    /// once is the sum of the rounded terms.
+    @Test func roundedScaledTermsAreNearestIntegersAndSumExactly() {
+        var rng = SystemRandomNumberGenerator()
+        var sum: Int64 = 0
+        var expected = 0.0
+        let edges = [0, -0.0, 0x1p-41, -0x1p-41, 0x1.8p-41, 1, -1, 2047.999, -2047.999, 0.1, -0.1]
+        for x in edges + (0..<10_000).map({ _ in Double.random(in: -2047...2047, using: &rng) / Double(1 << Int.random(in: 0..<40, using: &rng)) }) {
+            let term = ExactSum.roundedScaledTerm(x)
+            #expect(Double(term) == (x * 0x1p40).rounded(.toNearestOrEven), "\(x)")
+            sum += term
+            expected += Double(term) / 0x1p40
+        }
+        var s = ExactSum()
+        s.add(scaledSum: sum)
+        #expect(abs(s.value - expected) < 1e-6)
+    }
+}
