@@ -140,13 +140,34 @@ public final class Mailbox<Item>: @unchecked Sendable {
 /// The name is given to the OS thread too (`pthread_setname_np`), so `top -H`, `perf`
 /// and debuggers show which of the engine's threads is busy.
 public final class WorkerThread: @unchecked Sendable {
+    /// How the OS scheduler treats the thread against the others of the process.
+    public enum Priority: Sendable {
+        /// As the thread that started it.
+        case inherited
+        /// Niceness 10 (Linux), for work no answer waits for (learning, snapshots,
+        /// publishing views, refits): when the cores are busy, the threads answering
+        /// requests run first, and the background catches up when they are idle.
+        case background
+
+        /// Gives the calling thread this priority (from `.background` there is no way
+        /// back without privileges).
+        public func applyToCurrentThread() {
+            #if canImport(Glibc)
+            // Linux keeps a niceness per thread; `who` 0 is the calling thread.
+            if self == .background { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+            #endif
+        }
+    }
+
     private var thread = pthread_t()
     private let body: () -> Void
+    private let priority: Priority
     public let name: String
 
-    public init(name: String, _ body: @escaping () -> Void) {
+    public init(name: String, priority: Priority = .inherited, _ body: @escaping () -> Void) {
         self.body = body
         self.name = name
+        self.priority = priority
         let unmanaged = Unmanaged.passRetained(self)
         let result = pthread_create(&thread, nil, { raw in
             #if canImport(Glibc)
@@ -155,6 +176,7 @@ public final class WorkerThread: @unchecked Sendable {
             let me = Unmanaged<WorkerThread>.fromOpaque(raw).takeRetainedValue()
             #endif
             _ = arbiter_name_this_thread(me.name)
+            me.priority.applyToCurrentThread()
             me.body()
             return nil
         }, unmanaged.toOpaque())

@@ -123,7 +123,7 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
 
     /// Runs the engine on a thread of its own.
     public func start() {
-        thread = WorkerThread(name: "engine") { [self] in run() }
+        thread = WorkerThread(name: "engine", priority: .background) { [self] in run() }
     }
 
     /// Waits until the source has ended and the last snapshot is written.

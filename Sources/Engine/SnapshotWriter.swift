@@ -32,7 +32,7 @@ final class SnapshotWriter: @unchecked Sendable {
         self.outputs = outputs
         self.logger = logger
         self.commit = commit
-        thread = WorkerThread(name: "snapshots") { [self] in
+        thread = WorkerThread(name: "snapshots", priority: .background) { [self] in
             while true {
                 guard let next = jobs.take(timeoutMillis: 1000) else { continue }
                 guard let job = next else { return }

@@ -72,7 +72,7 @@ public final class MixRefitter: @unchecked Sendable {
     }
 
     public func start() {
-        thread = WorkerThread(name: "mmm-refit") { [self] in
+        thread = WorkerThread(name: "mmm-refit", priority: .background) { [self] in
             var lastRefit = MonotonicClock.nanos
             var ticks = 0
             _ = reloadPriors()

@@ -49,7 +49,7 @@ public final class StateTopic: StatePublisher, @unchecked Sendable {
             logger.warning("the state topic was not read to its end in time; views fill in as it is", metadata: ["topic": "\(topic)"])
         }
         views.rebuild()
-        thread = WorkerThread(name: "state-publish") { [self] in
+        thread = WorkerThread(name: "state-publish", priority: .background) { [self] in
             while true {
                 guard let next = queue.take(timeoutMillis: 1000) else { continue }
                 guard let p = next else { return }

@@ -108,7 +108,7 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         rd_kafka_topic_partition_list_add(list, settings.topic, RD_KAFKA_PARTITION_UA)
         let err = rd_kafka_subscribe(consumer, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("subscribe to \(settings.topic)", err) }
-        pollThread = WorkerThread(name: "kafka-poll") { [self] in pollLoop() }
+        pollThread = WorkerThread(name: "kafka-poll", priority: .background) { [self] in pollLoop() }
         probeThread = WorkerThread(name: "kafka-probe") { [self] in probeLoop() }
     }
 

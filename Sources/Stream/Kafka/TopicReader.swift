@@ -71,7 +71,7 @@ public final class TopicReader: @unchecked Sendable {
         isCaughtUp = ends.allSatisfy { positions[$0.key]! >= $0.value }
         let err = rd_kafka_assign(consumer, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("assign \(topic)", err) }
-        thread = WorkerThread(name: "state-reader") { [self] in loop(handle) }
+        thread = WorkerThread(name: "state-reader", priority: .background) { [self] in loop(handle) }
     }
 
     /// True once everything the topic held when reading began has been handled.
