@@ -22,11 +22,13 @@ public struct RidgeRegression: Sendable {
     /// Terms of Σ x xᵀ not yet added to `gram`, as 64-bit sums of
     /// `ExactSum.roundedScaledTerm`: d(d+1)/2 saturating 128-bit adds per observation
     /// cost LinUCB a fifth of its decide + update. Observations whose largest product
-    /// |xᵢxⱼ| is 2¹¹ or more are added to `gram` directly. `pendingBound` is Σ (max|xᵢ|² +
-    /// 2⁻⁴⁰) over the observations held here, so every entry stays below 2⁶³ while it
-    /// is below 2²³; `gram` plus `pendingGram` is the exact sum.
+    /// |xᵢxⱼ| is 2¹¹ or more are added to `gram` directly. `gram` plus `pendingGram` is
+    /// the exact sum.
     var pendingGram: [Int64]
+    /// Σ (max|xᵢ|² + 2⁻⁴⁰) over the observations in `pendingGram`: no entry's magnitude
+    /// exceeds it times 2⁴⁰, so none overflows while it stays below `pendingLimit`.
     var pendingBound = 0.0
+    static let pendingLimit = 0x1p23
     /// Σ y x.
     var moment: [ExactSum]
     public internal(set) var observations: Int64 = 0
@@ -56,8 +58,10 @@ public struct RidgeRegression: Sendable {
         largest *= largest
         if largest < ExactSum.roundedTermBound {
             let bound = largest + 0x1p-40
-            if pendingBound + bound >= 0x1p23 { settleGram() }
+            if pendingBound + bound >= RidgeRegression.pendingLimit { settleGram() }
             pendingBound += bound
+            // Two loops over the triangle rather than one taking a closure: through the
+            // closure this one was no longer vectorised (LinUCB 0.99 -> 0.93 of d73c46d).
             pendingGram.withUnsafeMutableBufferPointer { g in
                 x.withUnsafeBufferPointer { x in
                     var k = 0

@@ -148,15 +148,6 @@ public final class WorkerThread: @unchecked Sendable {
         /// publishing views, refits): when the cores are busy, the threads answering
         /// requests run first, and the background catches up when they are idle.
         case background
-
-        /// Gives the calling thread this priority (from `.background` there is no way
-        /// back without privileges).
-        public func applyToCurrentThread() {
-            #if canImport(Glibc)
-            // Linux keeps a niceness per thread; `who` 0 is the calling thread.
-            if self == .background { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
-            #endif
-        }
     }
 
     private var thread = pthread_t()
@@ -176,7 +167,10 @@ public final class WorkerThread: @unchecked Sendable {
             let me = Unmanaged<WorkerThread>.fromOpaque(raw).takeRetainedValue()
             #endif
             _ = arbiter_name_this_thread(me.name)
-            me.priority.applyToCurrentThread()
+            #if canImport(Glibc)
+            // Linux keeps a niceness per thread; `who` 0 is the calling thread.
+            if me.priority == .background { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+            #endif
             me.body()
             return nil
         }, unmanaged.toOpaque())

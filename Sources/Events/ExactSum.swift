@@ -32,7 +32,7 @@ public struct ExactSum: Sendable, Hashable {
 
     @inlinable public mutating func add(_ other: ExactSum) { add(scaled: other.scaled) }
 
-    /// The largest magnitude `roundedScaledTerm` takes.
+    /// `roundedScaledTerm` takes terms below this in magnitude.
     public static let roundedTermBound = 0x1p11
 
     /// x · 2⁴⁰ rounded to the nearest integer, for |x| < `roundedTermBound`: the sum of

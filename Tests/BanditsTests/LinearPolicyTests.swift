@@ -1,4 +1,5 @@
 import Common
+import Events
 import StateFormat
 import Testing
 
@@ -113,12 +114,16 @@ struct LinearEnvironment {
     @Test func ridgeStatisticsAreTheSameBitsWhateverOrderShardingAndPathOfEachObservation() throws {
         var r = SeededRandom(seed: 5)
         let d = 4
-        // Features of size 40 put 1,600 into the 64-bit sums per observation, so they
-        // settle about every 5,000 observations; size 100 takes the 128-bit path.
-        let observations: [([Double], Double)] = (0..<12_000).map { k in
-            let size = k % 7 == 0 ? 100.0 : (k % 3 == 0 ? 40.0 : 1.0)
+        // Features up to 45 put up to 2,025 into the 64-bit sums per observation (about
+        // 1,350 on average), so a model settles them into the exact sums every 6,000 or
+        // so; features up to 100 take the 128-bit path.
+        let observations: [([Double], Double)] = (0..<30_000).map { k in
+            let size = k % 7 == 0 ? 100.0 : 45.0
             return ((0..<d).map { _ in size * (r.unit() * 2 - 1) }, r.normal())
         }
+        var onlyBatched = RidgeRegression(dimension: d)
+        for (k, (x, y)) in observations.enumerated() where k % 7 != 0 { onlyBatched.update(x, y) }
+        #expect(onlyBatched.gram.contains { $0 != ExactSum() }, "the 64-bit sums were never settled")
         var sequential = RidgeRegression(dimension: d)
         for (x, y) in observations { sequential.update(x, y) }
         var backward = RidgeRegression(dimension: d)
