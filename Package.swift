@@ -120,7 +120,9 @@ let package = Package(
             dependencies: [
                 "Engine", "Stream", "Events", "Common", "StateFormat", "Bandits", "Recommenders", "Bidding", "MarketingMix",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ],
+            // Read by path: the decision-state files of an earlier build.
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

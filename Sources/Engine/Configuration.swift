@@ -183,7 +183,7 @@ public struct Configuration: Sendable, Equatable {
     ]
 
     /// Keys of earlier builds that mean nothing now, with what replaced them.
-    private static let retired: [String: String] = [
+    static let retired: [String: String] = [
         "kafka.topics.decisions": "decisions are logged in the events topic (kafka.topics.events), in the partition of their user, where their rewards are joined",
         "decisions.log_file": "decisions are logged in the events topic, where they are learnt; a file log would teach no policy",
         "decisions.checkpoint_interval_ms": "the reward join and the policies are part of each partition's snapshot (engine.snapshot_interval_ms)",
@@ -192,8 +192,10 @@ public struct Configuration: Sendable, Equatable {
     private static let propertiesPrefix = "kafka.properties."
     private static let propertyEnvironmentPrefix = "ARBITER_KAFKA_PROPERTY_"
 
-    /// Loads `path` (when given) over the defaults, then applies `environment`.
-    public static func load(path: String?, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+    /// Loads `path` (when given) over the defaults, then applies `environment`. Keys of
+    /// earlier builds are refused, with the reason, unless `ignoringRetiredKeys` (for
+    /// `arbiter migrate`, which reads an earlier build's configuration).
+    public static func load(path: String?, environment: [String: String], ignoringRetiredKeys: Bool = false) throws(ConfigurationError) -> Configuration {
         var flat: [(String, String)] = []
         var surfacesNode: Node?
         if let path {
@@ -218,6 +220,7 @@ public struct Configuration: Sendable, Equatable {
             } else if let apply = keys[key] {
                 try apply(&config, value)
             } else if let reason = retired[key] {
+                if ignoringRetiredKeys { continue }
                 throw ConfigurationError("'\(key)' is no longer a setting: \(reason); remove it")
             } else {
                 throw ConfigurationError("unknown configuration key '\(key)'; known keys: \(keys.keys.sorted().joined(separator: ", ")), kafka.properties.*, surfaces")

@@ -11,7 +11,7 @@ struct Arbiter: AsyncParsableCommand {
             Arbiter consumes events from Kafka, keeps online learners current and serves \
             decisions over HTTP. Every command reads the same event schema (docs/events.md).
             """,
-        subcommands: [Serve.self, Replay.self, Evaluate.self, Mix.self, Produce.self, State.self])
+        subcommands: [Serve.self, Replay.self, Evaluate.self, Mix.self, Produce.self, State.self, Migrate.self])
 
     /// Swift concurrency's jobs run on the HTTP event loops instead of a thread pool of
     /// their own: each request's handler then continues on the loop that read it, without

@@ -53,7 +53,8 @@ struct Serve: AsyncParsableCommand {
         if FileIO.isDirectory(legacy), let files = try? FileIO.list(legacy), files.contains(where: { $0.hasSuffix(".snap") }) {
             logger.warning("""
                 decision state of an earlier build found and not used: policies now learn in the partitions of the event \
-                stream (their snapshots), where per-process state has no place; remove the directory once this build runs
+                stream (their snapshots), where per-process state has no place; `arbiter migrate` carries their reward counts \
+                into the configuration's arm priors; remove the directory once this build runs
                 """, metadata: ["directory": "\(legacy)", "files": "\(files.count)"])
         }
         let producer = try KafkaProducer(properties: settings.producerProperties, logger: logger)
