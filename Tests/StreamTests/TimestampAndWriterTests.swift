@@ -24,12 +24,13 @@ import Testing
         var w = JSONWriter()
         w.beginObject()
         w.key("s"); w.string("a\"b\\c\n\u{01}é")
+        w.key("plain"); w.string("décision 7")
         w.key("d"); w.double(0.1)
         w.key("i"); w.double(3)
         w.key("n"); w.double(.nan)
         w.key("a"); w.beginArray(); w.int(-1); w.bool(true); w.null(); w.endArray()
         w.endObject()
-        #expect(String(decoding: w.bytes, as: UTF8.self) == #"{"s":"a\"b\\c\n\u0001é","d":0.1,"i":3,"n":null,"a":[-1,true,null]}"#)
+        #expect(String(decoding: w.bytes, as: UTF8.self) == #"{"s":"a\"b\\c\n\u0001é","plain":"décision 7","d":0.1,"i":3,"n":null,"a":[-1,true,null]}"#)
     }
 
     @Test func base64MatchesRFC4648Vectors() {

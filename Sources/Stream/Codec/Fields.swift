@@ -7,14 +7,18 @@ enum Field: UInt8, CaseIterable {
     case position, propensity, value, auctionID, won, clearingPrice, click, conversion
     case channel, amount, day, surface, context, armFeatures
 
-    var name: String {
-        switch self {
+    /// Its key in the JSON. From a table made once: interpolating a case reflects on the
+    /// type, a few microseconds that decoding every decision and reward paid.
+    var name: String { Field.names[Int(rawValue)] }
+
+    private static let names: [String] = allCases.map { field in
+        switch field {
         case .decisionID: "decision_id"
         case .orderID: "order_id"
         case .auctionID: "auction_id"
         case .clearingPrice: "clearing_price"
         case .armFeatures: "arm_features"
-        default: "\(self)"
+        default: "\(field)"
         }
     }
 
