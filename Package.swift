@@ -58,6 +58,11 @@ let package = Package(
         // One target per model family (DESIGN.md's Sources/Models/…).
         .target(name: "Recommenders", dependencies: ["Events", "StateFormat", "Common"], path: "Sources/Models/Recommenders"),
         .target(name: "Bidding", dependencies: ["Events", "StateFormat", "Common"], path: "Sources/Models/Bidding"),
+        // Prices: ladders and guardrails, demand per price point, Thompson sampling and
+        // inventory plans. Optimised in debug builds too: its tests simulate markets.
+        .target(
+            name: "Pricing", dependencies: ["Bandits", "Events", "StateFormat", "Common"],
+            path: "Sources/Models/Pricing", swiftSettings: [.unsafeFlags(["-O"])]),
         // Bayesian marketing-mix model: adstock and saturation, NUTS, diagnostics.
         // Optimised in debug builds too: the sampler's tests run thousands of gradient
         // evaluations, which unoptimised code makes take minutes.
@@ -101,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "ArbiterBench",
             dependencies: [
-                "Engine", "Stream", "Common", "Events", "Bandits", "Evaluation", "MarketingMix", "CRdKafka",
+                "Engine", "Stream", "Common", "Events", "Bandits", "Evaluation", "MarketingMix", "Pricing", "CRdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -115,6 +120,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Bandits", "Common"]),
         .testTarget(name: "ModelsTests", dependencies: ["Recommenders", "Bidding", "MarketingMix", "Events", "StateFormat"]),
         .testTarget(name: "MarketingMixTests", dependencies: ["MarketingMix", "Common"]),
+        .testTarget(name: "PricingTests", dependencies: ["Pricing", "Bandits", "Events", "StateFormat", "Common"]),
         .testTarget(
             name: "EngineTests",
             dependencies: [

@@ -1,0 +1,191 @@
+import Common
+import Events
+
+/// How a pricing policy turns what it knows of demand into a price.
+public enum PricingStrategy: Sendable, Equatable {
+    /// Thompson sampling on value: the allowed point whose sampled conversion × value
+    /// (revenue or margin) is highest. Blind to inventory: it sells at the myopic best
+    /// price until the stock runs out.
+    case thompson
+    /// ε-greedy on value: the point with the best posterior mean value with probability
+    /// 1 − ε, a uniformly random allowed point otherwise.
+    case epsilonGreedy(epsilon: Double)
+    /// Ferreira, Simchi-Levi and Wang (Operations Research 2018): sample every point's
+    /// conversion from the posterior, solve the linear program "maximise value per
+    /// customer subject to selling at most the stock's rate per customer", and quote
+    /// point k with the probability x_k of its solution — or no price (the product is
+    /// withheld, the paper's shut-off price) with 1 − Σx. `resolving` re-solves with the
+    /// remaining stock over the remaining customers (TS-update); otherwise the rate stays
+    /// the initial stock over the horizon (TS-fixed).
+    case inventoryPlan(resolving: Bool)
+}
+
+/// Stock that must last until the end of a selling horizon.
+public struct Inventory: Sendable, Equatable {
+    /// Units left.
+    public var remaining: Double
+    /// Customers still expected before the horizon ends (at least one).
+    public var periodsLeft: Double
+    /// Initial stock over the whole horizon's customers: TS-fixed's rate.
+    public var initialRate: Double
+
+    public init(remaining: Double, periodsLeft: Double, initialRate: Double) {
+        self.remaining = remaining
+        self.periodsLeft = max(1, periodsLeft)
+        self.initialRate = initialRate
+    }
+
+    /// What the re-solving plan may sell per customer from here on.
+    public var currentRate: Double { max(0, remaining) / periodsLeft }
+}
+
+/// A price answer: the point quoted (nil: withheld), the probability the policy had of
+/// giving this answer, what the policy expects of it and the guardrails that bound it.
+public struct PriceDecision: Sendable, Equatable {
+    public var point: Int?
+    public var propensity: Double
+    /// nil when `propensity` is exact; otherwise the number of posterior draws it was
+    /// estimated from.
+    public var propensityDraws: Int?
+    /// The quoted point's conversion (nil when withheld).
+    public var conversion: Estimate?
+    /// Expected revenue or margin of this customer at the quoted point.
+    public var value: Estimate?
+    public var boundBy: [Guardrail]
+}
+
+/// A pricing policy: Beta–Bernoulli demand per price point (`PriceDemand`) combined with a
+/// strategy, maximising revenue or margin. Randomness comes from the caller's generator
+/// (seeded from the decision id), so the same state and request give the same price.
+public struct PricingPolicy: Sendable, Equatable {
+    public let strategy: PricingStrategy
+    public let objective: PricingObjective
+    /// Posterior draws a sampled propensity is estimated from (the decision's own
+    /// counting as one).
+    public let propensityDraws: Int
+    /// Probability of the credible intervals reported.
+    public let level: Double
+
+    public init(strategy: PricingStrategy, objective: PricingObjective = .revenue, propensityDraws: Int = 100, level: Double = 0.9) throws(PricingError) {
+        if case .epsilonGreedy(let e) = strategy, !(0...1).contains(e) {
+            throw PricingError("epsilon must be in 0...1, found \(e)")
+        }
+        guard propensityDraws >= 1 else { throw PricingError("propensity_draws must be at least 1, found \(propensityDraws)") }
+        guard level > 0, level < 1 else { throw PricingError("the interval level must be in (0, 1), found \(level)") }
+        self.strategy = strategy
+        self.objective = objective
+        self.propensityDraws = propensityDraws
+        self.level = level
+    }
+
+    /// Prices one customer among `allowed` (ascending points of `ladder`, not empty: what
+    /// `PriceGuardrails.allowed` leaves). `quoted` is the point this user was quoted
+    /// within the same-user time, which is kept while the guardrails still allow it; with
+    /// `inventory`, no unit left means no price.
+    public func decide(
+        ladder: PriceLadder, demand: PriceDemand, allowed: [Int], boundBy: [Guardrail] = [],
+        inventory: Inventory? = nil, quoted: Int? = nil, random: inout SeededRandom
+    ) -> PriceDecision {
+        precondition(!allowed.isEmpty, "no allowed price")
+        if let inventory, inventory.remaining < 1 {
+            return PriceDecision(point: nil, propensity: 1, conversion: nil, value: nil, boundBy: boundBy)
+        }
+        if let quoted, allowed.contains(quoted) {
+            return answer(quoted, propensity: 1, draws: nil, ladder, demand, boundBy + [.sameUser])
+        }
+        let values = allowed.map { ladder.value(of: $0, objective: objective) }
+        switch strategy {
+        case .epsilonGreedy(let epsilon):
+            let means = demand.means(allowed)
+            let best = argmaxes(zip(means, values).map { $0 * $1 })
+            var p = [Double](repeating: epsilon / Double(allowed.count), count: allowed.count)
+            for i in best { p[i] += (1 - epsilon) / Double(best.count) }
+            let k = sample(p, random.unit()) ?? p.count - 1
+            return answer(allowed[k], propensity: p[k], draws: nil, ladder, demand, boundBy)
+        case .thompson:
+            let pick = thompsonWinner(allowed, values, demand, &random)
+            var wins = 1.0
+            for _ in 1..<propensityDraws where thompsonWinner(allowed, values, demand, &random) == pick { wins += 1 }
+            return answer(allowed[pick], propensity: wins / Double(propensityDraws), draws: propensityDraws, ladder, demand, boundBy)
+        case .inventoryPlan(let resolving):
+            let rate = inventory.map { resolving ? $0.currentRate : $0.initialRate }
+            let plan = Self.plan(values: values, conversion: demand.draw(allowed, random: &random), rate: rate)
+            let k = sample(plan, random.unit())
+            // Rao–Blackwellised: the average of the plans' probabilities over further draws.
+            var total = plan
+            for _ in 1..<propensityDraws {
+                for (i, x) in Self.plan(values: values, conversion: demand.draw(allowed, random: &random), rate: rate).enumerated() { total[i] += x }
+            }
+            let n = Double(propensityDraws)
+            guard let k else {
+                let withheld = max(0, 1 - total.reduce(0, +) / n)
+                return PriceDecision(point: nil, propensity: withheld, propensityDraws: propensityDraws, conversion: nil, value: nil, boundBy: boundBy)
+            }
+            return answer(allowed[k], propensity: total[k] / n, draws: propensityDraws, ladder, demand, boundBy)
+        }
+    }
+
+    /// The selling plan for one customer: the probability of quoting each point, maximising
+    /// Σ value·conversion·x subject to Σ conversion·x ≤ rate (nil: no stock limit) and
+    /// Σ x ≤ 1. The rest of the probability withholds the product.
+    public static func plan(values: [Double], conversion: [Double], rate: Double?) -> [Double] {
+        let objective = zip(values, conversion).map { $0 * $1 }
+        var constraints = [[Double](repeating: 1, count: values.count)]
+        var bounds = [1.0]
+        if let rate {
+            constraints.append(conversion)
+            bounds.append(max(0, rate))
+        }
+        return LinearProgram(objective: objective, constraints: constraints, bounds: bounds).solve().x
+    }
+
+    /// The best value per customer a known demand allows at a stock rate: the linear
+    /// program's optimum, which bounds every policy's expected revenue per customer
+    /// (Ferreira et al.'s benchmark).
+    public static func bound(values: [Double], conversion: [Double], rate: Double?) -> Double {
+        let x = plan(values: values, conversion: conversion, rate: rate)
+        return zip(x, zip(values, conversion)).reduce(0) { $0 + $1.0 * $1.1.0 * $1.1.1 }
+    }
+
+    private func thompsonWinner(_ allowed: [Int], _ values: [Double], _ demand: PriceDemand, _ random: inout SeededRandom) -> Int {
+        var best = -Double.infinity
+        var at = 0
+        for (i, theta) in demand.draw(allowed, random: &random).enumerated() where values[i] * theta > best {
+            best = values[i] * theta
+            at = i
+        }
+        return at
+    }
+
+    /// The position `u` falls on in the distribution `p` (nil past its total).
+    private func sample(_ p: [Double], _ u: Double) -> Int? {
+        var u = u
+        for (k, pk) in p.enumerated() {
+            if u < pk { return k }
+            u -= pk
+        }
+        return nil
+    }
+
+    private func answer(_ k: Int, propensity: Double, draws: Int?, _ ladder: PriceLadder, _ demand: PriceDemand, _ boundBy: [Guardrail]) -> PriceDecision {
+        let conversion = demand.conversion(k, level: level)
+        return PriceDecision(
+            point: k, propensity: propensity, propensityDraws: draws, conversion: conversion,
+            value: conversion.scaled(ladder.value(of: k, objective: objective)), boundBy: boundBy)
+    }
+}
+
+/// The positions holding the maximum of `values`.
+private func argmaxes(_ values: [Double]) -> [Int] {
+    var best = -Double.infinity
+    var at: [Int] = []
+    for (k, v) in values.enumerated() {
+        if v > best {
+            best = v
+            at = [k]
+        } else if v == best {
+            at.append(k)
+        }
+    }
+    return at
+}

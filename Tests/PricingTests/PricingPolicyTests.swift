@@ -1,0 +1,110 @@
+import Common
+import Events
+import Testing
+
+@testable import Pricing
+
+/// Policies on simulated Bernoulli demand with a known optimum (the studies; the
+/// benchmark compares against MABWiser).
+@Suite struct PricingPolicyTests {
+    let seeds: [UInt64] = [1, 2, 3, 4, 5]
+    let periods = 10_000
+
+    @Test func thompsonRegretOnThePapersInstanceIsBelowAFixedPriceAndEpsilonGreedyOnEverySeed() throws {
+        // No stock limit: the best price is 29.9 (23.92 per customer), then 34.9 (20.94).
+        // (On a ladder of 10 with a flat-topped demand curve, per-point Thompson sampling is
+        // no better than ε-greedy at 10,000 customers: learning each point alone is slow;
+        // a parametric demand model shares what neighbouring prices say.)
+        let market = BernoulliMarket(ladder: paperLadder, conversion: paperDemand)
+        let thompson = try PricingPolicy(strategy: .thompson, propensityDraws: 1)
+        let epsilon = try PricingPolicy(strategy: .epsilonGreedy(epsilon: 0.1))
+        for seed in seeds.prefix(3) {
+            let ts = market.run(thompson, periods: periods, seed: seed).pseudoRegret
+            let eg = market.run(epsilon, periods: periods, seed: seed).pseudoRegret
+            // The price a shop might fix: the second of the ladder (34.9).
+            let fixed = market.run(thompson, periods: periods, allowed: [1], seed: seed).pseudoRegret
+            #expect(ts < eg / 2, "seed \(seed): Thompson \(ts) against ε-greedy \(eg)")
+            #expect(ts < fixed / 10, "seed \(seed): Thompson \(ts) against the fixed price \(fixed)")
+        }
+    }
+
+    @Test(arguments: [0.25, 0.5])
+    func inventoryPlansReachTheLinearProgramsBoundAndBeatInventoryBlindThompson(stockShare: Double) throws {
+        let market = BernoulliMarket(ladder: paperLadder, conversion: paperDemand)
+        let stock = Int(stockShare * Double(periods))
+        let bound = Double(periods) * PricingPolicy.bound(values: paperLadder.prices.map(\.units), conversion: paperDemand, rate: stockShare)
+        let resolving = try PricingPolicy(strategy: .inventoryPlan(resolving: true), propensityDraws: 1)
+        let fixed = try PricingPolicy(strategy: .inventoryPlan(resolving: false), propensityDraws: 1)
+        let blind = try PricingPolicy(strategy: .thompson, propensityDraws: 1)
+        for seed in seeds.prefix(3) {
+            let r = market.run(resolving, periods: periods, stock: stock, seed: seed)
+            let f = market.run(fixed, periods: periods, stock: stock, seed: seed)
+            let b = market.run(blind, periods: periods, stock: stock, seed: seed)
+            #expect(r.sales <= stock && f.sales <= stock && b.sales <= stock)
+            #expect(r.value / bound >= 0.98, "seed \(seed): re-solving plan \(r.value / bound) of the bound")
+            #expect(f.value / bound >= 0.95, "seed \(seed): fixed plan \(f.value / bound) of the bound")
+            #expect(r.value > b.value && f.value > b.value, "seed \(seed): plans \(r.value), \(f.value) against blind Thompson \(b.value)")
+            #expect(b.value / bound < 0.9, "seed \(seed): blind Thompson \(b.value / bound) of the bound")
+        }
+    }
+
+    @Test func discountedThompsonRecoversAfterAnAbruptChangeInDemand() throws {
+        // Halfway, demand at the low prices collapses: the best price moves from 29.9 to 44.9.
+        let market = BernoulliMarket(ladder: paperLadder, conversion: paperDemand, changeAt: periods / 2, changedConversion: [0.1, 0.15, 0.2, 0.3])
+        let policy = try PricingPolicy(strategy: .thompson, propensityDraws: 1)
+        for seed in seeds.prefix(3) {
+            let tail = periods * 3 / 4
+            let discounted = market.run(policy, periods: periods, discount: 0.999, seed: seed, tailFrom: tail).tailShare
+            let plain = market.run(policy, periods: periods, seed: seed, tailFrom: tail).tailShare
+            #expect(discounted >= 0.9, "seed \(seed): discounted \(discounted) of the best in the last quarter")
+            #expect(discounted > plain, "seed \(seed): discounted \(discounted) against undiscounted \(plain)")
+        }
+    }
+
+    @Test(arguments: [PricingStrategy.thompson, .epsilonGreedy(epsilon: 0.2), .inventoryPlan(resolving: true)])
+    func propensitiesMatchHowOftenEachAnswerIsGiven(strategy: PricingStrategy) throws {
+        var demand = PriceDemand(points: 4)
+        var market = SeededRandom(seed: 11)
+        for t in 0..<120 { demand.learn(point: t % 4, purchased: market.unit() < paperDemand[t % 4]) }
+        let policy = try PricingPolicy(strategy: strategy, propensityDraws: 200)
+        let inventory = Inventory(remaining: 300, periodsLeft: 1_000, initialRate: 0.3)
+        let n = 2_000
+        var counts = [Int?: Int](), reported = [Int?: Double]()
+        for i in 0..<n {
+            var random = SeededRandom(decisionID: "d-\(i)")
+            let d = policy.decide(ladder: paperLadder, demand: demand, allowed: [0, 1, 2, 3], inventory: inventory, random: &random)
+            counts[d.point, default: 0] += 1
+            reported[d.point, default: 0] += d.propensity
+        }
+        for (point, c) in counts where c >= 100 {
+            let frequency = Double(c) / Double(n)
+            let mean = reported[point]! / Double(c)
+            #expect(abs(frequency - mean) < 0.03, "\(strategy) \(point.map(String.init) ?? "withheld"): chosen \(frequency), propensity \(mean)")
+        }
+        #expect(counts.count >= 2, "\(strategy) explored: \(counts)")
+    }
+
+    @Test func sameDecisionIDAndStateGiveTheSamePrice() throws {
+        var demand = PriceDemand(points: 4)
+        for t in 0..<40 { demand.learn(point: t % 4, purchased: t % 3 == 0) }
+        for strategy in [PricingStrategy.thompson, .epsilonGreedy(epsilon: 0.5), .inventoryPlan(resolving: true)] {
+            let policy = try PricingPolicy(strategy: strategy, propensityDraws: 50)
+            let inventory = Inventory(remaining: 10, periodsLeft: 40, initialRate: 0.25)
+            for id in ["a", "b", "c", "d", "e", "f"] {
+                var r1 = SeededRandom(decisionID: id), r2 = SeededRandom(decisionID: id)
+                let a = policy.decide(ladder: paperLadder, demand: demand, allowed: [0, 1, 2, 3], inventory: inventory, random: &r1)
+                let b = policy.decide(ladder: paperLadder, demand: demand, allowed: [0, 1, 2, 3], inventory: inventory, random: &r2)
+                #expect(a == b)
+            }
+        }
+    }
+
+    @Test func noStockLeftMeansNoPrice() throws {
+        let policy = try PricingPolicy(strategy: .thompson)
+        var random = SeededRandom(seed: 1)
+        let d = policy.decide(ladder: paperLadder, demand: PriceDemand(points: 4), allowed: [0, 1, 2, 3], inventory: Inventory(remaining: 0.5, periodsLeft: 10, initialRate: 0.1), random: &random)
+        #expect(d.point == nil && d.propensity == 1)
+        #expect(throws: PricingError.self) { try PricingPolicy(strategy: .epsilonGreedy(epsilon: 1.5)) }
+        #expect(throws: PricingError.self) { try PricingPolicy(strategy: .thompson, propensityDraws: 0) }
+    }
+}
