@@ -61,7 +61,7 @@ let package = Package(
         // Prices: ladders and guardrails, demand per price point, Thompson sampling and
         // inventory plans. Optimised in debug builds too: its tests simulate markets.
         .target(
-            name: "Pricing", dependencies: ["Bandits", "Events", "StateFormat", "Common"],
+            name: "Pricing", dependencies: ["Bandits", "Events", "StateFormat", "Common", "COpenBLAS"],
             path: "Sources/Models/Pricing", swiftSettings: [.unsafeFlags(["-O"])]),
         // Bayesian marketing-mix model: adstock and saturation, NUTS, diagnostics.
         // Optimised in debug builds too: the sampler's tests run thousands of gradient

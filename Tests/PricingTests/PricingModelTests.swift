@@ -154,13 +154,24 @@ let paperDemand = [0.8, 0.6, 0.3, 0.1]
 @Suite struct PriceDemandTests {
     @Test func betaQuantilesMatchClosedForms() {
         for p in [0.05, 0.25, 0.5, 0.9, 0.95] {
-            #expect(abs(BetaDistribution.quantile(p, 1, 1) - p) < 1e-12)
-            #expect(abs(BetaDistribution.quantile(p, 2, 1) - p.squareRoot()) < 1e-12)  // I_x(2,1) = x²
-            #expect(abs(BetaDistribution.quantile(p, 1, 3) - (1 - cbrt(1 - p))) < 1e-12)  // 1 − (1 − x)³
+            #expect(abs(BetaDistribution.quantile(p, 1, 1) - p) < 1e-9)
+            #expect(abs(BetaDistribution.quantile(p, 2, 1) - p.squareRoot()) < 1e-9)  // I_x(2,1) = x²
+            #expect(abs(BetaDistribution.quantile(p, 1, 3) - (1 - cbrt(1 - p))) < 1e-9)  // 1 − (1 − x)³
         }
         // Beta(30, 70): mean 0.3, central 90 % roughly ±1.645 sd (0.0456).
         let low = BetaDistribution.quantile(0.05, 30, 70), high = BetaDistribution.quantile(0.95, 30, 70)
         #expect(abs(low - 0.2257) < 0.005 && abs(high - 0.3771) < 0.005)
+    }
+
+    @Test func preparedIntervalsEqualComputedOnesAndLearningDropsThem() {
+        var d = PriceDemand(points: 3)
+        for i in 0..<300 { d.learn(point: i % 3, purchased: i % 7 == 0) }
+        let view = d.prepared(level: 0.9)
+        for k in 0..<3 { #expect(view.conversion(k, level: 0.9) == d.conversion(k, level: 0.9)) }
+        var next = view
+        next.learn(point: 0, purchased: true)
+        #expect(next.conversion(0, level: 0.9) != view.conversion(0, level: 0.9))
+        #expect(next.conversion(0, level: 0.9) == PriceDemand(points: 3).merging(d, plus: (0, true)).conversion(0, level: 0.9))
     }
 
     @Test func conversionEstimateCarriesItsInterval() {
@@ -194,6 +205,16 @@ let paperDemand = [0.8, 0.6, 0.3, 0.1]
     }
 }
 
+extension PriceDemand {
+    /// `other` merged in, then one more outcome.
+    func merging(_ other: PriceDemand, plus outcome: (Int, Bool)) -> PriceDemand {
+        var m = self
+        m.merge(other)
+        m.learn(point: outcome.0, purchased: outcome.1)
+        return m
+    }
+}
+
 extension Estimate {
     /// To four decimals, for comparing intervals computed by bisection.
     func rounded() -> Estimate {
@@ -202,3 +223,94 @@ extension Estimate {
     }
 }
 
+
+@Suite struct LogitDemandTests {
+    /// Logit demand with a known truth: P(buy | p) = σ(a + b·(p − 30)/10) on a ladder 20–40.
+    let prices = (0..<10).map { 20 + 20 * Double($0) / 9 }
+    func truth(_ p: Double, _ a: Double = 0.2, _ b: Double = -1.5) -> Double { 1 / (1 + exp(-(a + b * (p - 30) / 10))) }
+
+    @Test func learnsTheTrueCoefficientsAndElasticityFromCustomers() {
+        var model = LogitDemand(prices: prices)
+        var random = SeededRandom(seed: 21)
+        for t in 0..<20_000 {
+            let k = t % prices.count
+            model.learn(point: k, context: [], purchased: random.unit() < truth(prices[k]))
+        }
+        // The model's centre is 30 and its scale 10: its coefficients are (a, b).
+        #expect(abs(model.mean[0] - 0.2) < 0.05, "intercept \(model.mean[0])")
+        #expect(abs(model.mean[1] + 1.5) < 0.08, "slope \(model.mean[1])")
+        for k in [0, 4, 9] {
+            let d = truth(prices[k])
+            let trueElasticity = -1.5 / 10 * prices[k] * (1 - d)
+            #expect(abs(model.elasticity(k) - trueElasticity) / abs(trueElasticity) < 0.08, "point \(k): \(model.elasticity(k)) against \(trueElasticity)")
+            let e = model.conversion(k, context: [], level: 0.9)
+            #expect(e.low < d && d < e.high, "point \(k): \(d) outside \(e)")
+            #expect(e.high - e.low < 0.06)
+        }
+    }
+
+    @Test func contextFeaturesShiftDemand() {
+        var model = LogitDemand(prices: prices, contextCount: 1)
+        var random = SeededRandom(seed: 5)
+        for t in 0..<20_000 {
+            let k = t % prices.count
+            let loyal = Double(t % 2)
+            model.learn(point: k, context: [loyal], purchased: random.unit() < truth(prices[k], 0.2 + loyal))
+        }
+        #expect(abs(model.mean[2] - 1) < 0.12, "context coefficient \(model.mean[2])")
+        #expect(model.means([3], context: [1])[0] > model.means([3], context: [0])[0] + 0.15)
+    }
+
+    @Test func shardsMergedAgreeWithOneSequentialModel() throws {
+        var sequential = LogitDemand(prices: prices)
+        var shards = [LogitDemand](repeating: LogitDemand(prices: prices), count: 3)
+        var random = SeededRandom(seed: 9)
+        for t in 0..<6_000 {
+            let k = Int(random.next() % 10)
+            let bought = random.unit() < truth(prices[k])
+            sequential.learn(point: k, context: [], purchased: bought)
+            shards[t % 3].learn(point: k, context: [], purchased: bought)
+        }
+        var merged = shards[0]
+        merged.merge(shards[1])
+        merged.merge(shards[2])
+        // Not bit for bit (the Laplace steps depend on the order), but the same posterior.
+        #expect(merged.outcomes == sequential.outcomes)
+        for i in 0..<2 { #expect(abs(merged.mean[i] - sequential.mean[i]) < 0.02, "coefficient \(i): \(merged.mean[i]) against \(sequential.mean[i])") }
+        for i in merged.precision.indices { #expect(abs(merged.precision[i] - sequential.precision[i]) / max(1, abs(sequential.precision[i])) < 0.05) }
+        var w = StateWriter()
+        merged.encode(to: &w)
+        var r = StateReader(w.bytes)
+        #expect(try LogitDemand(from: &r, version: LogitDemand.stateVersion) == merged)
+    }
+
+    @Test func posteriorDrawsSpreadAsTheCovarianceSays() {
+        var model = LogitDemand(prices: prices)
+        var market = SeededRandom(seed: 2)
+        for t in 0..<2_000 { model.learn(point: t % 10, context: [], purchased: market.unit() < truth(prices[t % 10])) }
+        var random = SeededRandom(seed: 3)
+        let n = 4_000
+        var sum = [0.0, 0.0], squares = [0.0, 0.0]
+        for _ in 0..<n {
+            let theta = model.drawCoefficients(&random)
+            for i in 0..<2 { sum[i] += theta[i]; squares[i] += theta[i] * theta[i] }
+        }
+        let covariance = (0..<2).map { i in model.solve((0..<2).map { $0 == i ? 1 : 0 })[i] }
+        for i in 0..<2 {
+            let m = sum[i] / Double(n)
+            let v = squares[i] / Double(n) - m * m
+            #expect(abs(m - model.mean[i]) < 4 * (covariance[i] / Double(n)).squareRoot())
+            #expect(abs(v / covariance[i] - 1) < 0.1, "coefficient \(i): variance \(v) against \(covariance[i])")
+        }
+    }
+}
+
+@Suite struct NormalQuantileTests {
+    @Test func normalQuantilesMatchTablesToRounding() {
+        #expect(abs(normalQuantile(0.95) - 1.6448536269514722) < 1e-14)
+        #expect(abs(normalQuantile(0.025) + 1.959963984540054) < 1e-14)
+        #expect(normalQuantile(0.5) == 0)
+        #expect(abs(normalQuantile(1e-10) + 6.361340902404056) < 1e-10)
+        #expect(abs(normalQuantile(1 - 1e-6) - 4.753424308822899) < 1e-9)
+    }
+}

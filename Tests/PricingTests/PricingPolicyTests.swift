@@ -4,6 +4,12 @@ import Testing
 
 @testable import Pricing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Policies on simulated Bernoulli demand with a known optimum (the studies; the
 /// benchmark compares against MABWiser).
 @Suite struct PricingPolicyTests {
@@ -106,5 +112,26 @@ import Testing
         #expect(d.point == nil && d.propensity == 1)
         #expect(throws: PricingError.self) { try PricingPolicy(strategy: .epsilonGreedy(epsilon: 1.5)) }
         #expect(throws: PricingError.self) { try PricingPolicy(strategy: .thompson, propensityDraws: 0) }
+    }
+}
+
+@Suite struct LogitPricingTests {
+    @Test func thompsonOnLogitDemandBeatsPerPointThompsonOnASmoothLadderOfTen() throws {
+        // Demand σ(0.5 − 1.2·(p − 30)/10) on 20–40 with a unit cost of 12, on margin: a flat
+        // top (the best point and its neighbours within 4 %), where per-point counts learn
+        // each price alone.
+        let prices = (0..<10).map { 20 + 20 * Double($0) / 9 }
+        let ladder = try PriceLadder(prices: prices.map { money(($0 * 100).rounded() / 100) }, unitCost: money(12), currency: "USD")
+        let truth = ladder.prices.map { 1 / (1 + exp(-(0.5 - 1.2 * ($0.units - 30) / 10))) }
+        let market = BernoulliMarket(ladder: ladder, conversion: truth)
+        let policy = try PricingPolicy(strategy: .thompson, objective: .margin, propensityDraws: 1)
+        let epsilon = try PricingPolicy(strategy: .epsilonGreedy(epsilon: 0.1), objective: .margin)
+        for seed: UInt64 in [1, 2, 3] {
+            let logit = market.run(policy, demand: LogitDemand(prices: ladder.prices.map(\.units)), periods: 10_000, seed: seed).pseudoRegret
+            let perPoint = market.run(policy, periods: 10_000, seed: seed).pseudoRegret
+            let eg = market.run(epsilon, periods: 10_000, seed: seed).pseudoRegret
+            #expect(logit < 0.75 * perPoint, "seed \(seed): logit \(logit) against per point \(perPoint)")
+            #expect(logit < 0.75 * eg, "seed \(seed): logit \(logit) against ε-greedy \(eg)")
+        }
     }
 }

@@ -49,8 +49,15 @@ public struct BernoulliMarket: Sendable {
         _ policy: PricingPolicy, periods: Int, stock: Int? = nil, allowed: [Int]? = nil,
         discount: Double = 1, seed: UInt64, tailFrom: Int? = nil
     ) -> Outcome {
+        run(policy, demand: PriceDemand(points: ladder.count, discount: discount), periods: periods, stock: stock, allowed: allowed, seed: seed, tailFrom: tailFrom)
+    }
+
+    /// `run` learning with `demand` (which starts as given).
+    public func run<D: DemandModel>(
+        _ policy: PricingPolicy, demand: D, periods: Int, stock: Int? = nil, allowed: [Int]? = nil, seed: UInt64, tailFrom: Int? = nil
+    ) -> Outcome {
         let points = allowed ?? Array(ladder.prices.indices)
-        var demand = PriceDemand(points: ladder.count, discount: discount)
+        var demand = demand
         var customers = SeededRandom(seed: seed)
         var decisions = SeededRandom(seed: seed ^ 0x5EED_DEC1_5105_0000)
         var left = stock
@@ -76,7 +83,7 @@ public struct BernoulliMarket: Sendable {
             }
             out.quotes[k] += 1
             let bought = coin < truth[k]
-            demand.learn(point: k, purchased: bought)
+            demand.learn(point: k, context: [], purchased: bought)
             if bought {
                 out.sales += 1
                 out.value += values[k]

@@ -33,9 +33,24 @@ public struct Estimate: Sendable, Equatable {
 /// shards merge to the sequential state bit for bit; with a discount γ < 1 every
 /// observation's weight decays by γ per quote of the product (any point), which is how
 /// the policy follows demand that moves.
+///
+/// Credible intervals cost a few evaluations of the incomplete beta function each; a
+/// state that many decisions read (a published view) computes them once (`prepared`),
+/// and learning drops them.
 public struct PriceDemand: Sendable, Equatable {
-    public private(set) var counts: RewardCounts
+    public private(set) var counts: RewardCounts { didSet { intervals = nil } }
     private let noPriors: [ArmPrior]
+    private var intervals: (level: Double, estimates: [Estimate])?
+
+    public static func == (a: PriceDemand, b: PriceDemand) -> Bool { a.counts == b.counts }
+
+    /// This state with every point's interval of probability `level` computed, for the
+    /// decisions that read it.
+    public func prepared(level: Double) -> PriceDemand {
+        var p = self
+        p.intervals = (level, (0..<points).map { computeConversion($0, level: level) })
+        return p
+    }
 
     public init(points: Int, discount: Double = 1) {
         var c = RewardCounts(discount: discount, clipsRewards: true)
@@ -68,6 +83,11 @@ public struct PriceDemand: Sendable, Equatable {
 
     /// Point k's posterior conversion: mean and central interval of probability `level`.
     public func conversion(_ k: Int, level: Double = 0.9) -> Estimate {
+        if let intervals, intervals.level == level { return intervals.estimates[k] }
+        return computeConversion(k, level: level)
+    }
+
+    private func computeConversion(_ k: Int, level: Double) -> Estimate {
         let (n, s) = observations(k)
         let a = 1 + s, b = 1 + n - s
         let tail = (1 - level) / 2
@@ -107,9 +127,13 @@ public enum BetaDistribution {
     /// (modified Lentz), through the symmetry I_x(a, b) = 1 − I_{1−x}(b, a) where that
     /// converges faster.
     public static func cdf(_ x: Double, _ a: Double, _ b: Double) -> Double {
+        cdf(x, a, b, logB: lgamma(a) + lgamma(b) - lgamma(a + b))
+    }
+
+    static func cdf(_ x: Double, _ a: Double, _ b: Double, logB: Double) -> Double {
         if x <= 0 { return 0 }
         if x >= 1 { return 1 }
-        let front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1 - x))
+        let front = exp(a * log(x) + b * log(1 - x) - logB)
         if x < (a + 1) / (a + b + 2) { return front * fraction(x, a, b) / a }
         return 1 - front * fraction(1 - x, b, a) / b
     }
@@ -138,19 +162,31 @@ public enum BetaDistribution {
             d = 1 / d
             let step = d * c
             h *= step
-            if abs(step - 1) < 1e-14 { break }
+            if abs(step - 1) < 1e-12 { break }
         }
         return h
     }
 
-    /// The p-quantile, by bisection on the distribution function (60 halvings: below
-    /// 10⁻¹⁷ of the unit interval).
+    /// The p-quantile: Newton's method on the distribution function from the normal
+    /// approximation, kept inside a bracket that every step narrows (a step leaving it
+    /// bisects instead), to 10⁻¹⁰ — two or three evaluations of the continued fraction.
     public static func quantile(_ p: Double, _ a: Double, _ b: Double) -> Double {
+        if p <= 0 { return 0 }
+        if p >= 1 { return 1 }
+        let logB = lgamma(a) + lgamma(b) - lgamma(a + b)
         var low = 0.0, high = 1.0
-        for _ in 0..<60 {
-            let mid = (low + high) / 2
-            if cdf(mid, a, b) < p { low = mid } else { high = mid }
+        let n = a + b
+        let sd = (a * b / (n * n * (n + 1))).squareRoot()
+        var x = min(1 - 1e-9, max(1e-9, a / n + normalQuantile(p) * sd))
+        for _ in 0..<100 {
+            let f = cdf(x, a, b, logB: logB) - p
+            if f < 0 { low = x } else { high = x }
+            let density = exp((a - 1) * log(x) + (b - 1) * log(1 - x) - logB)
+            var next = x - f / density
+            if !(next > low && next < high) || !density.isFinite || density == 0 { next = (low + high) / 2 }
+            if abs(next - x) < 1e-10 || high - low < 1e-15 { return next }
+            x = next
         }
-        return (low + high) / 2
+        return x
     }
 }

@@ -54,8 +54,9 @@ public struct PriceDecision: Sendable, Equatable {
     public var boundBy: [Guardrail]
 }
 
-/// A pricing policy: Beta–Bernoulli demand per price point (`PriceDemand`) combined with a
-/// strategy, maximising revenue or margin. Randomness comes from the caller's generator
+/// A pricing policy: a demand model (`PriceDemand`, Beta–Bernoulli per price point, or
+/// `LogitDemand`, shared across prices) combined with a strategy, maximising revenue or
+/// margin. Randomness comes from the caller's generator
 /// (seeded from the decision id), so the same state and request give the same price.
 public struct PricingPolicy: Sendable, Equatable {
     public let strategy: PricingStrategy
@@ -78,12 +79,13 @@ public struct PricingPolicy: Sendable, Equatable {
         self.level = level
     }
 
-    /// Prices one customer among `allowed` (ascending points of `ladder`, not empty: what
+    /// Prices one customer (with `context`, for demand models that weigh it) among
+    /// `allowed` (ascending points of `ladder`, not empty: what
     /// `PriceGuardrails.allowed` leaves). `quoted` is the point this user was quoted
     /// within the same-user time, which is kept while the guardrails still allow it; with
     /// `inventory`, no unit left means no price.
-    public func decide(
-        ladder: PriceLadder, demand: PriceDemand, allowed: [Int], boundBy: [Guardrail] = [],
+    public func decide<D: DemandModel>(
+        ladder: PriceLadder, demand: D, context: [Double] = [], allowed: [Int], boundBy: [Guardrail] = [],
         inventory: Inventory? = nil, quoted: Int? = nil, random: inout SeededRandom
     ) -> PriceDecision {
         precondition(!allowed.isEmpty, "no allowed price")
@@ -91,37 +93,37 @@ public struct PricingPolicy: Sendable, Equatable {
             return PriceDecision(point: nil, propensity: 1, conversion: nil, value: nil, boundBy: boundBy)
         }
         if let quoted, allowed.contains(quoted) {
-            return answer(quoted, propensity: 1, draws: nil, ladder, demand, boundBy + [.sameUser])
+            return answer(quoted, propensity: 1, draws: nil, ladder, demand, context, boundBy + [.sameUser])
         }
         let values = allowed.map { ladder.value(of: $0, objective: objective) }
         switch strategy {
         case .epsilonGreedy(let epsilon):
-            let means = demand.means(allowed)
+            let means = demand.means(allowed, context: context)
             let best = argmaxes(zip(means, values).map { $0 * $1 })
             var p = [Double](repeating: epsilon / Double(allowed.count), count: allowed.count)
             for i in best { p[i] += (1 - epsilon) / Double(best.count) }
             let k = sample(p, random.unit()) ?? p.count - 1
-            return answer(allowed[k], propensity: p[k], draws: nil, ladder, demand, boundBy)
+            return answer(allowed[k], propensity: p[k], draws: nil, ladder, demand, context, boundBy)
         case .thompson:
-            let pick = thompsonWinner(allowed, values, demand, &random)
+            let pick = thompsonWinner(allowed, values, demand, context, &random)
             var wins = 1.0
-            for _ in 1..<propensityDraws where thompsonWinner(allowed, values, demand, &random) == pick { wins += 1 }
-            return answer(allowed[pick], propensity: wins / Double(propensityDraws), draws: propensityDraws, ladder, demand, boundBy)
+            for _ in 1..<propensityDraws where thompsonWinner(allowed, values, demand, context, &random) == pick { wins += 1 }
+            return answer(allowed[pick], propensity: wins / Double(propensityDraws), draws: propensityDraws, ladder, demand, context, boundBy)
         case .inventoryPlan(let resolving):
             let rate = inventory.map { resolving ? $0.currentRate : $0.initialRate }
-            let plan = Self.plan(values: values, conversion: demand.draw(allowed, random: &random), rate: rate)
+            let plan = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
             let k = sample(plan, random.unit())
             // Rao–Blackwellised: the average of the plans' probabilities over further draws.
             var total = plan
             for _ in 1..<propensityDraws {
-                for (i, x) in Self.plan(values: values, conversion: demand.draw(allowed, random: &random), rate: rate).enumerated() { total[i] += x }
+                for (i, x) in Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate).enumerated() { total[i] += x }
             }
             let n = Double(propensityDraws)
             guard let k else {
                 let withheld = max(0, 1 - total.reduce(0, +) / n)
                 return PriceDecision(point: nil, propensity: withheld, propensityDraws: propensityDraws, conversion: nil, value: nil, boundBy: boundBy)
             }
-            return answer(allowed[k], propensity: total[k] / n, draws: propensityDraws, ladder, demand, boundBy)
+            return answer(allowed[k], propensity: total[k] / n, draws: propensityDraws, ladder, demand, context, boundBy)
         }
     }
 
@@ -147,10 +149,10 @@ public struct PricingPolicy: Sendable, Equatable {
         return zip(x, zip(values, conversion)).reduce(0) { $0 + $1.0 * $1.1.0 * $1.1.1 }
     }
 
-    private func thompsonWinner(_ allowed: [Int], _ values: [Double], _ demand: PriceDemand, _ random: inout SeededRandom) -> Int {
+    private func thompsonWinner<D: DemandModel>(_ allowed: [Int], _ values: [Double], _ demand: D, _ context: [Double], _ random: inout SeededRandom) -> Int {
         var best = -Double.infinity
         var at = 0
-        for (i, theta) in demand.draw(allowed, random: &random).enumerated() where values[i] * theta > best {
+        for (i, theta) in demand.draw(allowed, context: context, random: &random).enumerated() where values[i] * theta > best {
             best = values[i] * theta
             at = i
         }
@@ -167,8 +169,8 @@ public struct PricingPolicy: Sendable, Equatable {
         return nil
     }
 
-    private func answer(_ k: Int, propensity: Double, draws: Int?, _ ladder: PriceLadder, _ demand: PriceDemand, _ boundBy: [Guardrail]) -> PriceDecision {
-        let conversion = demand.conversion(k, level: level)
+    private func answer<D: DemandModel>(_ k: Int, propensity: Double, draws: Int?, _ ladder: PriceLadder, _ demand: D, _ context: [Double], _ boundBy: [Guardrail]) -> PriceDecision {
+        let conversion = demand.conversion(k, context: context, level: level)
         return PriceDecision(
             point: k, propensity: propensity, propensityDraws: draws, conversion: conversion,
             value: conversion.scaled(ladder.value(of: k, objective: objective)), boundBy: boundBy)
