@@ -5,10 +5,10 @@
 #      the re-solving and the fixed inventory plan and inventory-blind Thompson sampling
 #      (arbiter-bench pricing), against MABWiser's Thompson sampling on the same demand
 #      (tools/pricing-mabwiser.py), BENCH_SEEDS seeds each, in the same run
-#   2. in-process price decisions + updates per second on one core, ladder of 10, one
-#      product and 100 products per request, BENCH_RUNS runs, medians
+#   2. in-process price decisions (on a prepared state, as a view is) and updates per
+#      second on one core, ladder of 10, one product and 100 products per request, with a
+#      sampled propensity from 1 and from 100 posterior draws, BENCH_RUNS runs, medians
 #   BENCH_PERIODS (10,000)  BENCH_SEEDS (10)  BENCH_RUNS (3)
-#   BENCH_PROPENSITY_DRAWS (1: posterior draws behind a sampled propensity)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,7 +17,6 @@ source scripts/env.sh
 periods="${BENCH_PERIODS:-10000}"
 seeds="${BENCH_SEEDS:-10}"
 runs="${BENCH_RUNS:-3}"
-draws="${BENCH_PROPENSITY_DRAWS:-1}"
 work="$root/Benchmarks/.pricing"
 rm -rf "$work"
 mkdir -p "$work"
@@ -27,7 +26,8 @@ bench="$(swift build -c release --show-bin-path)/arbiter-bench"
 
 for i in $(seq "$runs"); do
   echo "[pricing] arbiter run $i/$runs" >&2
-  "$bench" pricing --periods "$periods" --seeds "$seeds" --propensity-draws "$draws" >"$work/arbiter-$i.jsonl"
+  "$bench" pricing --periods "$periods" --seeds "$seeds" >"$work/arbiter-$i.jsonl"
+  "$bench" pricing --throughput-only --propensity-draws 100 >>"$work/arbiter-$i.jsonl"
 done
 echo "[pricing] MABWiser" >&2
 python3 tools/pricing-mabwiser.py --periods "$periods" --seeds "$seeds" >"$work/mabwiser.jsonl"
@@ -47,9 +47,10 @@ for policy in dict.fromkeys(r["policy"] for r in revenue):
     t = statistics.median(r["seconds"] for r in revenue if r["policy"] == policy and r["stock_share"] == 0.5)
     print(f"| {policy} | " + " | ".join(cells) + f" | {t:.3f} |")
 rows = [json.loads(l) for f in sorted(glob.glob(f"{work}/arbiter-*.jsonl")) for l in open(f) if '"throughput"' in l]
-print(f"\n## In-process decisions + updates per second, one core (ladder of {rows[0]['ladder']}, propensity from {rows[0]['propensity_draws']} draw(s), median of {runs} runs)\n")
-print("| policy | products per request | decisions/s | requests/s |\n|---|---:|---:|---:|")
-for key in dict.fromkeys((r["policy"], r["products_per_request"]) for r in rows):
-    sel = [r for r in rows if (r["policy"], r["products_per_request"]) == key]
-    print(f"| {key[0]} | {key[1]} | {statistics.median(r['decisions_per_s'] for r in sel):,.0f} | {statistics.median(r['requests_per_s'] for r in sel):,.0f} |")
+print(f"\n## In-process, one core (ladder of {rows[0]['ladder']}, decisions on a prepared state, median of {runs} runs)\n")
+print("| policy | products per request | propensity draws | decisions/s | updates/s | decide + update/s | requests/s |\n|---|---:|---:|---:|---:|---:|---:|")
+for key in dict.fromkeys((r["policy"], r["products_per_request"], r["propensity_draws"]) for r in rows):
+    sel = [r for r in rows if (r["policy"], r["products_per_request"], r["propensity_draws"]) == key]
+    m = lambda f: statistics.median(r[f] for r in sel)
+    print(f"| {key[0]} | {key[1]} | {key[2]} | {m('decisions_per_s'):,.0f} | {m('updates_per_s'):,.0f} | {m('decide_update_per_s'):,.0f} | {m('requests_per_s'):,.0f} |")
 PY

@@ -40,6 +40,10 @@ extension PriceDemand: DemandModel {
 /// Every price point shares the coefficients, so what one price teaches moves the
 /// neighbouring prices too — on a ladder of ten, per-point counts learn each point alone.
 ///
+/// With a discount γ < 1 the evidence in the precision decays by γ per customer before each
+/// step (the prior does not), so old customers weigh less and the model follows demand
+/// that moves.
+///
 /// Merging two shards multiplies their Gaussian posteriors (precisions and information
 /// vectors add, the prior counted once): close to a sequential run, not bit for bit, since
 /// the Laplace steps depend on the order of the customers. Dense algebra through LAPACK.
@@ -50,6 +54,8 @@ public struct LogitDemand: DemandModel {
     public let contextCount: Int
     /// Prior standard deviation of every coefficient.
     public let priorScale: Double
+    /// Per-customer decay of the evidence (1: none).
+    public let discount: Double
     let centre: Double
     let scale: Double
     /// Posterior precision (row-major, dimension²) and mean.
@@ -60,7 +66,8 @@ public struct LogitDemand: DemandModel {
     private var cachedFactor: [Double]?
 
     public static func == (a: LogitDemand, b: LogitDemand) -> Bool {
-        a.prices == b.prices && a.contextCount == b.contextCount && a.priorScale == b.priorScale && a.precision == b.precision && a.mean == b.mean
+        a.prices == b.prices && a.contextCount == b.contextCount && a.priorScale == b.priorScale && a.discount == b.discount && a.precision == b.precision
+            && a.mean == b.mean
             && a.outcomes == b.outcomes
     }
 
@@ -70,11 +77,12 @@ public struct LogitDemand: DemandModel {
         return p
     }
 
-    public init(prices: [Double], contextCount: Int = 0, priorScale: Double = 3) {
-        precondition(!prices.isEmpty && priorScale > 0)
+    public init(prices: [Double], contextCount: Int = 0, priorScale: Double = 3, discount: Double = 1) {
+        precondition(!prices.isEmpty && priorScale > 0 && discount > 0 && discount <= 1)
         self.prices = prices
         self.contextCount = contextCount
         self.priorScale = priorScale
+        self.discount = discount
         let lo = prices.min()!, hi = prices.max()!
         centre = (lo + hi) / 2
         scale = hi > lo ? (hi - lo) / 2 : max(1, abs(lo))
@@ -100,7 +108,14 @@ public struct LogitDemand: DemandModel {
         let p = sigmoid(dot(mean, x))
         let w = max(p * (1 - p), 1e-6)
         let d = dimension
-        for i in 0..<d { for j in 0..<d { precision[i * d + j] += w * x[i] * x[j] } }
+        let prior = 1 / (priorScale * priorScale)
+        for i in 0..<d {
+            for j in 0..<d {
+                var h = precision[i * d + j]
+                if discount < 1 { h = i == j ? prior + discount * (h - prior) : discount * h }
+                precision[i * d + j] = h + w * x[i] * x[j]
+            }
+        }
         let step = solve(x)
         let residual = (purchased ? 1 : 0) - p
         for i in 0..<d { mean[i] += step[i] * residual }
@@ -184,7 +199,7 @@ public struct LogitDemand: DemandModel {
     /// Adds another shard's evidence: precisions and information vectors add, the prior
     /// (counted in both) once.
     public mutating func merge(_ other: LogitDemand) {
-        precondition(other.prices == prices && other.contextCount == contextCount && other.priorScale == priorScale, "demand of another model")
+        precondition(other.prices == prices && other.contextCount == contextCount && other.priorScale == priorScale && other.discount == discount, "demand of another model")
         let d = dimension
         let info = zip(matrixTimes(precision, mean), matrixTimes(other.precision, other.mean)).map { $0 + $1 }
         for i in 0..<(d * d) { precision[i] += other.precision[i] }
@@ -207,6 +222,7 @@ extension LogitDemand: StateCodable {
         for p in prices { w.write(p) }
         w.writeVarint(UInt64(contextCount))
         w.write(priorScale)
+        w.write(discount)
         w.write(outcomes)
         for v in precision { w.write(v) }
         for v in mean { w.write(v) }
@@ -218,10 +234,11 @@ extension LogitDemand: StateCodable {
         for _ in 0..<n { prices.append(try r.readDouble()) }
         let contextCount = Int(try r.readVarint())
         let priorScale = try r.readDouble()
-        guard !prices.isEmpty, prices.allSatisfy(\.isFinite), contextCount <= 1_000, priorScale > 0, priorScale.isFinite else {
+        let discount = try r.readDouble()
+        guard !prices.isEmpty, prices.allSatisfy(\.isFinite), contextCount <= 1_000, priorScale > 0, priorScale.isFinite, discount > 0, discount <= 1 else {
             throw StateFormatError("logit demand settings out of range")
         }
-        self.init(prices: prices, contextCount: contextCount, priorScale: priorScale)
+        self.init(prices: prices, contextCount: contextCount, priorScale: priorScale, discount: discount)
         outcomes = try r.readInt64()
         for i in precision.indices { precision[i] = try r.readDouble() }
         for i in mean.indices { mean[i] = try r.readDouble() }
