@@ -7,7 +7,8 @@
 #      (tools/pricing-mabwiser.py), BENCH_SEEDS seeds each, in the same run
 #   2. in-process price decisions (on a prepared state, as a view is) and updates per
 #      second on one core, ladder of 10, one product and 100 products per request, with a
-#      sampled propensity from 1 and from 100 posterior draws, BENCH_RUNS runs, medians
+#      sampled propensity from 1 and from 100 posterior draws per decision, and from a
+#      table of 10,000 draws made once per prepared state, BENCH_RUNS runs, medians
 #   BENCH_PERIODS (10,000)  BENCH_SEEDS (10)  BENCH_RUNS (3)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,7 @@ for i in $(seq "$runs"); do
   echo "[pricing] arbiter run $i/$runs" >&2
   "$bench" pricing --periods "$periods" --seeds "$seeds" >"$work/arbiter-$i.jsonl"
   "$bench" pricing --throughput-only --propensity-draws 100 >>"$work/arbiter-$i.jsonl"
+  "$bench" pricing --throughput-only --table-draws 10000 >>"$work/arbiter-$i.jsonl"
 done
 echo "[pricing] MABWiser" >&2
 python3 tools/pricing-mabwiser.py --periods "$periods" --seeds "$seeds" >"$work/mabwiser.jsonl"
@@ -48,9 +50,11 @@ for policy in dict.fromkeys(r["policy"] for r in revenue):
     print(f"| {policy} | " + " | ".join(cells) + f" | {t:.3f} |")
 rows = [json.loads(l) for f in sorted(glob.glob(f"{work}/arbiter-*.jsonl")) for l in open(f) if '"throughput"' in l]
 print(f"\n## In-process, one core (ladder of {rows[0]['ladder']}, decisions on a prepared state, median of {runs} runs)\n")
-print("| policy | products per request | propensity draws | decisions/s | updates/s | decide + update/s | requests/s |\n|---|---:|---:|---:|---:|---:|---:|")
-for key in dict.fromkeys((r["policy"], r["products_per_request"], r["propensity_draws"]) for r in rows):
-    sel = [r for r in rows if (r["policy"], r["products_per_request"], r["propensity_draws"]) == key]
+print("| policy | products per request | propensity from | decisions/s | updates/s | decide + update/s | requests/s | table per product |\n|---|---:|---|---:|---:|---:|---:|---:|")
+for key in dict.fromkeys((r["policy"], r["products_per_request"], r["propensity_draws"], r["table"]) for r in rows):
+    sel = [r for r in rows if (r["policy"], r["products_per_request"], r["propensity_draws"], r["table"]) == key]
     m = lambda f: statistics.median(r[f] for r in sel)
-    print(f"| {key[0]} | {key[1]} | {key[2]} | {m('decisions_per_s'):,.0f} | {m('updates_per_s'):,.0f} | {m('decide_update_per_s'):,.0f} | {m('requests_per_s'):,.0f} |")
+    source = f"table of {key[2]:,} draws" if key[3] == "yes" else f"{key[2]} draw(s) per decision"
+    table = f"{m('table_ms_per_product'):.2f} ms" if key[3] == "yes" else "–"
+    print(f"| {key[0]} | {key[1]} | {source} | {m('decisions_per_s'):,.0f} | {m('updates_per_s'):,.0f} | {m('decide_update_per_s'):,.0f} | {m('requests_per_s'):,.0f} | {table} |")
 PY

@@ -15,6 +15,7 @@ struct PricingBench: ParsableCommand {
     @Option(help: "Seeds per policy and stock.") var seeds = 10
     @Option(help: "Seconds per throughput measurement.") var seconds: Double = 1
     @Option(help: "Posterior draws per sampled propensity in the throughput measurement.") var propensityDraws = 1
+    @Option(help: "Posterior draws of a propensity table made once per prepared state (0: each decision draws its own).") var tableDraws = 0
     @Flag(help: "Only the throughput measurement.") var throughputOnly = false
 
     func run() throws {
@@ -64,14 +65,20 @@ struct PricingBench: ParsableCommand {
                 for t in 0..<(2_000 * ladder.count) { demand[p].learn(point: t % ladder.count, context: [], purchased: outcomes.unit() < 0.3) }
             }
             let view = demand.map { $0.prepared(level: policy.level) }
-            var decisions = 0, requests = 0, withheld = 0
+            let inventory = Inventory(remaining: 500, periodsLeft: 2_000, initialRate: 0.25)
             var start = MonotonicClock.nanos
+            var tableRandom = SeededRandom(seed: 5)
+            let tables = tableDraws > 0
+                ? view.map { policy.answerTable(ladder: ladder, demand: $0, allowed: allowed, inventory: inventory, draws: tableDraws, random: &tableRandom) } : nil
+            let tableSeconds = Double(MonotonicClock.nanos - start) / 1e9 / Double(products)
+            var decisions = 0, requests = 0, withheld = 0
+            start = MonotonicClock.nanos
             repeat {
                 var random = SeededRandom(decisionID: "price-\(requests)")
                 requests += 1
                 for p in 0..<products {
-                    let inventory = Inventory(remaining: 500, periodsLeft: 2_000, initialRate: 0.25)
-                    if policy.decide(ladder: ladder, demand: view[p], allowed: allowed, inventory: inventory, random: &random).point == nil { withheld += 1 }
+                    let d = policy.decide(ladder: ladder, demand: view[p], allowed: allowed, inventory: inventory, table: tables?[p], random: &random)
+                    if d.point == nil { withheld += 1 }
                 }
                 decisions += products
             } while MonotonicClock.nanos - start < budget
@@ -86,8 +93,8 @@ struct PricingBench: ParsableCommand {
             } while MonotonicClock.nanos - start < budget
             let updateSeconds = Double(MonotonicClock.nanos - start) / 1e9
             let perDecision = decideSeconds / Double(decisions), perUpdate = updateSeconds / Double(updates)
-            emit([("study", "throughput"), ("policy", name), ("ladder", ladder.count), ("products_per_request", products), ("propensity_draws", propensityDraws),
-                  ("decisions_per_s", 1 / perDecision), ("requests_per_s", Double(requests) / decideSeconds), ("updates_per_s", 1 / perUpdate),
+            emit([("study", "throughput"), ("policy", name), ("ladder", ladder.count), ("products_per_request", products), ("propensity_draws", tableDraws > 0 ? tableDraws : propensityDraws),
+                  ("table", tableDraws > 0 ? "yes" : "no"), ("table_ms_per_product", tableSeconds * 1000), ("decisions_per_s", 1 / perDecision), ("requests_per_s", Double(requests) / decideSeconds), ("updates_per_s", 1 / perUpdate),
                   ("decide_update_per_s", 1 / (perDecision + perUpdate)), ("withheld", withheld)])
         }
     }

@@ -88,6 +88,22 @@ import Darwin
             #expect(abs(frequency - mean) < 0.03, "\(strategy) \(point.map(String.init) ?? "withheld"): chosen \(frequency), propensity \(mean)")
         }
         #expect(counts.count >= 2, "\(strategy) explored: \(counts)")
+
+        // The same from a table made once for the state, as a view does.
+        var tableRandom = SeededRandom(seed: 77)
+        let table = policy.answerTable(ladder: paperLadder, demand: demand, allowed: [0, 1, 2, 3], inventory: inventory, draws: 20_000, random: &tableRandom)
+        #expect(abs(table.probabilities.reduce(0, +) - 1) < 1e-9)
+        var tableCounts = [Int?: Int]()
+        for i in 0..<n {
+            var random = SeededRandom(decisionID: "t-\(i)")
+            let d = policy.decide(ladder: paperLadder, demand: demand, allowed: [0, 1, 2, 3], inventory: inventory, table: table, random: &random)
+            tableCounts[d.point, default: 0] += 1
+            let position = d.point ?? 4
+            #expect(abs(d.propensity - table.probabilities[position]) < 0.01)
+        }
+        for (point, c) in tableCounts where c >= 100 {
+            #expect(abs(Double(c) / Double(n) - table.probabilities[point ?? 4]) < 0.03, "\(strategy) \(point.map(String.init) ?? "withheld") from the table")
+        }
     }
 
     @Test func sameDecisionIDAndStateGiveTheSamePrice() throws {

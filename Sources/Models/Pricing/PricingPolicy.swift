@@ -54,6 +54,14 @@ public struct PriceDecision: Sendable, Equatable {
     public var boundBy: [Guardrail]
 }
 
+/// How often each answer comes out of a policy on one prepared state (`answerTable`): a
+/// probability per allowed point, in order, then that of withholding.
+public struct AnswerTable: Sendable, Equatable {
+    public var probabilities: [Double]
+    /// The posterior draws they were estimated from.
+    public var draws: Int
+}
+
 /// A pricing policy: a demand model (`PriceDemand`, Beta–Bernoulli per price point, or
 /// `LogitDemand`, shared across prices) combined with a strategy, maximising revenue or
 /// margin. Randomness comes from the caller's generator
@@ -83,10 +91,11 @@ public struct PricingPolicy: Sendable, Equatable {
     /// `allowed` (ascending points of `ladder`, not empty: what
     /// `PriceGuardrails.allowed` leaves). `quoted` is the point this user was quoted
     /// within the same-user time, which is kept while the guardrails still allow it; with
-    /// `inventory`, no unit left means no price.
+    /// `inventory`, no unit left means no price. `table` (`answerTable` for the same state,
+    /// allowed points, context and stock) replaces the decision's own propensity draws.
     public func decide<D: DemandModel>(
         ladder: PriceLadder, demand: D, context: [Double] = [], allowed: [Int], boundBy: [Guardrail] = [],
-        inventory: Inventory? = nil, quoted: Int? = nil, random: inout SeededRandom
+        inventory: Inventory? = nil, quoted: Int? = nil, table: AnswerTable? = nil, random: inout SeededRandom
     ) -> PriceDecision {
         precondition(!allowed.isEmpty, "no allowed price")
         if let inventory, inventory.remaining < 1 {
@@ -106,25 +115,78 @@ public struct PricingPolicy: Sendable, Equatable {
             return answer(allowed[k], propensity: p[k], draws: nil, ladder, demand, context, boundBy)
         case .thompson:
             let pick = thompsonWinner(allowed, values, demand, context, &random)
+            if let table {
+                let n = Double(table.draws)
+                return answer(allowed[pick], propensity: (table.probabilities[pick] * n + 1) / (n + 1), draws: table.draws + 1, ladder, demand, context, boundBy)
+            }
             var wins = 1.0
             for _ in 1..<propensityDraws where thompsonWinner(allowed, values, demand, context, &random) == pick { wins += 1 }
             return answer(allowed[pick], propensity: wins / Double(propensityDraws), draws: propensityDraws, ladder, demand, context, boundBy)
-        case .inventoryPlan(let resolving):
-            let rate = inventory.map { resolving ? $0.currentRate : $0.initialRate }
-            let plan = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
-            let k = sample(plan, random.unit())
-            // Rao–Blackwellised: the average of the plans' probabilities over further draws.
-            var total = plan
-            for _ in 1..<propensityDraws {
-                for (i, x) in Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate).enumerated() { total[i] += x }
+        case .inventoryPlan:
+            let rate = self.rate(inventory)
+            var own = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
+            let k = sample(own, random.unit())
+            own.append(max(0, 1 - own.reduce(0, +)))
+            // Rao–Blackwellised: the average of the plans' probabilities over the draws, the
+            // decision's own counting as one.
+            var total = own, n = 1.0
+            if let table {
+                n += Double(table.draws)
+                for (i, p) in table.probabilities.enumerated() { total[i] += p * Double(table.draws) }
+            } else {
+                for _ in 1..<propensityDraws {
+                    let x = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
+                    for (i, xi) in x.enumerated() { total[i] += xi }
+                    total[x.count] += max(0, 1 - x.reduce(0, +))
+                }
+                n = Double(propensityDraws)
             }
-            let n = Double(propensityDraws)
             guard let k else {
-                let withheld = max(0, 1 - total.reduce(0, +) / n)
-                return PriceDecision(point: nil, propensity: withheld, propensityDraws: propensityDraws, conversion: nil, value: nil, boundBy: boundBy)
+                return PriceDecision(point: nil, propensity: total[allowed.count] / n, propensityDraws: Int(n), conversion: nil, value: nil, boundBy: boundBy)
             }
-            return answer(allowed[k], propensity: total[k] / n, draws: propensityDraws, ladder, demand, context, boundBy)
+            return answer(allowed[k], propensity: total[k] / n, draws: Int(n), ladder, demand, context, boundBy)
         }
+    }
+
+    /// How often each answer — each point of `allowed`, in order, then withholding — comes
+    /// out of this policy on `demand`, estimated from `draws` posterior draws of `random`.
+    /// Every decision that reads the same prepared state with the same allowed points,
+    /// context and stock has these probabilities, so a view computes them once and its
+    /// decisions report their propensity from them (`decide(table:)`) instead of drawing
+    /// their own: one draw per decision instead of hundreds, and a closer estimate.
+    public func answerTable<D: DemandModel>(
+        ladder: PriceLadder, demand: D, context: [Double] = [], allowed: [Int], inventory: Inventory? = nil, draws: Int, random: inout SeededRandom
+    ) -> AnswerTable {
+        precondition(!allowed.isEmpty && draws >= 1)
+        var p = [Double](repeating: 0, count: allowed.count + 1)
+        if let inventory, inventory.remaining < 1 {
+            p[allowed.count] = 1
+            return AnswerTable(probabilities: p, draws: draws)
+        }
+        let values = allowed.map { ladder.value(of: $0, objective: objective) }
+        switch strategy {
+        case .epsilonGreedy(let epsilon):
+            let best = argmaxes(zip(demand.means(allowed, context: context), values).map { $0 * $1 })
+            for i in allowed.indices { p[i] = epsilon / Double(allowed.count) }
+            for i in best { p[i] += (1 - epsilon) / Double(best.count) }
+        case .thompson:
+            for _ in 0..<draws { p[thompsonWinner(allowed, values, demand, context, &random)] += 1 }
+            for i in p.indices { p[i] /= Double(draws) }
+        case .inventoryPlan:
+            let rate = self.rate(inventory)
+            for _ in 0..<draws {
+                let x = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
+                for (i, xi) in x.enumerated() { p[i] += xi }
+                p[allowed.count] += max(0, 1 - x.reduce(0, +))
+            }
+            for i in p.indices { p[i] /= Double(draws) }
+        }
+        return AnswerTable(probabilities: p, draws: draws)
+    }
+
+    private func rate(_ inventory: Inventory?) -> Double? {
+        guard case .inventoryPlan(let resolving) = strategy else { return nil }
+        return inventory.map { resolving ? $0.currentRate : $0.initialRate }
     }
 
     /// The selling plan for one customer: the probability of quoting each point, maximising
