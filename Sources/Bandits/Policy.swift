@@ -201,7 +201,7 @@ struct TopK {
 }
 
 /// The maximum of `values` and the positions holding it (ties).
-func argmaxes(_ values: [Double]) -> (best: Double, at: [Int]) {
+public func argmaxes(_ values: [Double]) -> (best: Double, at: [Int]) {
     var best = -Double.infinity
     var at: [Int] = []
     for (k, v) in values.enumerated() {

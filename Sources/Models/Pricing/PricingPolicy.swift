@@ -1,3 +1,4 @@
+import Bandits
 import Common
 import Events
 
@@ -108,7 +109,7 @@ public struct PricingPolicy: Sendable, Equatable {
         switch strategy {
         case .epsilonGreedy(let epsilon):
             let means = demand.means(allowed, context: context)
-            let best = argmaxes(zip(means, values).map { $0 * $1 })
+            let best = argmaxes(zip(means, values).map { $0 * $1 }).at
             var p = [Double](repeating: epsilon / Double(allowed.count), count: allowed.count)
             for i in best { p[i] += (1 - epsilon) / Double(best.count) }
             let k = sample(p, random.unit()) ?? p.count - 1
@@ -166,7 +167,7 @@ public struct PricingPolicy: Sendable, Equatable {
         let values = allowed.map { ladder.value(of: $0, objective: objective) }
         switch strategy {
         case .epsilonGreedy(let epsilon):
-            let best = argmaxes(zip(demand.means(allowed, context: context), values).map { $0 * $1 })
+            let best = argmaxes(zip(demand.means(allowed, context: context), values).map { $0 * $1 }).at
             for i in allowed.indices { p[i] = epsilon / Double(allowed.count) }
             for i in best { p[i] += (1 - epsilon) / Double(best.count) }
         case .thompson:
@@ -237,19 +238,4 @@ public struct PricingPolicy: Sendable, Equatable {
             point: k, propensity: propensity, propensityDraws: draws, conversion: conversion,
             value: conversion.scaled(ladder.value(of: k, objective: objective)), boundBy: boundBy)
     }
-}
-
-/// The positions holding the maximum of `values`.
-private func argmaxes(_ values: [Double]) -> [Int] {
-    var best = -Double.infinity
-    var at: [Int] = []
-    for (k, v) in values.enumerated() {
-        if v > best {
-            best = v
-            at = [k]
-        } else if v == best {
-            at.append(k)
-        }
-    }
-    return at
 }
