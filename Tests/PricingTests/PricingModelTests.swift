@@ -284,6 +284,25 @@ extension Estimate {
         #expect(try LogitDemand(from: &r, version: LogitDemand.stateVersion) == merged)
     }
 
+    @Test func badContextTeachesNothingAndADamagedStateIsRefused() throws {
+        var model = LogitDemand(prices: prices, contextCount: 1)
+        model.learn(point: 2, context: [.nan], purchased: true)
+        model.learn(point: 2, context: [.infinity], purchased: false)
+        #expect(model == LogitDemand(prices: prices, contextCount: 1))
+        model.learn(point: 2, context: [1], purchased: true)
+        #expect(model.outcomes == 1)
+        // A precision that is not positive definite (a sign flipped on the diagonal).
+        var w = StateWriter()
+        model.encode(to: &w)
+        var bytes = w.bytes
+        let diagonal = bytes.count - 8 * (3 + 9)  // the precision's first entry: 9 entries, then 3 of the mean
+        var flipped = StateWriter()
+        flipped.write(-Double(bitPattern: bytes[diagonal..<(diagonal + 8)].reversed().reduce(0) { $0 << 8 | UInt64($1) }))
+        bytes.replaceSubrange(diagonal..<(diagonal + 8), with: flipped.bytes)
+        var r = StateReader(bytes)
+        #expect(throws: StateFormatError.self) { try LogitDemand(from: &r, version: LogitDemand.stateVersion) }
+    }
+
     @Test func posteriorDrawsSpreadAsTheCovarianceSays() {
         var model = LogitDemand(prices: prices)
         var market = SeededRandom(seed: 2)

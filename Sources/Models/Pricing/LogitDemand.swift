@@ -103,8 +103,10 @@ public struct LogitDemand: DemandModel {
 
     func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 
+    /// A context value that is not finite teaches nothing (it would poison the precision).
     public mutating func learn(point k: Int, context: [Double], purchased: Bool) {
         let x = features(k, context)
+        guard x.allSatisfy(\.isFinite) else { return }
         let p = sigmoid(dot(mean, x))
         let w = max(p * (1 - p), 1e-6)
         let d = dimension
@@ -139,14 +141,19 @@ public struct LogitDemand: DemandModel {
     /// θ = m + R⁻¹z draws from N(m, H⁻¹).
     func factor() -> [Double] {
         if let cachedFactor { return cachedFactor }
-        var a = precision
-        var n = Int32(dimension), lda = n, info: Int32 = 0
+        guard let r = Self.cholesky(precision, dimension) else { preconditionFailure("the precision of a logit demand model is positive definite") }
+        return r
+    }
+
+    /// The upper factor of `h` (row-major, d × d), nil when `h` is not positive definite.
+    /// Row-major H is column-major Hᵀ = H; LAPACK's lower factor L (column-major) read
+    /// row-major is Lᵀ = R.
+    static func cholesky(_ h: [Double], _ d: Int) -> [Double]? {
+        var a = h
+        var n = Int32(d), lda = n, info: Int32 = 0
         var uplo = CChar(UInt8(ascii: "L"))
-        // Row-major H is column-major Hᵀ = H; asking for L (column-major) gives Rᵀ there,
-        // which read row-major is R's transpose's transpose: the upper factor, row-major.
         a.withUnsafeMutableBufferPointer { dpotrf_(&uplo, &n, $0.baseAddress, &lda, &info, 1) }
-        precondition(info == 0, "the precision of a logit demand model is positive definite")
-        let d = dimension
+        guard info == 0 else { return nil }
         for i in 0..<d { for j in 0..<i { a[i * d + j] = 0 } }
         return a
     }
@@ -242,7 +249,9 @@ extension LogitDemand: StateCodable {
         outcomes = try r.readInt64()
         for i in precision.indices { precision[i] = try r.readDouble() }
         for i in mean.indices { mean[i] = try r.readDouble() }
-        guard precision.allSatisfy(\.isFinite), mean.allSatisfy(\.isFinite), outcomes >= 0 else { throw StateFormatError("logit demand state out of range") }
+        guard precision.allSatisfy(\.isFinite), mean.allSatisfy(\.isFinite), outcomes >= 0, Self.cholesky(precision, dimension) != nil else {
+            throw StateFormatError("logit demand state out of range (a precision must be finite and positive definite)")
+        }
     }
 }
 
