@@ -6,7 +6,8 @@ import Pricing
 
 /// Pricing on simulated demand with a known truth (Ferreira, Simchi-Levi and Wang's
 /// single-product instance): revenue as a share of the linear program's bound for the
-/// inventory plans and inventory-blind Thompson sampling, one JSON line per policy, stock
+/// inventory plans, the posterior-sampling dynamic program and inventory-blind Thompson
+/// sampling, one JSON line per policy, stock
 /// and seed; then in-process decisions + updates per second on one core for a ladder of
 /// 10, one product at a time and 100 products per request.
 struct PricingBench: ParsableCommand {
@@ -26,6 +27,7 @@ struct PricingBench: ParsableCommand {
         let policies: [(String, PricingPolicy)] = [
             ("ts-update", try PricingPolicy(strategy: .inventoryPlan(resolving: true), propensityDraws: 1)),
             ("ts-fixed", try PricingPolicy(strategy: .inventoryPlan(resolving: false), propensityDraws: 1)),
+            ("dynamic program (posterior sampling)", try PricingPolicy(strategy: .dynamicProgram(episode: 0.1))),
             ("thompson (inventory-blind)", try PricingPolicy(strategy: .thompson, propensityDraws: 1)),
         ]
         for share in [0.25, 0.5] {

@@ -171,3 +171,50 @@ extension LogitPricingTests {
         }
     }
 }
+
+@Suite struct DynamicProgramTests {
+    @Test func stockValuesEqualABruteForceTableOnSmallInstances() {
+        var random = SeededRandom(seed: 4)
+        for _ in 0..<20 {
+            let k = 1 + Int(random.next() % 4)
+            let values = (0..<k).map { _ in 1 + 20 * random.unit() }
+            let conversion = (0..<k).map { _ in random.unit() }
+            let customers = 1 + Int(random.next() % 30), units = Int(random.next() % 12)
+            // V[t][s], t customers and s units left.
+            var v = [[Double]](repeating: [Double](repeating: 0, count: units + 1), count: customers)
+            for t in 1..<customers {
+                for s in 1...max(1, units) where s <= units {
+                    var best = v[t - 1][s]
+                    for j in 0..<k { best = max(best, conversion[j] * (values[j] + v[t - 1][s - 1]) + (1 - conversion[j]) * v[t - 1][s]) }
+                    v[t][s] = best
+                }
+            }
+            let plan = StockValues.solve(values: values, conversion: conversion, customers: customers, units: units, episode: customers, rows: customers)
+            for left in 1...customers {
+                for s in 1...max(1, units) where s <= units {
+                    let expected = v[left - 1][s] - v[left - 1][s - 1]
+                    #expect(abs(plan.opportunityCost(units: s, customersLeft: left) - expected) < 1e-9, "\(customers) customers, \(units) units: at \(left), \(s)")
+                }
+            }
+            #expect(plan.answer(allowed: Array(0..<k), units: 0, customersLeft: customers) == nil)
+        }
+    }
+
+    @Test(arguments: [0.25, 0.5])
+    func posteriorSamplingDynamicProgramReachesTheBoundAndBeatsBlindThompson(stockShare: Double) throws {
+        let periods = 10_000
+        let market = BernoulliMarket(ladder: paperLadder, conversion: paperDemand)
+        let stock = Int(stockShare * Double(periods))
+        let bound = Double(periods) * PricingPolicy.bound(values: paperLadder.prices.map(\.units), conversion: paperDemand, rate: stockShare)
+        let dp = try PricingPolicy(strategy: .dynamicProgram(episode: 0.1))
+        let blind = try PricingPolicy(strategy: .thompson, propensityDraws: 1)
+        for seed: UInt64 in [1, 2] {
+            let r = market.run(dp, periods: periods, stock: stock, seed: seed)
+            let b = market.run(blind, periods: periods, stock: stock, seed: seed)
+            #expect(r.sales <= stock)
+            #expect(r.value / bound >= 0.98, "seed \(seed): dynamic program \(r.value / bound) of the bound")
+            #expect(r.value > b.value, "seed \(seed): \(r.value) against blind Thompson \(b.value)")
+        }
+        #expect(throws: PricingError.self) { try PricingPolicy(strategy: .dynamicProgram(episode: 0)) }
+    }
+}

@@ -65,11 +65,19 @@ public struct BernoulliMarket: Sendable {
         let tail = tailFrom ?? periods
         var tailEarned = 0.0, tailBest = 0.0
         let values = ladder.prices.indices.map { ladder.value(of: $0, objective: policy.objective) }
+        var plan: StockValues?
+        var solvedAt = 0
         for t in 0..<periods {
             let truth = truth(at: t)
             let best = zip(values, truth).map { $0 * $1 }.max()!
             let inventory = left.map { Inventory(remaining: Double($0), periodsLeft: Double(periods - t), initialRate: Double(stock!) / Double(periods)) }
-            let d = policy.decide(ladder: ladder, demand: demand, allowed: points, inventory: inventory, random: &decisions)
+            if case .dynamicProgram(let episode) = policy.strategy, let units = left, plan == nil || periods - t - 1 < plan!.lastCheckpoint || t >= 2 * solvedAt {
+                solvedAt = max(1, t)
+                let customers = periods - t
+                let theta = demand.draw(Array(ladder.prices.indices), context: [], random: &decisions)
+                plan = StockValues.solve(values: values, conversion: theta, customers: customers, units: units, episode: max(1, Int(episode * Double(customers))))
+            }
+            let d = policy.decide(ladder: ladder, demand: demand, allowed: points, inventory: inventory, plan: plan, random: &decisions)
             let expected = d.point.map { values[$0] * truth[$0] } ?? 0
             out.pseudoRegret += best - expected
             if t >= tail {

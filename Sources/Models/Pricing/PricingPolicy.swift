@@ -19,6 +19,14 @@ public enum PricingStrategy: Sendable, Equatable {
     /// remaining stock over the remaining customers (TS-update); otherwise the rate stays
     /// the initial stock over the horizon (TS-fixed).
     case inventoryPlan(resolving: Bool)
+    /// Posterior sampling over (units left, customers left): sample the conversions, solve
+    /// the dynamic program of `StockValues` for the stock and the customers left, and
+    /// follow it for an episode — until the customers served have doubled since it was
+    /// solved (short episodes while little is known), or for `episode` × the customers
+    /// left, whichever comes first — before sampling again.
+    /// Given its plan the answer is deterministic (propensity 1). Without a plan (or
+    /// without inventory) it answers as the re-solving inventory plan.
+    case dynamicProgram(episode: Double)
 }
 
 /// Stock that must last until the end of a selling horizon.
@@ -80,6 +88,9 @@ public struct PricingPolicy: Sendable, Equatable {
         if case .epsilonGreedy(let e) = strategy, !(0...1).contains(e) {
             throw PricingError("epsilon must be in 0...1, found \(e)")
         }
+        if case .dynamicProgram(let e) = strategy, !(e > 0 && e <= 1) {
+            throw PricingError("the episode must be a share of the customers left in (0, 1], found \(e)")
+        }
         guard propensityDraws >= 1 else { throw PricingError("propensity_draws must be at least 1, found \(propensityDraws)") }
         guard level > 0, level < 1 else { throw PricingError("the interval level must be in (0, 1), found \(level)") }
         self.strategy = strategy
@@ -93,10 +104,11 @@ public struct PricingPolicy: Sendable, Equatable {
     /// `PriceGuardrails.allowed` leaves). `quoted` is the point this user was quoted
     /// within the same-user time, which is kept while the guardrails still allow it; with
     /// `inventory`, no unit left means no price. `table` (`answerTable` for the same state,
-    /// allowed points, context and stock) replaces the decision's own propensity draws.
+    /// allowed points, context and stock) replaces the decision's own propensity draws;
+    /// `plan` is the dynamic program's current solution (`StockValues`).
     public func decide<D: DemandModel>(
         ladder: PriceLadder, demand: D, context: [Double] = [], allowed: [Int], boundBy: [Guardrail] = [],
-        inventory: Inventory? = nil, quoted: Int? = nil, table: AnswerTable? = nil, random: inout SeededRandom
+        inventory: Inventory? = nil, quoted: Int? = nil, table: AnswerTable? = nil, plan: StockValues? = nil, random: inout SeededRandom
     ) -> PriceDecision {
         precondition(!allowed.isEmpty, "no allowed price")
         if let inventory, inventory.remaining < 1 {
@@ -123,7 +135,13 @@ public struct PricingPolicy: Sendable, Equatable {
             var wins = 1.0
             for _ in 1..<propensityDraws where thompsonWinner(allowed, values, demand, context, &random) == pick { wins += 1 }
             return answer(allowed[pick], propensity: wins / Double(propensityDraws), draws: propensityDraws, ladder, demand, context, boundBy)
-        case .inventoryPlan:
+        case .dynamicProgram where plan != nil && inventory != nil:
+            let (plan, inventory) = (plan!, inventory!)
+            guard let i = plan.answer(allowed: allowed, units: Int(inventory.remaining), customersLeft: Int(inventory.periodsLeft.rounded())) else {
+                return PriceDecision(point: nil, propensity: 1, conversion: nil, value: nil, boundBy: boundBy)
+            }
+            return answer(allowed[i], propensity: 1, draws: nil, ladder, demand, context, boundBy)
+        case .inventoryPlan, .dynamicProgram:
             let rate = self.rate(inventory)
             var own = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
             let k = sample(own, random.unit())
@@ -173,7 +191,7 @@ public struct PricingPolicy: Sendable, Equatable {
         case .thompson:
             for _ in 0..<draws { p[thompsonWinner(allowed, values, demand, context, &random)] += 1 }
             for i in p.indices { p[i] /= Double(draws) }
-        case .inventoryPlan:
+        case .inventoryPlan, .dynamicProgram:
             let rate = self.rate(inventory)
             for _ in 0..<draws {
                 let x = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
@@ -186,8 +204,11 @@ public struct PricingPolicy: Sendable, Equatable {
     }
 
     private func rate(_ inventory: Inventory?) -> Double? {
-        guard case .inventoryPlan(let resolving) = strategy else { return nil }
-        return inventory.map { resolving ? $0.currentRate : $0.initialRate }
+        switch strategy {
+        case .inventoryPlan(let resolving): inventory.map { resolving ? $0.currentRate : $0.initialRate }
+        case .dynamicProgram: inventory.map(\.currentRate)
+        default: nil
+        }
     }
 
     /// The selling plan for one customer: the probability of quoting each point, maximising
