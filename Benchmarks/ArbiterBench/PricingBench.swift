@@ -7,9 +7,9 @@ import Pricing
 /// Pricing on simulated demand with a known truth (Ferreira, Simchi-Levi and Wang's
 /// single-product instance): revenue as a share of the linear program's bound for the
 /// inventory plans, the posterior-sampling dynamic program and inventory-blind Thompson
-/// sampling, one JSON line per policy, stock
-/// and seed; then in-process decisions + updates per second on one core for a ladder of
-/// 10, one product at a time and 100 products per request.
+/// sampling, one JSON line per policy, stock and seed; then in-process decisions +
+/// updates per second on one core for a ladder of 10, one product at a time and 100
+/// products per request.
 struct PricingBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pricing")
     @Option(help: "Customers per simulated run.") var periods = 10_000

@@ -71,8 +71,10 @@ public struct BernoulliMarket: Sendable {
             let truth = truth(at: t)
             let best = zip(values, truth).map { $0 * $1 }.max()!
             let inventory = left.map { Inventory(remaining: Double($0), periodsLeft: Double(periods - t), initialRate: Double(stock!) / Double(periods)) }
-            if case .dynamicProgram(let episode) = policy.strategy, let units = left, plan == nil || periods - t - 1 < plan!.lastCheckpoint || t >= 2 * solvedAt {
-                solvedAt = max(1, t)
+            if case .dynamicProgram(let episode) = policy.strategy, let units = left,
+                StockValues.isDue(plan, customersLeft: periods - t, served: t, servedAtSolve: solvedAt)
+            {
+                solvedAt = t
                 let customers = periods - t
                 let theta = demand.draw(Array(ladder.prices.indices), context: [], random: &decisions)
                 plan = StockValues.solve(values: values, conversion: theta, customers: customers, units: units, episode: max(1, Int(episode * Double(customers))))

@@ -64,6 +64,14 @@ public struct StockValues: Sendable, Equatable {
     /// The lowest time this plan serves: below it, solve again.
     public var lastCheckpoint: Int { checkpoints.last ?? 0 }
 
+    /// Whether the next customer needs a new plan: none yet, the plan's rows end above
+    /// their time, or the customers served have doubled since the plan was solved (the
+    /// posterior has changed enough to sample again).
+    public static func isDue(_ plan: StockValues?, customersLeft: Int, served: Int, servedAtSolve: Int) -> Bool {
+        guard let plan else { return true }
+        return customersLeft - 1 < plan.lastCheckpoint || served >= 2 * max(1, servedAtSolve)
+    }
+
     /// Δ_{t}(s) for the next customer with `units` left and `customersLeft` customers left
     /// (this one included), from the nearest row at or above t = customersLeft − 1.
     public func opportunityCost(units: Int, customersLeft: Int) -> Double {
