@@ -38,7 +38,8 @@ python3 - "$work" "$runs" <<'PY'
 import glob, json, statistics, sys
 work, runs = sys.argv[1], int(sys.argv[2])
 revenue = [json.loads(l) for l in open(f"{work}/arbiter-1.jsonl") if '"revenue"' in l]
-revenue += [json.loads(l) for l in open(f"{work}/mabwiser.jsonl")]
+bound = {r["stock_share"]: r["bound"] for r in revenue}
+revenue += [dict(r, share=r["revenue"] / bound[r["stock_share"]]) for r in map(json.loads, open(f"{work}/mabwiser.jsonl"))]
 print("## Revenue as a share of the linear program's bound (median over seeds, same run)\n")
 print("| policy | stock ¼ of customers | min–max | stock ½ | min–max | seconds per run (½) |\n|---|---:|---:|---:|---:|---:|")
 for policy in dict.fromkeys(r["policy"] for r in revenue):

@@ -15,7 +15,8 @@ given the Bernoulli trick (Agrawal and Goyal 2012) instead: a sale at price p is
 with probability p / max price, else 0, which makes the Beta posterior's mean the arm's
 revenue over the top price: Thompson sampling on revenue. One customer per period, one
 `predict` and one `partial_fit` per customer; no sale once the stock is gone. Prints one
-JSON line per stock share and seed, as `arbiter-bench pricing` does.
+JSON line per stock share and seed with the revenue; Benchmarks/pricing.sh divides it by
+the linear program's bound that `arbiter-bench pricing` reports for the same instance.
 """
 
 import argparse
@@ -32,19 +33,6 @@ from mabwiser.mab import MAB, LearningPolicy  # noqa: E402
 
 PRICES = [29.9, 34.9, 39.9, 44.9]
 CONVERSION = [0.8, 0.6, 0.3, 0.1]
-
-
-def bound(share):
-    """The linear program's value per customer (maximise sum p d x subject to sum d x <= share,
-    sum x <= 1): its optimum is a vertex, one price offered to a share of the customers or
-    two prices splitting all of them, so trying every such vertex finds it."""
-    best = max(p * d * min(1.0, share / d) for p, d in zip(PRICES, CONVERSION))
-    for i in range(len(PRICES)):
-        for j in range(i + 1, len(PRICES)):
-            xi = (share - CONVERSION[j]) / (CONVERSION[i] - CONVERSION[j])
-            if 0 <= xi <= 1:
-                best = max(best, xi * PRICES[i] * CONVERSION[i] + (1 - xi) * PRICES[j] * CONVERSION[j])
-    return best
 
 
 def run(periods, share, seed):
@@ -66,9 +54,8 @@ def run(periods, share, seed):
         reward = 1 if bought and rng.random() < PRICES[k] / PRICES[-1] else 0
         mab.partial_fit(decisions=[k], rewards=[reward])
     elapsed = time.perf_counter() - start
-    b = periods * bound(share)
     return {"study": "revenue", "policy": "mabwiser thompson (inventory-blind)", "stock_share": share, "seed": seed,
-            "revenue": revenue, "bound": b, "share": revenue / b, "seconds": elapsed}
+            "revenue": revenue, "seconds": elapsed}
 
 
 if __name__ == "__main__":

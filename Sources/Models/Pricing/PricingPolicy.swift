@@ -117,24 +117,24 @@ public struct PricingPolicy: Sendable, Equatable {
         if let quoted, allowed.contains(quoted) {
             return answer(quoted, propensity: 1, draws: nil, ladder, demand, context, boundBy + [.sameUser])
         }
-        let values = allowed.map { ladder.value(of: $0, objective: objective) }
+        // The propensity of a sampled answer: the decision's own draw counting as one, the
+        // rest from the table, or from further draws of the decision's own generator.
+        func further(_ random: inout SeededRandom) -> AnswerTable? {
+            table ?? (propensityDraws > 1
+                ? answerTable(ladder: ladder, demand: demand, context: context, allowed: allowed, inventory: inventory, draws: propensityDraws - 1, random: &random) : nil)
+        }
         switch strategy {
-        case .epsilonGreedy(let epsilon):
-            let means = demand.means(allowed, context: context)
-            let best = argmaxes(zip(means, values).map { $0 * $1 }).at
-            var p = [Double](repeating: epsilon / Double(allowed.count), count: allowed.count)
-            for i in best { p[i] += (1 - epsilon) / Double(best.count) }
-            let k = sample(p, random.unit()) ?? p.count - 1
+        case .epsilonGreedy:
+            let p = answerTable(ladder: ladder, demand: demand, context: context, allowed: allowed, inventory: inventory, draws: 1, random: &random).probabilities
+            let k = sample(Array(p.prefix(allowed.count)), random.unit()) ?? allowed.count - 1
             return answer(allowed[k], propensity: p[k], draws: nil, ladder, demand, context, boundBy)
         case .thompson:
+            let values = allowed.map { ladder.value(of: $0, objective: objective) }
             let pick = thompsonWinner(allowed, values, demand, context, &random)
-            if let table {
-                let n = Double(table.draws)
-                return answer(allowed[pick], propensity: (table.probabilities[pick] * n + 1) / (n + 1), draws: table.draws + 1, ladder, demand, context, boundBy)
-            }
-            var wins = 1.0
-            for _ in 1..<propensityDraws where thompsonWinner(allowed, values, demand, context, &random) == pick { wins += 1 }
-            return answer(allowed[pick], propensity: wins / Double(propensityDraws), draws: propensityDraws, ladder, demand, context, boundBy)
+            let rest = further(&random)
+            let n = Double(rest?.draws ?? 0)
+            let propensity = ((rest?.probabilities[pick] ?? 0) * n + 1) / (n + 1)
+            return answer(allowed[pick], propensity: propensity, draws: Int(n) + 1, ladder, demand, context, boundBy)
         case .dynamicProgram where plan != nil && inventory != nil:
             let (plan, inventory) = (plan!, inventory!)
             guard let i = plan.answer(allowed: allowed, units: Int(inventory.remaining), customersLeft: Int(inventory.periodsLeft.rounded())) else {
@@ -142,28 +142,18 @@ public struct PricingPolicy: Sendable, Equatable {
             }
             return answer(allowed[i], propensity: 1, draws: nil, ladder, demand, context, boundBy)
         case .inventoryPlan, .dynamicProgram:
-            let rate = self.rate(inventory)
-            var own = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
+            let values = allowed.map { ladder.value(of: $0, objective: objective) }
+            var own = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate(inventory))
             let k = sample(own, random.unit())
             own.append(max(0, 1 - own.reduce(0, +)))
-            // Rao–Blackwellised: the average of the plans' probabilities over the draws, the
-            // decision's own counting as one.
-            var total = own, n = 1.0
-            if let table {
-                n += Double(table.draws)
-                for (i, p) in table.probabilities.enumerated() { total[i] += p * Double(table.draws) }
-            } else {
-                for _ in 1..<propensityDraws {
-                    let x = Self.plan(values: values, conversion: demand.draw(allowed, context: context, random: &random), rate: rate)
-                    for (i, xi) in x.enumerated() { total[i] += xi }
-                    total[x.count] += max(0, 1 - x.reduce(0, +))
-                }
-                n = Double(propensityDraws)
-            }
+            // Rao–Blackwellised: the average of the plans' probabilities over the draws.
+            let rest = further(&random)
+            let n = Double(rest?.draws ?? 0)
+            let propensity = { (i: Int) in (own[i] + (rest?.probabilities[i] ?? 0) * n) / (n + 1) }
             guard let k else {
-                return PriceDecision(point: nil, propensity: total[allowed.count] / n, propensityDraws: Int(n), conversion: nil, value: nil, boundBy: boundBy)
+                return PriceDecision(point: nil, propensity: propensity(allowed.count), propensityDraws: Int(n) + 1, conversion: nil, value: nil, boundBy: boundBy)
             }
-            return answer(allowed[k], propensity: total[k] / n, draws: Int(n), ladder, demand, context, boundBy)
+            return answer(allowed[k], propensity: propensity(k), draws: Int(n) + 1, ladder, demand, context, boundBy)
         }
     }
 
