@@ -38,9 +38,16 @@ struct PricingBench: ParsableCommand {
                     let start = MonotonicClock.nanos
                     let o = market.run(policy, periods: periods, stock: stock, seed: seed)
                     let elapsed = Double(MonotonicClock.nanos - start) / 1e9
-                    emit([("study", "revenue"), ("policy", name), ("stock_share", share), ("seed", Int(seed)), ("revenue", o.value), ("bound", bound), ("share", o.value / bound), ("seconds", elapsed)])
+                    emit([("study", "revenue"), ("policy", name), ("stock_share", share), ("seed", Int(seed)), ("revenue", o.value), ("bound", bound), ("share", o.value / bound), ("seconds", elapsed), ("plans", o.plans)])
                 }
             }
+        }
+        // One dynamic-program solve over the whole horizon, the costliest a run makes.
+        for share in [0.25, 0.5] {
+            let start = MonotonicClock.nanos
+            let plan = StockValues.solve(values: ladder.prices.map(\.units), conversion: truth, customers: periods, units: Int(share * Double(periods)), episode: periods / 10)
+            emit([("study", "dynamic_program_solve"), ("customers", periods), ("units", Int(share * Double(periods))), ("rows", plan.checkpoints.count),
+                  ("seconds", Double(MonotonicClock.nanos - start) / 1e9)])
         }
         try throughput()
     }

@@ -34,6 +34,8 @@ public struct BernoulliMarket: Sendable {
         public var pseudoRegret: Double
         /// Expected value of the periods from `tailFrom` on, over the best possible there.
         public var tailShare: Double
+        /// Dynamic-program plans solved (`PricingStrategy.dynamicProgram`).
+        public var plans: Int
     }
 
     /// The truth at period t.
@@ -61,7 +63,7 @@ public struct BernoulliMarket: Sendable {
         var customers = SeededRandom(seed: seed)
         var decisions = SeededRandom(seed: seed ^ 0x5EED_DEC1_5105_0000)
         var left = stock
-        var out = Outcome(value: 0, sales: 0, quotes: [Int](repeating: 0, count: ladder.count), withheld: 0, pseudoRegret: 0, tailShare: 0)
+        var out = Outcome(value: 0, sales: 0, quotes: [Int](repeating: 0, count: ladder.count), withheld: 0, pseudoRegret: 0, tailShare: 0, plans: 0)
         let tail = tailFrom ?? periods
         var tailEarned = 0.0, tailBest = 0.0
         let values = ladder.prices.indices.map { ladder.value(of: $0, objective: policy.objective) }
@@ -75,6 +77,7 @@ public struct BernoulliMarket: Sendable {
                 StockValues.isDue(plan, customersLeft: periods - t, served: t, servedAtSolve: solvedAt)
             {
                 solvedAt = t
+                out.plans += 1
                 let customers = periods - t
                 let theta = demand.draw(Array(ladder.prices.indices), context: [], random: &decisions)
                 plan = StockValues.solve(values: values, conversion: theta, customers: customers, units: units, episode: max(1, Int(episode * Double(customers))))
