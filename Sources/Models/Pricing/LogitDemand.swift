@@ -111,13 +111,14 @@ public struct LogitDemand: DemandModel {
         let w = max(p * (1 - p), 1e-6)
         let d = dimension
         let prior = 1 / (priorScale * priorScale)
+        var h = precision
         for i in 0..<d {
             for j in 0..<d {
-                var h = precision[i * d + j]
-                if discount < 1 { h = i == j ? prior + discount * (h - prior) : discount * h }
-                precision[i * d + j] = h + w * x[i] * x[j]
+                if discount < 1 { h[i * d + j] = i == j ? prior + discount * (h[i * d + j] - prior) : discount * h[i * d + j] }
+                h[i * d + j] += w * x[i] * x[j]
             }
         }
+        precision = h
         let step = solve(x)
         let residual = (purchased ? 1 : 0) - p
         for i in 0..<d { mean[i] += step[i] * residual }
@@ -182,18 +183,20 @@ public struct LogitDemand: DemandModel {
         return (dot(mean, x), max(0, dot(x, solve(x))))
     }
 
+    /// The probit approximation of E[σ(η)], η ~ N(μ, v) (MacKay 1992).
+    private static func expectedSigmoid(_ mu: Double, _ v: Double) -> Double { sigmoid(mu / (1 + Double.pi * v / 8).squareRoot()) }
+
     public func means(_ points: [Int], context: [Double]) -> [Double] {
         points.map { k in
             let (mu, v) = predictor(k, context)
-            // The probit approximation of E[σ(η)], η ~ N(μ, v) (MacKay 1992).
-            return sigmoid(mu / (1 + Double.pi * v / 8).squareRoot())
+            return Self.expectedSigmoid(mu, v)
         }
     }
 
     public func conversion(_ k: Int, context: [Double], level: Double) -> Estimate {
         let (mu, v) = predictor(k, context)
         let z = normalQuantile(1 - (1 - level) / 2) * v.squareRoot()
-        return Estimate(mean: means([k], context: context)[0], low: sigmoid(mu - z), high: sigmoid(mu + z))
+        return Estimate(mean: Self.expectedSigmoid(mu, v), low: sigmoid(mu - z), high: sigmoid(mu + z))
     }
 
     /// Price elasticity of demand at point k under the posterior mean: (∂d/∂p)·p/d
@@ -209,8 +212,9 @@ public struct LogitDemand: DemandModel {
         precondition(other.prices == prices && other.contextCount == contextCount && other.priorScale == priorScale && other.discount == discount, "demand of another model")
         let d = dimension
         let info = zip(matrixTimes(precision, mean), matrixTimes(other.precision, other.mean)).map { $0 + $1 }
-        for i in 0..<(d * d) { precision[i] += other.precision[i] }
-        for i in 0..<d { precision[i * d + i] -= 1 / (priorScale * priorScale) }
+        var h = zip(precision, other.precision).map { $0 + $1 }
+        for i in 0..<d { h[i * d + i] -= 1 / (priorScale * priorScale) }
+        precision = h
         mean = solve(info)
         outcomes += other.outcomes
     }

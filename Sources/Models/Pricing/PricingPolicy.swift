@@ -126,7 +126,7 @@ public struct PricingPolicy: Sendable, Equatable {
         switch strategy {
         case .epsilonGreedy:
             let p = answerTable(ladder: ladder, demand: demand, context: context, allowed: allowed, inventory: inventory, draws: 1, random: &random).probabilities
-            let k = sample(Array(p.prefix(allowed.count)), random.unit()) ?? allowed.count - 1
+            let k = sample(p.prefix(allowed.count), random.unit()) ?? allowed.count - 1
             return answer(allowed[k], propensity: p[k], draws: nil, ladder, demand, context, boundBy)
         case .thompson:
             let values = allowed.map { ladder.value(of: $0, objective: objective) }
@@ -234,7 +234,7 @@ public struct PricingPolicy: Sendable, Equatable {
     }
 
     /// The position `u` falls on in the distribution `p` (nil past its total).
-    private func sample(_ p: [Double], _ u: Double) -> Int? {
+    private func sample<P: Collection<Double>>(_ p: P, _ u: Double) -> Int? {
         var u = u
         for (k, pk) in p.enumerated() {
             if u < pk { return k }
