@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "Events", "StateFormat", "Common", "Stream", "Bandits", "Scoring", "Recommenders", "Bidding", "MarketingMix",
+                "Events", "StateFormat", "Common", "Stream", "Bandits", "Scoring", "Recommenders", "Bidding", "MarketingMix", "Pricing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Bandits", "Events", "Common", "Stream", "Scoring",
+                "Engine", "Bandits", "Events", "Common", "Stream", "Scoring", "Pricing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Stream", "Events", "Common", "StateFormat", "Bandits", "Recommenders", "Bidding", "MarketingMix",
+                "Engine", "Stream", "Events", "Common", "StateFormat", "Bandits", "Recommenders", "Bidding", "MarketingMix", "Pricing",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // Read by path: the decision-state files of an earlier build.

@@ -188,7 +188,8 @@ public struct BanditLearner: DecisionMaker {
     }
 
     private mutating func register(_ i: Impression, at ts: Int64) {
-        guard let name = i.surface else { return }
+        // A price quote is the pricing surfaces' (`PricingLearner`), not a bandit's.
+        guard let name = i.surface, i.price == nil else { return }
         guard let k = surfaceIndex[name], let x = surfaces[k].learning.learnVector(context: i.context, armFeatures: i.armFeatures) else {
             unlearnable += 1
             return

@@ -202,9 +202,12 @@ public struct RewardJoin: Sendable, Equatable {
         return j
     }
 
-    /// Adds another shard's counters (surface k of `other` is surface `map[k]` here).
-    public mutating func addCounters(of other: RewardJoin, map: [Int]) {
-        for (k, c) in other.counters.enumerated() { counters[map[k]].add(c) }
+    /// Adds another shard's counters (surface k of `other` is surface `map[k]` here; nil:
+    /// not configured here, not counted).
+    public mutating func addCounters(of other: RewardJoin, map: [Int?]) {
+        for (k, c) in other.counters.enumerated() {
+            if let s = map[k] { counters[s].add(c) }
+        }
         orphans += other.orphans
     }
 

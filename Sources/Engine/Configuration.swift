@@ -112,6 +112,7 @@ public struct Configuration: Sendable, Equatable {
     public var http = HTTP()
     public var decisions = Decisions()
     public var surfaces: [SurfaceConfiguration] = []
+    public var pricing: [PricingConfiguration] = []
     public var mmm = MarketingMix()
     public var log = Log()
 
@@ -123,7 +124,9 @@ public struct Configuration: Sendable, Equatable {
 
     /// What the partitions' learners are made from, for a stream of `partitions`.
     public func learnerContext(partitions: Int) -> LearnerContext {
-        LearnerContext(surfaces: surfaces.map { SurfaceDefinition(config: $0).learning }, partitions: partitions, joinCapacity: decisions.maxPending)
+        LearnerContext(
+            surfaces: surfaces.map { SurfaceDefinition(config: $0).learning }, pricing: pricing.map(\.learning), partitions: partitions,
+            joinCapacity: decisions.maxPending)
     }
 
     public init() {}
@@ -197,11 +200,11 @@ public struct Configuration: Sendable, Equatable {
     /// `arbiter migrate`, which reads an earlier build's configuration).
     public static func load(path: String?, environment: [String: String], ignoringRetiredKeys: Bool = false) throws(ConfigurationError) -> Configuration {
         var flat: [(String, String)] = []
-        var surfacesNode: Node?
+        var sections: [String: Node] = [:]
         if let path {
             let bytes: [UInt8]
             do { bytes = try FileIO.readAll(path) } catch { throw ConfigurationError("cannot read configuration: \(error)") }
-            (flat, surfacesNode) = try flatten(yaml: String(decoding: bytes, as: UTF8.self), source: path)
+            (flat, sections) = try flatten(yaml: String(decoding: bytes, as: UTF8.self), source: path)
         }
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("ARBITER_") {
             if name.hasPrefix(propertyEnvironmentPrefix) {
@@ -223,10 +226,14 @@ public struct Configuration: Sendable, Equatable {
                 if ignoringRetiredKeys { continue }
                 throw ConfigurationError("'\(key)' is no longer a setting: \(reason); remove it")
             } else {
-                throw ConfigurationError("unknown configuration key '\(key)'; known keys: \(keys.keys.sorted().joined(separator: ", ")), kafka.properties.*, surfaces")
+                throw ConfigurationError("unknown configuration key '\(key)'; known keys: \(keys.keys.sorted().joined(separator: ", ")), kafka.properties.*, surfaces, pricing")
             }
         }
-        if let surfacesNode, let path { config.surfaces = try SurfaceConfiguration.parse(surfacesNode, source: path) }
+        if let node = sections["surfaces"], let path { config.surfaces = try SurfaceConfiguration.parse(node, source: path) }
+        if let node = sections["pricing"], let path { config.pricing = try PricingConfiguration.parse(node, source: path) }
+        if let clash = config.pricing.first(where: { p in config.surfaces.contains { $0.name == p.name } }) {
+            throw ConfigurationError("'\(clash.name)' is both a surface and a pricing surface; decisions name them alike, so give them different names")
+        }
         if let name = config.kafka.properties["partitioner"], Partitioner(rawValue: name) == nil {
             throw ConfigurationError("kafka.properties.partitioner '\(name)' is not one of \(Partitioner.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -239,20 +246,20 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// Dotted key/value pairs of a YAML mapping, in document order, and the `surfaces`
-    /// mapping, which holds lists and is read on its own.
-    static func flatten(yaml: String, source: String) throws(ConfigurationError) -> ([(String, String)], Node?) {
+    /// and `pricing` mappings, which hold lists and are read on their own.
+    static func flatten(yaml: String, source: String) throws(ConfigurationError) -> ([(String, String)], [String: Node]) {
         let node: Node?
         do { node = try Yams.compose(yaml: yaml) } catch { throw ConfigurationError("\(source) is not valid YAML: \(error)") }
-        guard let node else { return ([], nil) }
+        guard let node else { return ([], [:]) }
         var out: [(String, String)] = []
-        var surfaces: Node?
+        var sections: [String: Node] = [:]
         func walk(_ node: Node, _ prefix: String) throws(ConfigurationError) {
             switch node {
             case .mapping(let mapping):
                 for (k, v) in mapping {
                     guard let name = k.string else { throw ConfigurationError("\(source): keys must be strings (under '\(prefix)')") }
-                    if prefix.isEmpty, name == "surfaces" {
-                        surfaces = v
+                    if prefix.isEmpty, name == "surfaces" || name == "pricing" {
+                        sections[name] = v
                         continue
                     }
                     try walk(v, prefix.isEmpty ? name : prefix + "." + name)
@@ -265,7 +272,7 @@ public struct Configuration: Sendable, Equatable {
         }
         guard case .mapping = node else { throw ConfigurationError("\(source): the top level must be a mapping") }
         try walk(node, "")
-        return (out, surfaces)
+        return (out, sections)
     }
 
     private static func nonEmpty(_ v: String, _ key: String) throws(ConfigurationError) -> String {

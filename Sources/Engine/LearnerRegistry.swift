@@ -3,6 +3,7 @@ import Bidding
 import Common
 import Events
 import MarketingMix
+import Pricing
 import Recommenders
 import Scoring
 import StateFormat
@@ -11,13 +12,16 @@ import StateFormat
 public struct LearnerContext: Sendable, Equatable {
     /// The decision points, as their learning needs them.
     public var surfaces: [SurfaceLearning]
+    /// The pricing surfaces, as their learning needs them.
+    public var pricing: [PricingSurface]
     /// Partitions of the event stream (1 for a file).
     public var partitions: Int
     /// Open and remembered decisions the reward join keeps per partition at most.
     public var joinCapacity: Int
 
-    public init(surfaces: [SurfaceLearning] = [], partitions: Int = 1, joinCapacity: Int = 1_000_000) {
+    public init(surfaces: [SurfaceLearning] = [], pricing: [PricingSurface] = [], partitions: Int = 1, joinCapacity: Int = 1_000_000) {
         self.surfaces = surfaces
+        self.pricing = pricing
         self.partitions = max(1, partitions)
         self.joinCapacity = max(1, joinCapacity)
     }
@@ -55,6 +59,7 @@ public enum LearnerRegistry {
         LearnerRegistration(BanditLearner.self, summary: "decisions") { c in
             try BanditLearner(surfaces: c.surfaces, partitions: c.partitions, capacity: c.joinCapacity)
         },
+        LearnerRegistration(PricingLearner.self, summary: "prices") { c in PricingLearner(surfaces: c.pricing, partitions: c.partitions, capacity: c.joinCapacity) },
     ]
 
     static let byName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1.name, $0) })

@@ -151,6 +151,9 @@ public struct Impression: Sendable, Hashable {
     public var context: [String: Double] { decision?.context ?? [:] }
     /// The chosen arm's feature values (policies with a shared linear payoff).
     public var armFeatures: [Double] { decision?.armFeatures ?? [] }
+    /// The price quoted, when the impression is a logged price decision: `action` is then
+    /// the product, and the pricing surface learns its demand, not a bandit.
+    public var price: Money? { decision?.price }
     // Boxed (an indirect case): with these fields inline, copying an event went through
     // memmove, 3 % of decoding's time, for impressions that mostly carry none of them.
     private let logged: Logged?
@@ -162,15 +165,15 @@ public struct Impression: Sendable, Hashable {
 
     public init(
         decisionID: String, user: String, action: String, position: Int64? = nil, propensity: Double? = nil, surface: String? = nil,
-        context: [String: Double] = [:], armFeatures: [Double] = []
+        context: [String: Double] = [:], armFeatures: [Double] = [], price: Money? = nil
     ) {
         self.decisionID = decisionID
         self.user = user
         self.action = action
         self.position = position
         self.propensity = propensity
-        let carries = surface != nil || !context.isEmpty || !armFeatures.isEmpty
-        logged = carries ? .decision(LoggedDecision(surface: surface, context: context, armFeatures: armFeatures)) : nil
+        let carries = surface != nil || !context.isEmpty || !armFeatures.isEmpty || price != nil
+        logged = carries ? .decision(LoggedDecision(surface: surface, context: context, armFeatures: armFeatures, price: price)) : nil
     }
 }
 
@@ -179,6 +182,7 @@ struct LoggedDecision: Sendable, Hashable {
     var surface: String?
     var context: [String: Double]
     var armFeatures: [Double]
+    var price: Money?
 }
 
 public struct Reward: Sendable, Hashable {

@@ -17,18 +17,14 @@ public struct UserController: Sendable {
     public let views: ViewBuilder
     public let routing: UserRouting
     public let instance: String
-    let pool: BlockingPool
-
-    /// Marks a forwarded request, so that a stale owner answers 503 instead of forwarding
-    /// it on (no loops while membership settles).
-    static let forwardedHeader = HTTPField.Name("X-Arbiter-Forwarded-By")!
+    let forwarder: Forwarder
 
     public init(partitions: any PartitionReader, views: ViewBuilder, routing: UserRouting, instance: String) {
         self.partitions = partitions
         self.views = views
         self.routing = routing
         self.instance = instance
-        pool = BlockingPool(threads: 4, name: "forward")
+        forwarder = Forwarder(instance: instance)
     }
 
     public func register<Context: RequestContext>(on router: Router<Context>) {
@@ -44,29 +40,9 @@ public struct UserController: Sendable {
                 case .answer(let bytes):
                     return json(bytes, status: .ok)
                 case .notHeld:
-                    if let from = request.headers[UserController.forwardedHeader] {
-                        throw RouteError(.serviceUnavailable, "partition \(partition) is not held here (forwarded by \(from)); the group is rebalancing, retry")
-                    }
-                    guard let member = views.view.owner(of: partition), member.instance != instance else {
-                        throw RouteError(.serviceUnavailable, "partition \(partition) has no owner right now (the group is rebalancing); retry")
-                    }
-                    return try await forward(to: member, path: "/v1/users/" + HTTPClient.percentEncoded(user))
+                    return try await forwarder.forward(request, partition: partition, view: views.view, method: "GET", path: "/v1/users/" + HTTPClient.percentEncoded(user))
                 }
             }
-        }
-    }
-
-    private func forward(to member: Member, path: String) async throws -> Response {
-        let url = member.address + path
-        let headers = ["\(UserController.forwardedHeader.rawName): \(instance)"]
-        let result: Result<HTTPClient.Response, HTTPClient.Failure> = await pool.run {
-            do throws(HTTPClient.Failure) { return .success(try HTTPClient.request("GET", url, headers: headers, timeoutMillis: 5000)) } catch { return .failure(error) }
-        }
-        switch result {
-        case .success(let r):
-            return json(r.body, status: HTTPResponse.Status(code: r.status))
-        case .failure(let e):
-            throw RouteError(.serviceUnavailable, "the owner of the user's partition (\(member.instance)) did not answer: \(e.message)")
         }
     }
 
@@ -108,28 +84,5 @@ public struct UserController: Sendable {
         w.endArray()
         w.endObject()
         return w.bytes
-    }
-}
-
-/// A few threads for blocking calls (libcurl requests), so that HTTP event loops never
-/// wait on another process.
-final class BlockingPool: Sendable {
-    private let jobs = Mailbox<@Sendable () -> Void>()
-
-    init(threads: Int, name: String) {
-        for k in 0..<threads {
-            _ = WorkerThread(name: "\(name)-\(k)") { [jobs] in
-                while true {
-                    guard let job = jobs.take(timeoutMillis: 60_000) else { continue }
-                    job()
-                }
-            }
-        }
-    }
-
-    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
-            jobs.put { c.resume(returning: body()) }
-        }
     }
 }

@@ -100,11 +100,15 @@ struct Serve: AsyncParsableCommand {
                     logger.warning("offset commit failed; the snapshot holds the offsets", metadata: ["error": "\(error)"])
                 }
             })
+        let decisionLog = KafkaDecisionLog(producer: producer, topic: settings.kafka.eventsTopic)
         let decisions = DecisionService(
-            views: views, log: KafkaDecisionLog(producer: producer, topic: settings.kafka.eventsTopic), publisher: stateTopic, routing: routing,
+            views: views, log: decisionLog, publisher: stateTopic, routing: routing,
             seed: settings.decisions.seed, instance: instance, waitForLog: settings.decisions.waitForLog, logger: logger)
+        let prices = try PricingService(
+            configurations: settings.pricing, views: views, log: decisionLog, partitions: pipeline, routing: routing, seed: settings.decisions.seed,
+            idPrefix: decisions.idPrefix + "p", waitForLog: settings.decisions.waitForLog)
         logger.info("decision points ready", metadata: [
-            "surfaces": "\(decisions.surfaceNames)", "decision_log": "\(settings.kafka.eventsTopic)", "partitions": "\(partitions)",
+            "surfaces": "\(decisions.surfaceNames)", "pricing": "\(prices.names)", "decision_log": "\(settings.kafka.eventsTopic)", "partitions": "\(partitions)",
             "snapshots": "\(store.location)", "wait_for_log": "\(settings.decisions.waitForLog)",
         ])
 
@@ -119,6 +123,7 @@ struct Serve: AsyncParsableCommand {
                 try producer.send(topic: eventsTopic, partition: partition, key: Array(event.partitionKey.utf8), value: EventEncoder.encode(event))
             }
         ).register(on: router)
+        PriceController(service: prices, maxBodyBytes: settings.http.maxBodyBytes, instance: instance).register(on: router)
         SurfaceController(service: decisions, adminToken: settings.http.adminToken, maxBodyBytes: settings.http.maxBodyBytes).register(on: router)
         UserController(partitions: pipeline, views: views, routing: routing, instance: instance).register(on: router)
         let app = Application(

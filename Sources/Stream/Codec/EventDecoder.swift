@@ -160,9 +160,10 @@ public struct EventDecoder: Sendable {
             // impression logged elsewhere may carry a context of its own shape.
             let context = surface == nil ? [:] : try raw(.context).map { v throws(DecodeError) in try reader.numberObject(v, Field.context.name) } ?? [:]
             let armFeatures = surface == nil ? [] : try raw(.armFeatures).map { v throws(DecodeError) in try reader.numberArray(v, Field.armFeatures.name) } ?? []
+            let price = surface == nil ? nil : try raw(.price).map { v throws(DecodeError) in try reader.money(v, Field.price.name) }
             body = .impression(Impression(
                 decisionID: decision, user: user, action: action, position: position, propensity: propensity, surface: surface, context: context,
-                armFeatures: armFeatures))
+                armFeatures: armFeatures, price: price))
         case .reward:
             let decision = try id(.decisionID, &reader)
             let value = try reader.boundedNumber(try required(.value), Field.value.name)

@@ -37,6 +37,7 @@ public enum EventEncoder {
             if let p = e.position { w.key("position"); w.int(p) }
             if let p = e.propensity { w.key("propensity"); w.double(p) }
             if let s = e.surface { w.key("surface"); w.string(s) }
+            if let p = e.price { w.key("price"); w.raw(p.description) }
             if !e.context.isEmpty {
                 w.key("context"); w.beginObject()
                 for name in e.context.keys.sorted() {

@@ -5,7 +5,7 @@ import Events
 enum Field: UInt8, CaseIterable {
     case type, v, ts, user, item, decisionID, orderID, items, revenue, currency, action
     case position, propensity, value, auctionID, won, clearingPrice, click, conversion
-    case channel, amount, day, surface, context, armFeatures
+    case channel, amount, day, surface, context, armFeatures, price
 
     /// Its key in the JSON. From a table made once: interpolating a case reflects on the
     /// type, a few microseconds that decoding every decision and reward paid.
@@ -41,6 +41,7 @@ enum Field: UInt8, CaseIterable {
         case 5:
             if eq("items") { return .items }
             if eq("value") { return .value }
+            if eq("price") { return .price }
             return eq("click") ? .click : nil
         case 6: return eq("action") ? .action : (eq("amount") ? .amount : nil)
         case 7:
