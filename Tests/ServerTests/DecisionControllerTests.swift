@@ -124,9 +124,10 @@ struct OpenAPIDocument: @unchecked Sendable {
     /// body must match the declared schema.
     func withServer(adminToken: String = "s3cret", _ body: @Sendable (Client, InProcessEngine, QueuedRewards) async throws -> Void) async throws {
         let doc = try OpenAPIDocument()
-        let engine = try InProcessEngine(surfaces: Self.surfaces, partitions: 4, seed: 1, instance: "http", logger: Logger(label: "test"))
+        let engine = try InProcessEngine(surfaces: Self.surfaces, pricing: PriceControllerTests.pricing, partitions: 4, seed: 1, instance: "http", logger: Logger(label: "test"))
         let rewards = QueuedRewards()
         let router = Router()
+        PriceController(service: engine.prices, maxBodyBytes: 4096, instance: "http").register(on: router)
         DecisionController(service: engine.decisions, maxBodyBytes: 4096, submitReward: { e, p in rewards.events.withLock { $0.append((e, p)) } }).register(on: router)
         SurfaceController(service: engine.decisions, adminToken: adminToken, maxBodyBytes: 4096).register(on: router)
         let app = Application(router: router)

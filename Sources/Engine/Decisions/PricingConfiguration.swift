@@ -34,6 +34,19 @@ public struct PricingConfiguration: Sendable, Equatable {
     /// Probability of the credible intervals answered.
     public var interval: Double
 
+    public init(
+        learning: PricingSurface, strategy: PricingStrategy = .thompson, objective: PricingObjective = .revenue, guardrails: [PriceGuardrails]? = nil,
+        stock: [StockPlan?]? = nil, propensityDraws: Int = 1000, interval: Double = 0.9
+    ) {
+        self.learning = learning
+        self.strategy = strategy
+        self.objective = objective
+        self.guardrails = guardrails ?? Array(repeating: .none, count: learning.products.count)
+        self.stock = stock ?? Array(repeating: nil, count: learning.products.count)
+        self.propensityDraws = propensityDraws
+        self.interval = interval
+    }
+
     public var name: String { learning.name }
 
     /// The policy the strategy and objective make.
