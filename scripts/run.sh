@@ -42,7 +42,7 @@ echo "[run] Tansu broker on 127.0.0.1:$port (log: run/tansu.log)" >&2
 ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$run/snapshots" \
   ARBITER_HTTP_PORT="$http" "$arbiter" serve --config config/arbiter.yaml >"$run/arbiter.log" 2>&1 &
 serve_pid=$!
-echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics, POST /v1/decide, POST /v1/reward, /v1/surfaces, /v1/users/{user} (log: run/arbiter.log)" >&2
+echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics, POST /v1/decide, POST /v1/price, POST /v1/reward, /v1/surfaces, /v1/users/{user} (log: run/arbiter.log)" >&2
 
 "$arbiter" produce --input replay-data/sample-events.jsonl --bootstrap-servers "127.0.0.1:$port" --rate "$rate" &
 produce_pid=$!
@@ -81,6 +81,30 @@ PY
       curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"decision_id\":\"$id\",\"value\":1}" "http://127.0.0.1:$http/v1/reward" >/dev/null 2>&1 || true
     fi
   done
+  # Prices for a product page (two products) and a clearance item, as a shop's back end
+  # would ask; a third of the catalogue quotes sell (a reward naming the quote's id).
+  for request in \
+    "{\"surface\":\"catalogue\",\"user\":\"demo-$n\",\"products\":[\"cdnow-cd\",\"cdnow-box\"]}" \
+    "{\"surface\":\"clearance\",\"user\":\"demo-$n\",\"product\":\"poster\",\"context\":{\"mobile\":$((n % 2))}}"; do
+    prices=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$request" "http://127.0.0.1:$http/v1/price" 2>/dev/null || true)
+    [ -n "$prices" ] || continue
+    python3 - "$prices" <<'PY'
+import json, sys
+a = json.loads(sys.argv[1])
+def one(q):
+    if q["withheld"]:
+        return f"{q['product']} withheld ({q.get('units_left', 0)} units left)"
+    v = q[a["objective"]]
+    bound = f", bound by {', '.join(q['bound_by'])}" if q["bound_by"] else ""
+    return (f"{q['product']} {q['price']} {q['currency']} (propensity {q['propensity']:.2f}, {a['objective']} "
+            f"{v['mean']:.2f} [{v['low']:.2f}, {v['high']:.2f}] after {q['model_updates']} outcomes{bound})")
+print(f"[run] prices on {a['surface']} ({a['policy']}): " + "; ".join(one(q) for q in a["prices"]), file=sys.stderr)
+PY
+    if ((n % 3 == 0)); then
+      id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["prices"][0]["decision_id"])' "$prices")
+      curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"decision_id\":\"$id\",\"value\":1}" "http://127.0.0.1:$http/v1/reward" >/dev/null 2>&1 || true
+    fi
+  done
   # What the engine holds of one user, from the owner of the user's partition.
   user=$(curl -fsS "http://127.0.0.1:$http/v1/users/demo-$n" 2>/dev/null || true)
   [ -n "$user" ] && python3 - "$user" <<'PY'
@@ -94,4 +118,4 @@ PY
 done
 kill -0 "$produce_pid" 2>/dev/null && kill "$produce_pid" 2>/dev/null || true
 wait "$produce_pid" 2>/dev/null || true
-curl -fsS "http://127.0.0.1:$http/metrics" 2>/dev/null | grep -E '^arbiter_(events_total|dead_letters_total|consumer_lag |snapshot_age|decisions_total|rewards)' >&2 || true
+curl -fsS "http://127.0.0.1:$http/metrics" 2>/dev/null | grep -E '^arbiter_(events_total|dead_letters_total|consumer_lag |snapshot_age|decisions_total|rewards|price_quotes)' >&2 || true

@@ -6,7 +6,8 @@ import Testing
 /// Decisions over HTTP against a real broker: every decision reaches the events topic in
 /// its user's partition (also when the engine is stopped or killed right after
 /// deciding), rewards in the event stream and from POST /v1/reward teach the policy once
-/// each, and the join survives a restart.
+/// each, and the join survives a restart. Price quotes likewise reach the topic, and the
+/// purchases that follow in the stream teach their product's demand.
 @Suite(.serialized) struct DecisionIntegrationTests {
     func surface(_ engine: EngineProcess, _ name: String) async throws -> [String: Any] {
         let (code, body) = try await engine.get("/v1/surfaces/\(name)")
@@ -66,6 +67,32 @@ import Testing
         #expect(metrics.contains("arbiter_rewards_orphan_total 5"), "\(metrics.split(separator: "\n").filter { $0.contains("orphan") })")
         #expect(metrics.contains(#"arbiter_decisions_total{surface="home_banner"} 300"#))
 
+        // Prices: 40 shoppers get quotes for two products; half buy the CD at its price, and
+        // the purchase (through the stream) is learnt as a sale at that price, at once.
+        var quotes: [String: (price: Double, user: String)] = [:]
+        var buys: [String] = []
+        for k in 0..<40 {
+            let (code, a) = try await engine.post("/v1/price", #"{"surface":"catalogue","user":"shopper\#(k)","products":["cdnow-cd","cdnow-box"]}"#)
+            #expect(code == 200, "\(a)")
+            let prices = a["prices"] as? [[String: Any]] ?? []
+            #expect(prices.count == 2)
+            for q in prices { quotes[q["decision_id"] as! String] = (q["price"] as! Double, "shopper\(k)") }
+            if k % 2 == 0, let cd = prices.first, let price = cd["price"] as? Double {
+                buys.append(#"{"type":"purchase","v":1,"ts":\#(Int64(Date().timeIntervalSince1970 * 1000)),"user":"shopper\#(k)","order_id":"o\#(k)","items":[{"item":"cdnow-cd","price":\#(price),"quantity":1}],"revenue":\#(price),"currency":"USD"}"#)
+            }
+        }
+        let purchases = snapshots + "-purchases.jsonl"
+        try buys.joined(separator: "\n").write(toFile: purchases, atomically: true, encoding: .utf8)
+        try await waitForExit(try produce(purchases, to: broker), 60, "produce purchases")
+        try await engine.eventually(60, "sales learnt") {
+            (try await engine.metrics()).split(separator: "\n").contains { $0.hasPrefix("arbiter_price_outcomes_learnt{") && $0.contains("cdnow-cd") && $0.split(separator: " ").last.flatMap { Double($0) } == 20 }
+        }
+        // A shopper asking again within the same-user time keeps the quote they were shown.
+        let (kept, repeated) = try await engine.post("/v1/price", #"{"surface":"catalogue","user":"shopper1","product":"cdnow-box"}"#)
+        let keptQuote = (repeated["prices"] as? [[String: Any]])?.first ?? [:]
+        #expect(kept == 200 && (keptQuote["bound_by"] as? [String])?.contains("same_user") == true, "\(repeated)")
+        #expect(quotes[keptQuote["decision_id"] as? String ?? ""]?.user == "shopper1")
+
         // Decisions made just before SIGTERM are flushed to the topic before exit.
         for k in 0..<50 {
             let (code, d) = try await engine.post("/v1/decide", #"{"surface":"offer","user":"late\#(k)","context":{"orders":\#(k % 5)},"ranking":3}"#)
@@ -73,11 +100,15 @@ import Testing
             decisions.append((d["decision_id"] as! String, "late\(k)", d["action"] as! String, d["propensity"] as! Double))
         }
         try await engine.terminate()
-        let byID = try await loggedDecisions(broker)
+        let logged = try await loggedDecisions(broker)
+        let byID = logged.filter { $0.value.price == nil }
         #expect(byID.count == decisions.count, "\(byID.count) decision records for \(decisions.count) decisions")
         for d in decisions {
             #expect(byID[d.id]?.action == d.action && byID[d.id]?.propensity == d.propensity, "\(d.id)")
         }
+        let quoted = logged.filter { $0.value.price != nil }
+        #expect(quoted.count == quotes.count, "\(quoted.count) quote records for \(quotes.count) quotes: a kept price is not logged again")
+        for (id, q) in quotes { #expect(quoted[id]?.price?.units == q.price && quoted[id]?.user == q.user, "\(id)") }
 
         // Restarted, the engine keeps what it learnt and remembers settled decisions: a
         // repeated click is a duplicate, not a second update.

@@ -123,9 +123,10 @@ public struct PricingConfiguration: Sendable, Equatable {
         let discount = try number(f["discount"], "\(at).discount", default: 1, in: 0.5...1)
         let window = Int64(try number(f["attribution_window_ms"], "\(at).attribution_window_ms", default: 30 * 60_000, in: 1...(30 * 86_400_000), integer: true))
         let period = Int64(try number(f["period_ms"], "\(at).period_ms", default: 86_400_000, in: 60_000...(366 * 86_400_000), integer: true))
-        let draws = Int(try number(f["propensity_draws"], "\(at).propensity_draws", default: 1000, in: 1...100_000, integer: true))
+        // Without context a view's decisions share one table of draws; with it each draws its own.
+        let draws = Int(try number(f["propensity_draws"], "\(at).propensity_draws", default: features.isEmpty ? 1000 : 100, in: 1...100_000, integer: true))
         let interval = try number(f["interval"], "\(at).interval", default: 0.9, in: 0.5...0.999)
-        let surfaceGuardrails = try f["guardrails"].map { (n) throws(ConfigurationError) in try guardrails(n, "\(at).guardrails") } ?? .none
+        let surfaceGuardrails = try f["guardrails"].map { (n) throws(ConfigurationError) in try guardrails(n, "\(at).guardrails", over: .none) } ?? .none
 
         guard case .mapping(let productNodes)? = f["products"], !productNodes.isEmpty else {
             throw ConfigurationError("\(at).products is required: product ids mapped to their prices")
@@ -166,7 +167,8 @@ public struct PricingConfiguration: Sendable, Equatable {
             } catch {
                 throw ConfigurationError("\(pat): \(error.message)")
             }
-            let g = try p["guardrails"].map { (n) throws(ConfigurationError) in try guardrails(n, "\(pat).guardrails") } ?? surfaceGuardrails
+            // A product's guardrails replace the surface's key by key.
+            let g = try p["guardrails"].map { (n) throws(ConfigurationError) in try guardrails(n, "\(pat).guardrails", over: surfaceGuardrails) } ?? surfaceGuardrails
             do throws(PricingError) { try g.validate(ladder) } catch { throw ConfigurationError("\(pat): \(error.message)") }
             if let s = g.sameUserSeconds, s * 1000 > window {
                 throw ConfigurationError("\(pat): same_user_seconds (\(s)) must not exceed the attribution window (\(window) ms): a quote is kept while it is open")
@@ -214,14 +216,15 @@ public struct PricingConfiguration: Sendable, Equatable {
         return m
     }
 
-    private static func guardrails(_ node: Node, _ at: String) throws(ConfigurationError) -> PriceGuardrails {
+    private static func guardrails(_ node: Node, _ at: String, over base: PriceGuardrails) throws(ConfigurationError) -> PriceGuardrails {
         let f = try fields(node, guardrailKeys, at)
-        var g = PriceGuardrails()
-        g.minimum = try money(f["minimum"], "\(at).minimum")
-        g.maximum = try money(f["maximum"], "\(at).maximum")
+        var g = base
+        if f["minimum"] != nil { g.minimum = try money(f["minimum"], "\(at).minimum") }
+        if f["maximum"] != nil { g.maximum = try money(f["maximum"], "\(at).maximum") }
         if f["max_change"] != nil { g.maximumChange = try number(f["max_change"], "\(at).max_change", default: 0, in: 0.000001...10) }
         if let e = f["endings"] {
             guard case .sequence(let seq) = e else { throw ConfigurationError("\(at).endings must be a list such as [0.99, 0.49]") }
+            g.endings = []
             for item in seq {
                 guard let x = item.scalar.flatMap({ Double($0.string) }), x >= 0, x < 1 else {
                     throw ConfigurationError("\(at).endings holds fractions of one unit from 0 to below 1, such as 0.99")

@@ -298,12 +298,13 @@ public final class PricingService: Sendable {
         return Inventory(remaining: left, periodsLeft: customersLeft, initialRate: Double(plan.units) / max(1, customersTotal))
     }
 
-    /// The propensity table of a context-free decision, made once per view, allowed set
-    /// and stock; nil for context-dependent demand, whose decisions draw their own.
+    /// The propensity table of a decision that reads no context, made once per view,
+    /// allowed set and stock; nil when the demand weighs context (each decision then draws
+    /// its own) or the propensity is exact (ε-greedy).
     private func table(
         _ state: Prepared, config: PricingConfiguration, policy: PricingPolicy, slot k: Int, ladder: PriceLadder, allowed: [Int], inventory: Inventory?
     ) -> AnswerTable? {
-        guard case .perPoint(let m) = state.learner.demand[k] else { return nil }
+        guard config.learning.features.isEmpty else { return nil }
         if case .epsilonGreedy = policy.strategy { return nil }
         let key = TableKey(slot: k, allowed: allowed, stock: inventory.map { [$0.remaining, $0.periodsLeft.rounded(), $0.initialRate] } ?? [])
         if let t = state.tables.withLock({ $0[key] }) { return t }
@@ -312,7 +313,12 @@ public final class PricingService: Sendable {
         // The stock rounded as in the key, so the table does not depend on which request made it.
         let stock = inventory.map { Inventory(remaining: $0.remaining, periodsLeft: $0.periodsLeft.rounded(), initialRate: $0.initialRate) }
         // The decision's own draw makes up the configured number.
-        let t = policy.answerTable(ladder: ladder, demand: m, allowed: allowed, inventory: stock, draws: max(1, config.propensityDraws - 1), random: &random)
+        let draws = max(1, config.propensityDraws - 1)
+        let t: AnswerTable
+        switch state.learner.demand[k] {
+        case .perPoint(let m): t = policy.answerTable(ladder: ladder, demand: m, allowed: allowed, inventory: stock, draws: draws, random: &random)
+        case .logit(let m): t = policy.answerTable(ladder: ladder, demand: m, allowed: allowed, inventory: stock, draws: draws, random: &random)
+        }
         state.tables.withLock { tables in
             if tables.count > 10_000 { tables.removeAll() }
             tables[key] = t
