@@ -43,46 +43,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A fresh broker and engine per mode and run: Tansu's in-memory storage costs more per
-# request as a consumed partition grows, so every run starts from the same empty log.
+source Benchmarks/lib/serve.sh
 start_serve() {  # wait_for_log
-  scripts/broker.sh stop "$work" 2>/dev/null || true
-  rm -rf "$work/snapshots"
-  scripts/broker.sh start "$work" "$port" >&2
-  scripts/broker.sh topic "$port" arbiter.events 4 >&2
-  scripts/broker.sh topic "$port" arbiter.dead-letters 1 >&2
-  scripts/broker.sh topic "$port" arbiter.state 1 cleanup.policy=compact >&2
-  ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$work/snapshots" \
-    ARBITER_HTTP_PORT="$http" ARBITER_LOG_LEVEL=warning ARBITER_DECISIONS_WAIT_FOR_LOG="$1" \
-    "$bin/arbiter" serve --config config/arbiter.yaml >>"$work/arbiter.log" 2>&1 &
-  serve_pid=$!
-  for _ in $(seq 150); do  # ready once this process owns partitions
-    curl -fsS "http://127.0.0.1:$http/v1/status" 2>/dev/null \
-      | python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["partitions"] else 1)' 2>/dev/null && break
-    sleep 0.2
-  done
+  bench_serve_start "$work" "$port" "$http" config/arbiter.yaml ARBITER_DECISIONS_WAIT_FOR_LOG="$1"
   WRK_PATH=/v1/decide wrk -t1 -c16 -d2s -s Benchmarks/wrk/decide.lua "http://127.0.0.1:$http" >/dev/null
 }
-stop_serve() {
-  kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
-  serve_pid=
-}
-
-paced() {  # path: one h2load run at the fixed rate, one JSON line of percentiles
-  local log="$work/h2load.log" body=()
-  rm -f "$log"
-  [ "$1" = /v1/decide ] && body=(-d "$work/decide.json" -H "Content-Type: application/json")
-  h2load --h1 -c "$clients" --rps $((rate / clients)) -D "$seconds" "${body[@]}" --log-file="$log" \
-    "http://127.0.0.1:$http$1" >"$work/h2load.out" 2>&1
-  python3 - "$log" "$1" "$seconds" "$2" <<'PY'
-import json, sys
-rows = [l.split("\t") for l in open(sys.argv[1])]
-lat = sorted(int(r[2]) for r in rows)
-errors = sum(1 for r in rows if not r[1].startswith("2"))
-q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
-print(json.dumps({"mode": "paced", "path": sys.argv[2], "wait": sys.argv[4], "requests": len(lat), "requests_per_s": len(lat) / float(sys.argv[3]),
-                  "errors": errors, "p50_us": q(.5), "p90_us": q(.9), "p99_us": q(.99), "p999_us": q(.999), "max_us": lat[-1]}))
-PY
+paced() {  # path wait
+  local body=""
+  [ "$1" = /v1/decide ] && body="$work/decide.json"
+  bench_paced "$work" "$http" "$rate" "$clients" "$seconds" "$1" "$2" $body
 }
 echo '{"surface":"offer","user":"h2load","context":{"recency_days":3,"orders":1,"mobile":1}}' >"$work/decide.json"
 out="$work/raw.jsonl"
@@ -99,7 +68,7 @@ for i in $(seq "$runs"); do
     metrics=$(curl -fsS "http://127.0.0.1:$http/metrics")
     decisions=$((decisions + $(grep -E '^arbiter_decisions_total\{surface="offer"\}' <<<"$metrics" | awk '{print int($2)}')))
     failures=$((failures + $(grep -E '^arbiter_decision_log_failures_total' <<<"$metrics" | awk '{print int($2)}' || echo 0)))
-    stop_serve
+    bench_serve_stop
   done
 done
 

@@ -9,7 +9,15 @@
 #      second on one core, ladder of 10, one product and 100 products per request, with a
 #      sampled propensity from 1 and from 100 posterior draws per decision, and from a
 #      table of 10,000 draws made once per prepared state, BENCH_RUNS runs, medians
-#   BENCH_PERIODS (10,000)  BENCH_SEEDS (10)  BENCH_RUNS (3)
+#   3. POST /v1/price on loopback (release `arbiter serve`, local Tansu broker, quotes
+#      logged to the events topic in the user's partition): p50/p90/p99 at BENCH_RATE
+#      requests/s (h2load, BENCH_CLIENTS connections) for one product on a ladder of ten,
+#      and for a surface that keeps a user's price (read at the owner of the user's
+#      partition), against GET /healthz and POST /v1/decide (LinUCB, 3 features, 3 arms)
+#      at the same rate in the same run, with decisions.wait_for_log off and on;
+#      BENCH_HTTP_RUNS fresh engines per mode, medians
+#   BENCH_PERIODS (10,000)  BENCH_SEEDS (10)  BENCH_RUNS (3)  BENCH_RATE (10,000)
+#   BENCH_CLIENTS (4)  BENCH_SECONDS (10)  BENCH_HTTP_RUNS (3; 0 skips step 3)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -18,12 +26,21 @@ source scripts/env.sh
 periods="${BENCH_PERIODS:-10000}"
 seeds="${BENCH_SEEDS:-10}"
 runs="${BENCH_RUNS:-3}"
+rate="${BENCH_RATE:-10000}"
+clients="${BENCH_CLIENTS:-4}"
+seconds="${BENCH_SECONDS:-10}"
+http_runs="${BENCH_HTTP_RUNS:-3}"
 work="$root/Benchmarks/.pricing"
+port=19410
+http=18090
+scripts/broker.sh stop "$work" 2>/dev/null || true
 rm -rf "$work"
 mkdir -p "$work"
 
 swift build -c release --product arbiter-bench >&2
-bench="$(swift build -c release --show-bin-path)/arbiter-bench"
+swift build -c release --product arbiter >&2
+bin="$(swift build -c release --show-bin-path)"
+bench="$bin/arbiter-bench"
 
 for i in $(seq "$runs"); do
   echo "[pricing] arbiter run $i/$runs" >&2
@@ -33,6 +50,44 @@ for i in $(seq "$runs"); do
 done
 echo "[pricing] MABWiser" >&2
 python3 tools/pricing-mabwiser.py --periods "$periods" --seeds "$seeds" >"$work/mabwiser.jsonl"
+
+source Benchmarks/lib/serve.sh
+trap 'bench_serve_stop; scripts/broker.sh stop "$work"' EXIT
+cat >"$work/serve.yaml" <<'YAML'
+pricing:
+  ladder:                        # one product, ten prices
+    currency: USD
+    products:
+      p: { range: { from: 10, to: 19, step: 1 }, unit_cost: 5 }
+  kept:                          # the same, keeping a user's price for an hour
+    currency: USD
+    attribution_window_ms: 3600000
+    guardrails: { same_user_seconds: 3600 }
+    products:
+      p: { range: { from: 10, to: 19, step: 1 }, unit_cost: 5 }
+surfaces:                        # the baseline: a decision of Benchmarks/http.sh
+  offer:
+    policy: linucb
+    features: [recency_days, orders, mobile]
+    arms: [ten_percent, free_gift, no_offer]
+YAML
+echo '{"surface":"ladder","user":"h2load","product":"p"}' >"$work/ladder.json"
+echo '{"surface":"kept","user":"h2load","product":"p"}' >"$work/kept.json"
+echo '{"surface":"offer","user":"h2load","context":{"recency_days":3,"orders":1,"mobile":1}}' >"$work/decide.json"
+: >"$work/http.jsonl"
+for i in $(seq "$http_runs"); do
+  for wait in false true; do
+    echo "[pricing] POST /v1/price at $rate/s, run $i/$http_runs, wait_for_log $wait" >&2
+    bench_serve_start "$work" "$port" "$http" "$work/serve.yaml" ARBITER_DECISIONS_WAIT_FOR_LOG="$wait"
+    h2load --h1 -c 4 -n 2000 -d "$work/ladder.json" -H "Content-Type: application/json" "http://127.0.0.1:$http/v1/price" >/dev/null 2>&1  # warm-up
+    bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /healthz "healthz/$wait" >>"$work/http.jsonl"
+    bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/decide "decide/$wait" "$work/decide.json" >>"$work/http.jsonl"
+    bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/price "ladder/$wait" "$work/ladder.json" >>"$work/http.jsonl"
+    bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/price "kept/$wait" "$work/kept.json" >>"$work/http.jsonl"
+    curl -fsS "http://127.0.0.1:$http/metrics" | grep -E '^arbiter_(price_quotes_total|decision_log_failures_total)' | sed "s/^/run $i, wait $wait: /" >&2 || true
+    bench_serve_stop
+  done
+done
 
 python3 - "$work" "$runs" <<'PY'
 import glob, json, statistics, sys
@@ -64,4 +119,21 @@ for key in dict.fromkeys((r["policy"], r["products_per_request"], r["propensity_
     source = f"table of {key[2]:,} draws" if key[3] == "yes" else f"{key[2]} draw(s) per decision"
     table = f"{m('table_ms_per_product'):.2f} ms" if key[3] == "yes" else "–"
     print(f"| {key[0]} | {key[1]} | {source} | {m('decisions_per_s'):,.0f} | {m('updates_per_s'):,.0f} | {m('decide_update_per_s'):,.0f} | {m('requests_per_s'):,.0f} | {table} |")
+http = [json.loads(l) for l in open(f"{work}/http.jsonl")]
+if http:
+    print(f"\n## HTTP on loopback, the same rate for every request (median of {len(http) // 8} runs per mode)\n")
+    print("| request | wait_for_log | requests/s | p50 µs | p90 µs | p99 µs | p99.9 µs | non-2xx/errors |\n|---|---|---:|---:|---:|---:|---:|---:|")
+    names = [("healthz", "GET /healthz (the floor)"), ("decide", "POST /v1/decide, LinUCB"), ("ladder", "POST /v1/price, one product, ladder of 10"),
+             ("kept", "POST /v1/price, the user's price kept (owner read)")]
+    for wait in ("false", "true"):
+        for label, name in names:
+            sel = [r for r in http if r["wait"] == f"{label}/{wait}"]
+            m = lambda f: statistics.median(r[f] for r in sel)
+            print(f"| {name} | {wait} | {m('requests_per_s'):,.0f} | {m('p50_us'):.0f} | {m('p90_us'):.0f} | {m('p99_us'):.0f} | {m('p999_us'):.0f} | {sum(r['errors'] for r in sel)} |")
+    for wait in ("false", "true"):
+        p99 = lambda label: statistics.median(r["p99_us"] for r in http if r["wait"] == f"{label}/{wait}")
+        for label in ("ladder", "kept"):
+            print(f"\nwait_for_log {wait}: p99 of {label} / p99 of /healthz {p99(label) / max(1, p99('healthz')):.2f}, / p99 of /v1/decide {p99(label) / max(1, p99('decide')):.2f}; "
+                  f"per-run p99 (µs): {[r['p99_us'] for r in http if r['wait'] == f'{label}/{wait}']}", end="")
+    print()
 PY

@@ -107,6 +107,7 @@ public final class Mailbox<Item>: @unchecked Sendable {
     private let lock = ConditionLock()
     private var items: [Item] = []
     private var head = 0
+    private var interrupted = false
 
     public init() {}
 
@@ -117,10 +118,23 @@ public final class Mailbox<Item>: @unchecked Sendable {
         }
     }
 
+    /// Makes a `take` waiting on an empty mailbox (or the next one) return nil now, as if
+    /// its time were up: the taker has other work queued elsewhere.
+    public func interrupt() {
+        lock.withLock {
+            interrupted = true
+            lock.broadcast()
+        }
+    }
+
     public func take(timeoutMillis: Int) -> Item? {
         lock.withLock {
             let deadline = MonotonicClock.nanos + UInt64(max(0, timeoutMillis)) * 1_000_000
             while head == items.count {
+                if interrupted {
+                    interrupted = false
+                    return nil
+                }
                 if !lock.wait(untilNanos: deadline), head == items.count { return nil }
             }
             let item = items[head]

@@ -148,7 +148,7 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
             answerQueries(closing: true)
         }
         while true {
-            // Short: reads of partition state wait for the next turn of this loop.
+            // Reads of partition state wake the wait; they are answered at each turn.
             guard let delivery = source.next(timeoutMillis: 10) else {
                 tick()
                 continue
@@ -289,9 +289,9 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
 
     // MARK: Periodic work
 
-    /// Runs `body` on the engine thread, between batches (at most a batch or 10 ms away),
-    /// with the state of `partition`: how per-user reads reach the owner's state without a
-    /// lock on it.
+    /// Runs `body` on the engine thread, between batches (the engine is woken for it when
+    /// idle), with the state of `partition`: how per-user reads reach the owner's state
+    /// without a lock on it.
     public func read<Answer: Sendable>(partition: Int32, _ body: @escaping @Sendable (PartitionState) -> Answer) async -> PartitionRead<Answer> {
         await withCheckedContinuation { (c: CheckedContinuation<PartitionRead<Answer>, Never>) in
             let queued = queries.withLock { q in
@@ -302,7 +302,7 @@ public final class Pipeline: PartitionReader, @unchecked Sendable {
                 }
                 return true
             }
-            if !queued { c.resume(returning: .notHeld) }
+            if queued { source.wake() } else { c.resume(returning: .notHeld) }
         }
     }
 

@@ -97,6 +97,9 @@ public protocol EventSource: AnyObject, Sendable {
     var streamName: String { get }
     /// Waits up to `timeoutMillis` for the next delivery.
     func next(timeoutMillis: Int) -> SourceDelivery?
+    /// Ends a wait of `next` that finds nothing delivered now (it returns nil): the engine
+    /// has a read of partition state to answer.
+    func wake()
     /// Returns a processed batch's memory.
     func release(_ batch: RecordBatch)
     /// Asks the source to wind down; it revokes its partitions and then delivers `.end`.

@@ -95,6 +95,9 @@ public final class FileSource: EventSource, @unchecked Sendable {
         }
     }
 
+    /// A file never makes the engine wait: nothing to wake.
+    public func wake() {}
+
     private func readOrLeave() -> SourceDelivery {
         guard !stopped, cursor < lines.count else {
             let reply = Handoff<[Int32: Int64]>()

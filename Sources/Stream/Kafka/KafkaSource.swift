@@ -129,6 +129,8 @@ public final class KafkaSource: EventSource, @unchecked Sendable {
         mailbox.take(timeoutMillis: timeoutMillis)
     }
 
+    public func wake() { mailbox.interrupt() }
+
     public func release(_ batch: RecordBatch) {
         if case .kafka(let messages) = batch.storage {
             for m in messages { rd_kafka_message_destroy(m) }
