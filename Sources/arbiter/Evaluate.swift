@@ -49,6 +49,15 @@ struct Evaluate: ParsableCommand {
     @Option(help: "With --decisions: only this surface's decisions.")
     var surface: String?
 
+    @Option(help: "With --decisions and --surface (a pricing surface): this product's price quotes; the actions are its prices.")
+    var product: String?
+
+    @Option(name: .customLong("window-ms"), help: "With --product: how long after a quote the user's purchase of the product is its sale.")
+    var windowMillis: Int64 = 1_800_000
+
+    @Option(name: .customLong("quote-reward"), help: "With --product: what a quote earned: sale (1 or 0) or revenue (the price of a sale).")
+    var quoteReward: String = "revenue"
+
     @Flag(help: "Evaluate the uniform-random policy.")
     var uniform = false
 
@@ -101,6 +110,9 @@ struct Evaluate: ParsableCommand {
         if obd != nil, items == nil { throw ValidationError("--obd needs --items") }
         if csv != nil || jsonl != nil, columns == nil { throw ValidationError("--csv and --jsonl need --columns") }
         if decisions != nil, events == nil { throw ValidationError("--decisions needs --events") }
+        if product != nil, decisions == nil || surface == nil { throw ValidationError("--product needs --decisions and --surface (a pricing surface)") }
+        if product != nil, DecisionLogInput.QuoteReward(rawValue: quoteReward) == nil { throw ValidationError("--quote-reward must be sale or revenue") }
+        guard windowMillis > 0 else { throw ValidationError("--window-ms must be positive") }
         guard uniform || !policyFiles.isEmpty || !surfaceCandidates.isEmpty else {
             throw ValidationError("give --uniform, a --policy-file or a --surface-candidate")
         }
@@ -131,6 +143,11 @@ struct Evaluate: ParsableCommand {
             data = try GenericJSONLines.load(
                 jsonl, mapping: try ColumnMapping(parsing: columns), positions: positions, positionBase: positionBase, propensityFloor: propensityFloor,
                 features: features)
+        } else if let product, let surface {
+            (source, base) = (decisions!, 0)
+            data = try DecisionLogInput.loadQuotes(
+                decisions: decisions!, events: events!, surface: surface, product: product, windowMillis: windowMillis,
+                reward: DecisionLogInput.QuoteReward(rawValue: quoteReward)!, propensityFloor: propensityFloor, features: features)
         } else {
             (source, base) = (decisions!, 0)
             data = try DecisionLogInput.load(decisions: decisions!, events: events!, surface: surface, propensityFloor: propensityFloor, features: features)
