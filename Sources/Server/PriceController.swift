@@ -23,7 +23,7 @@ public struct PriceController: Sendable {
     public func register<Context: RequestContext>(on router: Router<Context>) {
         router.post("/v1/price") { request, _ in
             await handle {
-                let (body, bytes) = try await bodies.objectAndBytes(request, known: ["surface", "user", "products", "product", "context", "decision_id"])
+                let (body, raw) = try await bodies.objectAndBody(request, known: ["surface", "user", "products", "product", "context", "decision_id"])
                 do {
                     let answer = try await service.price(try priceRequest(body))
                     return json(PriceController.answer(answer), status: .ok)
@@ -31,7 +31,7 @@ public struct PriceController: Sendable {
                     switch e {
                     case .refused(let d): throw d
                     case .notHeld(let partition):
-                        return try await forwarder.forward(request, partition: partition, view: service.views.view, method: "POST", path: "/v1/price", body: bytes)
+                        return try await forwarder.forward(request, partition: partition, view: service.views.view, method: "POST", path: "/v1/price", body: Array(raw.readableBytesView))
                     }
                 }
             }

@@ -62,11 +62,11 @@ struct JSONBodies: Sendable {
 
     /// The body as a JSON object whose fields are all in `known` (nil: any).
     func object(_ request: Request, known: Set<String>?) async throws(RouteError) -> JSONValue {
-        try await objectAndBytes(request, known: known).value
+        try await objectAndBody(request, known: known).value
     }
 
-    /// The body as a JSON object, with its bytes (for a request forwarded as it came).
-    func objectAndBytes(_ request: Request, known: Set<String>?) async throws(RouteError) -> (value: JSONValue, bytes: [UInt8]) {
+    /// The body as a JSON object, with the body itself (for a request forwarded as it came).
+    func objectAndBody(_ request: Request, known: Set<String>?) async throws(RouteError) -> (value: JSONValue, body: ByteBuffer) {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw RouteError(.contentTooLarge, "the body is \(length) bytes; the limit is \(maxBodyBytes)")
         }
@@ -86,7 +86,7 @@ struct JSONBodies: Sendable {
         if let known, let unknown = members.first(where: { !known.contains($0.key) }) {
             throw RouteError(.badRequest, "unknown field '\(unknown.key)'; this route takes \(known.sorted().joined(separator: ", "))")
         }
-        return (value, Array(buffer.readableBytesView))
+        return (value, buffer)
     }
 }
 

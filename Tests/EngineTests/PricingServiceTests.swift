@@ -187,6 +187,10 @@ import Testing
         let clock = Clock()
         let e = try Self.engine(clock)
         let first = try await price(e, "shoes", "loyal", ["runner", "trail"])
+        // Asked again before the partition has learnt the quote: the owner remembers it.
+        let early = try await price(e, "shoes", "loyal", ["runner"])
+        #expect(early.quotes[0].decisionID == first.quotes[0].decisionID && early.quotes[0].boundBy.contains(.sameUser))
+        #expect(e.pendingRecords == 2)
         e.apply()
         clock.advance(200_000)
         let again = try await price(e, "shoes", "loyal", ["trail", "runner"])

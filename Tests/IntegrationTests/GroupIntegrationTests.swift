@@ -127,9 +127,17 @@ import Testing
         // 900 decisions round-robin over the three processes, on two surfaces.
         var banner: [(id: String, user: String, action: String, by: Int)] = []
         var offer: [(id: String, user: String)] = []
+        var quoted: [(user: String, price: Double)] = []
         for k in 0..<900 {
             let e = engines[k % 3]
             let user = "u\(k % 300)"
+            if k % 10 == 0 {
+                // Prices too, on a surface that keeps a user's price: answered by the owner of
+                // the user's partition, wherever asked.
+                let (code, a) = try await e.post("/v1/price", #"{"surface":"catalogue","user":"\#(user)","products":["cdnow-cd","cdnow-box"]}"#)
+                #expect(code == 200, "\(a)")
+                if let cd = (a["prices"] as? [[String: Any]])?.first, let price = cd["price"] as? Double { quoted.append((user, price)) }
+            }
             if k % 3 == 1 {
                 let (code, d) = try await e.post("/v1/decide", #"{"surface":"offer","user":"\#(user)","context":{"orders":\#(k % 4)}}"#)
                 #expect(code == 200, "\(d)")
@@ -169,6 +177,11 @@ import Testing
             #"{"type":"purchase","v":1,"ts":\#(WallClock.millis),"user":"\#(user)","order_id":"o\#(k)","items":[{"item":"i","price":5,"quantity":1}],"revenue":5,"currency":"EUR"}"#
         }
         try await produceLines(purchases, group.broker, group.dir + "/purchases.jsonl")
+        // A third of the priced users buy the CD at the price they were quoted.
+        let sales = quoted.enumerated().filter { $0.offset % 3 == 0 }.map { k, q in
+            #"{"type":"purchase","v":1,"ts":\#(WallClock.millis),"user":"\#(q.user)","order_id":"cd\#(k)","items":[{"item":"cdnow-cd","price":\#(q.price),"quantity":1}],"revenue":\#(q.price),"currency":"USD"}"#
+        }
+        try await produceLines(sales, group.broker, group.dir + "/sales.jsonl")
 
         let status = try await group.quiesce()
         // Every reward learnt exactly once, and every process says so.
@@ -189,6 +202,21 @@ import Testing
         let replayDigests = replay["shared_digests"] as! [String: String]
         #expect(viewDigests["bandits.decisions"] == replayDigests["bandits.decisions"], "view \(viewDigests), replay \(replayDigests)")
         #expect(viewDigests["bandits.action-statistics"] == replayDigests["bandits.action-statistics"])
+        #expect(viewDigests["pricing.quotes"] != nil && viewDigests["pricing.quotes"] == replayDigests["pricing.quotes"], "demand learnt from the quotes and sales")
+        #expect(quoted.count == 90 && sales.count == 30)
+
+        // Prices too: the same id gets the same prices from every process (for the kept
+        // surface, from the owner, to which the others forward).
+        for (k, body) in [#"{"surface":"clearance","user":"same-p","product":"poster","context":{"mobile":1},"decision_id":"price-1"}"#,
+                          #"{"surface":"catalogue","user":"same-q","products":["cdnow-cd","cdnow-box"],"decision_id":"price-2"}"#].enumerated() {
+            var answers: [String] = []
+            for e in engines {
+                let (code, a) = try await e.post("/v1/price", body)
+                #expect(code == 200, "\(a)")
+                answers.append("\((a["prices"] as? [[String: Any]] ?? []).map { "\($0["price"] ?? "")/\($0["propensity"] ?? "")" })")
+            }
+            #expect(Set(answers).count == 1, "request \(k): \(answers)")
+        }
 
         // Equally fresh views: the same decision id gets the same answer from every process.
         for k in 0..<20 {

@@ -84,6 +84,16 @@ public final class PricingService: Sendable {
     private let sequence = Atomic<UInt64>(0)
     private let prepared: Mutex<Prepared?> = Mutex(nil)
     private let recent: Mutex<[String: PriceAnswer]> = Mutex([:])
+    /// Quotes this process made on surfaces that keep a user's price, until their
+    /// partition has them: every request for such a user is answered here (other
+    /// processes forward it to the owner), so a second request that arrives before the
+    /// first quote is learnt keeps it too.
+    private let unlearnt: Mutex<[QuoteKey: (point: Int, decidedAt: Int64, id: String)]> = Mutex([:])
+
+    struct QuoteKey: Hashable {
+        var user: String
+        var slot: Int
+    }
     private let quotes: [String: Counter]
 
     /// Why a price request was refused, or could not be answered here.
@@ -127,10 +137,17 @@ public final class PricingService: Sendable {
         let view: EngineView
         let learner: PricingLearner
         let tables = Mutex<[TableKey: AnswerTable]>([:])
+        /// The allowed points and binding guardrails of a slot, by the previous period's price.
+        let allowed = Mutex<[AllowedKey: (points: [Int], boundBy: [Guardrail])]>([:])
         init(view: EngineView, learner: PricingLearner) {
             self.view = view
             self.learner = learner
         }
+    }
+
+    struct AllowedKey: Hashable {
+        var slot: Int
+        var previous: Money?
     }
 
     struct TableKey: Hashable {
@@ -211,12 +228,19 @@ public final class PricingService: Sendable {
             decisionID: request.decisionID ?? base + "@\(partition)", surface: surface.name, user: request.user, policy: config.policyName,
             policyVersion: 1, objective: config.objective, quotes: [], timestamp: now)
         var records: [[UInt8]] = []
+        var kept: [(slot: Int, quote: (point: Int, id: String))] = []
         for (i, p) in products.enumerated() {
             let k = slots[i]
             let product = surface.products[p]
             let ladder = product.ladder
             let rails = config.guardrails[p]
-            let (allowed, boundBy) = rails.allowed(ladder, previous: learner.previousPrice(slot: k, now: now))
+            let previous = learner.previousPrice(slot: k, now: now)
+            let key = AllowedKey(slot: k, previous: previous)
+            let (allowed, boundBy) = state.allowed.withLock { $0[key] } ?? {
+                let a = rails.allowed(ladder, previous: previous)
+                state.allowed.withLock { $0[key] = a }
+                return a
+            }()
             let inventory = config.stock[p].map { stock(learner, slot: k, plan: $0, now: now) }
             // The quote's own id: a reward may name it; Arbiter's ids end with the partition. A
             // price kept for the user is the open quote itself, whose outcome is still to come.
@@ -240,7 +264,10 @@ public final class PricingService: Sendable {
                 propensityDraws: d.propensityDraws, conversion: d.conversion, value: d.value, elasticity: elasticity, boundBy: d.boundBy,
                 modelUpdates: learner.demand[k].outcomes, unitsLeft: config.stock[p].map { max(0, $0.units - learner.sold[k]) })
             answer.quotes.append(quote)
-            if quote.price != nil, !quote.boundBy.contains(.sameUser) { records.append(Self.record(quote, of: answer, context: request.context)) }
+            if let price = quote.price, !quote.boundBy.contains(.sameUser) {
+                records.append(Self.record(quote, of: answer, context: request.context))
+                if rails.sameUserSeconds != nil { kept.append((k, (ladder.point(of: price)!, quote.decisionID))) }
+            }
         }
 
         // Logged before it is answered: a quote that cannot be logged is refused, so every
@@ -254,6 +281,13 @@ public final class PricingService: Sendable {
         if waitForLog {
             for t in tickets {
                 guard await t.durable() else { throw refuse(.unavailable, "the decision log did not acknowledge the quote; no price was given") }
+            }
+        }
+        if !kept.isEmpty {
+            unlearnt.withLock { u in
+                // Bounded: an entry is needed only until its partition learns the quote.
+                if u.count >= 100_000 { u.removeAll(keepingCapacity: true) }
+                for (k, q) in kept { u[QuoteKey(user: request.user, slot: k)] = (q.point, now, q.id) }
             }
         }
         if let given = request.decisionID {
@@ -279,21 +313,25 @@ public final class PricingService: Sendable {
             slots.map { k in state.learner(PricingLearner.self)?.openQuote(user: user, slot: k) }
         }
         guard case .answer(let open) = read else { throw .notHeld(partition: partition) }
-        return zip(open, limits).map { quote, limit in
-            guard let quote, let limit, now - quote.decidedAt <= limit * 1000 else { return nil }
+        let mine = unlearnt.withLock { u in slots.map { u[QuoteKey(user: user, slot: $0)] } }
+        return zip(zip(open, mine), limits).map { quotes, limit in
+            guard let limit, let quote = quotes.0 ?? quotes.1, now - quote.decidedAt <= limit * 1000 else { return nil }
             return (quote.point, quote.id)
         }
     }
 
     /// The stock a product has at `now`: units left, and the customers still expected
-    /// before the horizon ends at the rate its quotes have arrived so far. Before any
+    /// before the horizon ends at the rate its quotes have arrived so far (on the minute,
+    /// so the answer to an id does not depend on the millisecond it was asked). Before any
     /// traffic, one customer is expected, so the plan does not bind until it knows the
     /// rate; after the horizon nothing is left to sell.
     private func stock(_ learner: PricingLearner, slot k: Int, plan: StockPlan, now: Int64) -> Inventory {
         let left = now >= plan.end ? 0 : Double(max(0, plan.units - learner.sold[k]))
-        let elapsed = Double(max(1, min(now, plan.end) - plan.start))
-        let rate = now > plan.start ? Double(learner.quotes(slot: k)) / elapsed : 0
-        let customersLeft = rate * Double(plan.end - max(now, plan.start))
+        // Planned on the minute: processes answering the same id within it plan alike.
+        let t = now - now % 60_000
+        let elapsed = Double(max(1, min(t, plan.end) - plan.start))
+        let rate = t > plan.start ? Double(learner.quotes(slot: k)) / elapsed : 0
+        let customersLeft = rate * Double(max(0, plan.end - max(t, plan.start)))
         let customersTotal = rate * Double(plan.end - plan.start)
         return Inventory(remaining: left, periodsLeft: customersLeft, initialRate: Double(plan.units) / max(1, customersTotal))
     }
