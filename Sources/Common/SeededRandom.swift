@@ -58,6 +58,34 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         }
     }
 
+    /// Standard normal by the ziggurat method (Marsaglia and Tsang 2000, in Doornik's
+    /// 128-layer form, 2005): one 64-bit draw and no logarithm for 98.8 % of draws, where
+    /// the polar method takes two draws, a logarithm and a square root. What Gamma draws
+    /// (and through them Beta draws, Thompson sampling's) use.
+    public mutating func zigguratNormal() -> Double {
+        let z = Ziggurat.table
+        while true {
+            let bits = next()
+            let u = Double(bits >> 11) * 0x1p-52 - 1  // uniform in [-1, 1)
+            let i = Int(bits & 0x7F)
+            if abs(u) < z.ratio[i] { return u * z.x[i] }
+            if i == 0 {
+                // The base layer's tail beyond R (Marsaglia 1964).
+                var x: Double, y: Double
+                repeat {
+                    x = log(1 - unit()) / Ziggurat.r
+                    y = log(1 - unit())
+                } while -2 * y < x * x
+                return u < 0 ? x - Ziggurat.r : Ziggurat.r - x
+            }
+            // The wedge between layers i and i + 1.
+            let x = u * z.x[i]
+            let f0 = exp(-0.5 * (z.x[i] * z.x[i] - x * x))
+            let f1 = exp(-0.5 * (z.x[i + 1] * z.x[i + 1] - x * x))
+            if f1 + unit() * (f0 - f1) < 1 { return x }
+        }
+    }
+
     /// Gamma(shape, 1) by Marsaglia and Tsang (2000); shapes below 1 use the boost
     /// Gamma(a) = Gamma(a + 1) · U^(1/a).
     public mutating func gamma(shape: Double) -> Double {
@@ -70,7 +98,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
             var x: Double
             var v: Double
             repeat {
-                x = normal()
+                x = zigguratNormal()
                 v = 1 + c * x
             } while v <= 0
             v = v * v * v
@@ -86,6 +114,31 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         let y = gamma(shape: b)
         return x / (x + y)
     }
+}
+
+/// The ziggurat's layers for the standard normal density f(x) = exp(−x²/2): 128 layers of
+/// equal area V, the base one holding the tail beyond R.
+enum Ziggurat {
+    static let r = 3.442619855899
+    static let area = 9.91256303526217e-3
+    /// x[i], the layers' right edges (x[0] = V / f(R), the base's equivalent width;
+    /// x[128] = 0), and x[i + 1] / x[i], below which a draw is inside the layer's box.
+    struct Table: Sendable {
+        var x: [Double]
+        var ratio: [Double]
+    }
+    static let table: Table = {
+        var x = [Double](repeating: 0, count: 129)
+        var f = exp(-0.5 * r * r)
+        x[0] = area / f
+        x[1] = r
+        for i in 2..<128 {
+            x[i] = (-2 * log(area / x[i - 1] + f)).squareRoot()
+            f = exp(-0.5 * x[i] * x[i])
+        }
+        x[128] = 0
+        return Table(x: x, ratio: (0..<128).map { x[$0 + 1] / x[$0] })
+    }()
 }
 
 #if canImport(Glibc)
