@@ -7,7 +7,8 @@ import Stream
 /// Sends a request for a partition this process does not hold to the member that holds
 /// it (from the members the state topic advertises) and returns the owner's answer
 /// unchanged, so every process answers alike. Per-user state lives only with the owner.
-struct Forwarder: Sendable {
+/// One per process, shared by the routes that forward: its threads are `forward-0…3`.
+public struct Forwarder: Sendable {
     /// Marks a forwarded request, so that a stale owner answers 503 instead of forwarding
     /// it on (no loops while membership settles).
     static let forwardedHeader = HTTPField.Name("X-Arbiter-Forwarded-By")!
@@ -15,7 +16,7 @@ struct Forwarder: Sendable {
     let instance: String
     let pool: BlockingPool
 
-    init(instance: String) {
+    public init(instance: String) {
         self.instance = instance
         pool = BlockingPool(threads: 4, name: "forward")
     }

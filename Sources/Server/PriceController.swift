@@ -14,10 +14,10 @@ public struct PriceController: Sendable {
     let bodies: JSONBodies
     let forwarder: Forwarder
 
-    public init(service: PricingService, maxBodyBytes: Int, instance: String) {
+    public init(service: PricingService, maxBodyBytes: Int, instance: String, forwarder: Forwarder? = nil) {
         self.service = service
         bodies = JSONBodies(maxBodyBytes: maxBodyBytes)
-        forwarder = Forwarder(instance: instance)
+        self.forwarder = forwarder ?? Forwarder(instance: instance)
     }
 
     public func register<Context: RequestContext>(on router: Router<Context>) {

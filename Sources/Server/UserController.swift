@@ -19,12 +19,12 @@ public struct UserController: Sendable {
     public let instance: String
     let forwarder: Forwarder
 
-    public init(partitions: any PartitionReader, views: ViewBuilder, routing: UserRouting, instance: String) {
+    public init(partitions: any PartitionReader, views: ViewBuilder, routing: UserRouting, instance: String, forwarder: Forwarder? = nil) {
         self.partitions = partitions
         self.views = views
         self.routing = routing
         self.instance = instance
-        forwarder = Forwarder(instance: instance)
+        self.forwarder = forwarder ?? Forwarder(instance: instance)
     }
 
     public func register<Context: RequestContext>(on router: Router<Context>) {

@@ -123,9 +123,10 @@ struct Serve: AsyncParsableCommand {
                 try producer.send(topic: eventsTopic, partition: partition, key: Array(event.partitionKey.utf8), value: EventEncoder.encode(event))
             }
         ).register(on: router)
-        PriceController(service: prices, maxBodyBytes: settings.http.maxBodyBytes, instance: instance).register(on: router)
+        let forwarder = Forwarder(instance: instance)
+        PriceController(service: prices, maxBodyBytes: settings.http.maxBodyBytes, instance: instance, forwarder: forwarder).register(on: router)
         SurfaceController(service: decisions, adminToken: settings.http.adminToken, maxBodyBytes: settings.http.maxBodyBytes).register(on: router)
-        UserController(partitions: pipeline, views: views, routing: routing, instance: instance).register(on: router)
+        UserController(partitions: pipeline, views: views, routing: routing, instance: instance, forwarder: forwarder).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.http.host, port: settings.http.port), serverName: "arbiter"),

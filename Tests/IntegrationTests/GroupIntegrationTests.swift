@@ -132,11 +132,17 @@ import Testing
             let e = engines[k % 3]
             let user = "u\(k % 300)"
             if k % 10 == 0 {
-                // Prices too, on a surface that keeps a user's price: answered by the owner of
-                // the user's partition, wherever asked.
-                let (code, a) = try await e.post("/v1/price", #"{"surface":"catalogue","user":"\#(user)","products":["cdnow-cd","cdnow-box"]}"#)
+                // Prices too (for shoppers who get no decisions, whose purchases would reward
+                // the offer), on a surface that keeps a user's price: answered by the owner of
+                // the user's partition, wherever asked; 503 while that owner is not yet known.
+                let shopper = "shopper\(k % 300)"
+                var (code, a) = try await e.post("/v1/price", #"{"surface":"catalogue","user":"\#(shopper)","products":["cdnow-cd","cdnow-box"]}"#)
+                for _ in 0..<50 where code == 503 {
+                    try await Task.sleep(nanoseconds: 200_000_000)
+                    (code, a) = try await e.post("/v1/price", #"{"surface":"catalogue","user":"\#(shopper)","products":["cdnow-cd","cdnow-box"]}"#)
+                }
                 #expect(code == 200, "\(a)")
-                if let cd = (a["prices"] as? [[String: Any]])?.first, let price = cd["price"] as? Double { quoted.append((user, price)) }
+                if let cd = (a["prices"] as? [[String: Any]])?.first, let price = cd["price"] as? Double { quoted.append((shopper, price)) }
             }
             if k % 3 == 1 {
                 let (code, d) = try await e.post("/v1/decide", #"{"surface":"offer","user":"\#(user)","context":{"orders":\#(k % 4)}}"#)
