@@ -228,7 +228,7 @@ public final class PricingService: Sendable {
             decisionID: request.decisionID ?? base + "@\(partition)", surface: surface.name, user: request.user, policy: config.policyName,
             policyVersion: 1, objective: config.objective, quotes: [], timestamp: now)
         var records: [[UInt8]] = []
-        var kept: [(slot: Int, quote: (point: Int, id: String))] = []
+        var remembered: [(slot: Int, quote: (point: Int, id: String))] = []
         for (i, p) in products.enumerated() {
             let k = slots[i]
             let product = surface.products[p]
@@ -266,7 +266,7 @@ public final class PricingService: Sendable {
             answer.quotes.append(quote)
             if let price = quote.price, !quote.boundBy.contains(.sameUser) {
                 records.append(Self.record(quote, of: answer, context: request.context))
-                if rails.sameUserSeconds != nil { kept.append((k, (ladder.point(of: price)!, quote.decisionID))) }
+                if rails.sameUserSeconds != nil { remembered.append((k, (ladder.point(of: price)!, quote.decisionID))) }
             }
         }
 
@@ -278,16 +278,23 @@ public final class PricingService: Sendable {
         } catch {
             throw refuse(.unavailable, "the decision log is not accepting records: \(error)")
         }
-        if waitForLog {
-            for t in tickets {
-                guard await t.durable() else { throw refuse(.unavailable, "the decision log did not acknowledge the quote; no price was given") }
-            }
-        }
-        if !kept.isEmpty {
+        // Remembered while the log acknowledges, so that the user's next request, even one
+        // arriving meanwhile, keeps the price; forgotten if the log refuses it.
+        if !remembered.isEmpty {
             unlearnt.withLock { u in
                 // Bounded: an entry is needed only until its partition learns the quote.
                 if u.count >= 100_000 { u.removeAll(keepingCapacity: true) }
-                for (k, q) in kept { u[QuoteKey(user: request.user, slot: k)] = (q.point, now, q.id) }
+                for (k, q) in remembered { u[QuoteKey(user: request.user, slot: k)] = (q.point, now, q.id) }
+            }
+        }
+        if waitForLog {
+            for t in tickets {
+                guard await t.durable() else {
+                    unlearnt.withLock { u in
+                        for (k, q) in remembered where u[QuoteKey(user: request.user, slot: k)]?.id == q.id { u[QuoteKey(user: request.user, slot: k)] = nil }
+                    }
+                    throw refuse(.unavailable, "the decision log did not acknowledge the quote; no price was given")
+                }
             }
         }
         if let given = request.decisionID {
