@@ -42,7 +42,7 @@ public final class InProcessEngine: PartitionReader, @unchecked Sendable {
         records = Array(repeating: [], count: Int(partitions))
         publisher.holding((0..<partitions).map { $0 })
         prices = try PricingService(
-            configurations: pricing, views: views, log: log, partitions: self, routing: routing, seed: seed, idPrefix: decisions.idPrefix + "p", clock: clock)
+            configurations: pricing, views: views, log: log, partitions: self, routing: routing, seed: seed, idPrefix: decisions.idPrefix + "p.", clock: clock)
     }
 
     /// The decision records logged so far, in order (and forgotten once applied).

@@ -106,7 +106,7 @@ struct Serve: AsyncParsableCommand {
             seed: settings.decisions.seed, instance: instance, waitForLog: settings.decisions.waitForLog, logger: logger)
         let prices = try PricingService(
             configurations: settings.pricing, views: views, log: decisionLog, partitions: pipeline, routing: routing, seed: settings.decisions.seed,
-            idPrefix: decisions.idPrefix + "p", waitForLog: settings.decisions.waitForLog)
+            idPrefix: decisions.idPrefix + "p.", waitForLog: settings.decisions.waitForLog)
         logger.info("decision points ready", metadata: [
             "surfaces": "\(decisions.surfaceNames)", "pricing": "\(prices.names)", "decision_log": "\(settings.kafka.eventsTopic)", "partitions": "\(partitions)",
             "snapshots": "\(store.location)", "wait_for_log": "\(settings.decisions.waitForLog)",

@@ -205,6 +205,29 @@ import Testing
         #expect(e.pendingRecords == 1)
     }
 
+    @Test func aSaleEndsTheKeptPrice() async throws {
+        let clock = Clock()
+        let e = try Self.engine(clock)
+        let first = try await price(e, "shoes", "buyer", ["runner"])
+        let p = first.quotes[0].price!
+        e.apply([Event(timestamp: clock.read() + 10, body: .purchase(Purchase(user: "buyer", orderID: "o", items: [.init(item: "runner", price: p, quantity: 1)], revenue: p, currency: "EUR")))])
+        clock.advance(1000)
+        let next = try await price(e, "shoes", "buyer", ["runner"])
+        #expect(!next.quotes[0].boundBy.contains(.sameUser) && next.quotes[0].decisionID != first.quotes[0].decisionID, "the sold quote is not kept")
+    }
+
+    @Test func aPeerWithAnotherLadderAddsItsCountsButNotItsDemand() throws {
+        let mine = try Self.load(Self.yaml).pricing[0].learning
+        var theirs = mine
+        theirs.products[0] = PricedProduct(id: "runner", ladder: try PriceLadder(prices: [Money(units: 19.99)!, Money(units: 99.99)!], currency: "EUR"))
+        var peer = PricingLearner(surfaces: [theirs])
+        peer.learn(Event(timestamp: 1, body: .impression(Impression(decisionID: "q", user: "u", action: "runner", propensity: 1, surface: "shoes", price: Money(units: 99.99)!))))
+        peer.learn(Event(timestamp: 2, body: .purchase(Purchase(user: "u", orderID: "o", items: [.init(item: "runner", price: Money(units: 99.99)!, quantity: 1)], revenue: Money(units: 99.99)!, currency: "EUR"))))
+        var view = PricingLearner(surfaces: [mine]).shared!
+        view.merge(peer.shared!)
+        #expect(view.sold[0] == 1 && view.quotes(slot: 0) == 1 && view.demand[0].outcomes == 0, "counts added, demand of another ladder not merged")
+    }
+
     @Test func pricesNeverBreakTheMinimumMaximumOrEndings() async throws {
         let clock = Clock()
         let e = try Self.engine(clock)
@@ -221,9 +244,10 @@ import Testing
     @Test func theLargestChangeIsMeasuredFromTheMostQuotedPriceOfThePreviousPeriod() async throws {
         let clock = Clock()
         let e = try Self.engine(clock)
-        // Last hour: the cap was quoted at 10.00 (logged by hand, as any producer could).
+        // Two hours ago the cap was quoted at 10.00 (logged by hand, as any producer could),
+        // and not at all in the last hour: a quiet period does not lift the bound.
         let hour = Int64(3_600_000)
-        let previous = (clock.read() / hour - 1) * hour + 5
+        let previous = (clock.read() / hour - 2) * hour + 5
         var events: [Event] = []
         for u in 0..<5 {
             events.append(Event(timestamp: previous, body: .impression(Impression(

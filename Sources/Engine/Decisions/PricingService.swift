@@ -158,7 +158,11 @@ public final class PricingService: Sendable {
     }
 
     private func preparation(of view: EngineView) -> Prepared {
-        if let p = prepared.withLock({ $0 }), p.view === view { return p }
+        // A heartbeat makes a new view of the same state (fresher marks only): the same
+        // preparation serves it.
+        if let p = prepared.withLock({ $0 }), p.view === view || (p.view.fingerprint == view.fingerprint && p.view.builtAtMillis == view.builtAtMillis) {
+            return p
+        }
         let learner = view.merged.learner(PricingLearner.self) ?? PricingLearner(surfaces: [])
         let levels = learner.slots.map { configs[learner.surfaces[$0.surface].name]?.config.interval ?? 0.9 }
         let p = Prepared(view: view, learner: learner.prepared { levels[$0] })
@@ -316,28 +320,38 @@ public final class PricingService: Sendable {
     {
         let limits = products.map { config.guardrails[$0].sameUserSeconds }
         guard limits.contains(where: { $0 != nil }), let partitions else { return Array(repeating: nil, count: slots.count) }
-        let read = await partitions.read(partition: partition) { state in
-            slots.map { k in state.learner(PricingLearner.self)?.openQuote(user: user, slot: k) }
-        }
-        guard case .answer(let open) = read else { throw .notHeld(partition: partition) }
         let mine = unlearnt.withLock { u in slots.map { u[QuoteKey(user: user, slot: $0)] } }
-        return zip(zip(open, mine), limits).map { quotes, limit in
-            guard let limit, let quote = quotes.0 ?? quotes.1, now - quote.decidedAt <= limit * 1000 else { return nil }
+        let read = await partitions.read(partition: partition) { state in
+            let learner = state.learner(PricingLearner.self)
+            return zip(slots, mine).map { k, m in
+                // A remembered quote the partition has learnt is superseded by what it holds
+                // (open, or settled: a sale ends the kept price).
+                (learner?.openQuote(user: user, slot: k), m.map { learner?.knows(quote: $0.id) ?? false } ?? false)
+            }
+        }
+        guard case .answer(let found) = read else { throw .notHeld(partition: partition) }
+        return zip(zip(found, mine), limits).map { f, limit in
+            let ((open, learnt), remembered) = f
+            // The newer of the partition's open quote and the one this process remembers.
+            let candidates = [open, learnt ? nil : remembered].compactMap { $0 }
+            guard let limit, let quote = candidates.max(by: { $0.decidedAt < $1.decidedAt }), now - quote.decidedAt <= limit * 1000 else { return nil }
             return (quote.point, quote.id)
         }
     }
 
     /// The stock a product has at `now`: units left, and the customers still expected
-    /// before the horizon ends at the rate its quotes have arrived so far (on the minute,
-    /// so the answer to an id does not depend on the millisecond it was asked). Before any
+    /// before the horizon ends at the rate its quotes arrived in the current and previous
+    /// period (on the minute, so the answer to an id does not depend on the millisecond it
+    /// was asked). Before any
     /// traffic, one customer is expected, so the plan does not bind until it knows the
     /// rate; after the horizon nothing is left to sell.
     private func stock(_ learner: PricingLearner, slot k: Int, plan: StockPlan, now: Int64) -> Inventory {
         let left = now >= plan.end ? 0 : Double(max(0, plan.units - learner.sold[k]))
         // Planned on the minute: processes answering the same id within it plan alike.
         let t = now - now % 60_000
-        let elapsed = Double(max(1, min(t, plan.end) - plan.start))
-        let rate = t > plan.start ? Double(learner.quotes(slot: k)) / elapsed : 0
+        // The arrival rate of the kept periods' quotes (the current and the previous one).
+        let recent = learner.recentQuotes(slot: k, now: t)
+        let rate = recent.map { Double($0.count) / Double(max(1, t - $0.since)) } ?? 0
         let customersLeft = rate * Double(max(0, plan.end - max(t, plan.start)))
         let customersTotal = rate * Double(plan.end - plan.start)
         return Inventory(remaining: left, periodsLeft: customersLeft, initialRate: Double(plan.units) / max(1, customersTotal))

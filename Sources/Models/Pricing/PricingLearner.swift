@@ -281,14 +281,27 @@ public struct PricingLearner: Learner {
 
     // MARK: Reading
 
-    /// The price most quoted for slot `k` in the period before the one holding `now`
-    /// (ties: the lower price), nil when it was not quoted then.
+    /// The price most quoted for slot `k` in the latest period with quotes before the one
+    /// holding `now` (ties: the lower price), nil when none is kept: a period without
+    /// traffic does not lift the largest-change bound.
     public func previousPrice(slot k: Int, now: Int64) -> Money? {
         let surface = surfaces[slots[k].surface]
-        let previous = now / max(1, surface.periodMillis) - 1
-        guard let q = periods[k].first(where: { $0.period == previous }), let top = q.counts.max(), top > 0 else { return nil }
+        let current = now / max(1, surface.periodMillis)
+        guard let q = periods[k].last(where: { $0.period < current }), let top = q.counts.max(), top > 0 else { return nil }
         return surface.products[slots[k].product].ladder.prices[q.counts.firstIndex(of: top)!]
     }
+
+    /// Quotes of slot `k` in the kept periods up to `now`, and when the first of those
+    /// periods began: the product's recent arrival rate, whatever came before.
+    public func recentQuotes(slot k: Int, now: Int64) -> (count: Int64, since: Int64)? {
+        let length = max(1, surfaces[slots[k].surface].periodMillis)
+        let kept = periods[k].filter { $0.period <= now / length }
+        guard let first = kept.first else { return nil }
+        return (kept.reduce(0) { $0 + $1.counts.reduce(0, +) }, first.period * length)
+    }
+
+    /// Whether the partition has seen quote `id` (open or settled).
+    public func knows(quote id: String) -> Bool { !join.isFree(id) }
 
     /// The user's open quote for slot `k`: its point and when it was made.
     public func openQuote(user: String, slot k: Int) -> (point: Int, decidedAt: Int64, id: String)? {
@@ -317,8 +330,11 @@ public struct PricingLearner: Learner {
                 continue
             }
             map.append(k)
-            _ = demand[k].merge(other.demand[j])
             sold[k] += other.sold[j]
+            // Another configuration's demand (a ladder or model changed during a rolling
+            // deploy) does not mean the same here: only its counts are added.
+            guard surfaces[slots[k].surface].learnsLike(other.surfaces[slot.surface], product: slots[k].product, otherProduct: slot.product) else { continue }
+            _ = demand[k].merge(other.demand[j])
             var union = periods[k]
             for q in other.periods[j] {
                 if let i = union.firstIndex(where: { $0.period == q.period }), union[i].counts.count == q.counts.count {
@@ -452,6 +468,9 @@ extension PricingLearner {
             case .logit: d = .logit(try r.read(section: LogitDemand.self))
             }
             guard d.points == points else { throw StateFormatError("product with \(points) prices has a demand model of \(d.points)") }
+            guard d.matches(s.surfaces[s.slots[k].surface], s.surfaces[s.slots[k].surface].products[s.slots[k].product]) else {
+                throw StateFormatError("product '\(s.surfaces[s.slots[k].surface].products[s.slots[k].product].id)': its demand model's settings differ from its surface's")
+            }
             s.demand[k] = d
             s.sold[k] = try r.readInt64()
             var list: [PeriodQuotes] = []
@@ -467,6 +486,16 @@ extension PricingLearner {
         guard capacity > 0, capacity <= 1 << 40 else { throw StateFormatError("join capacity \(capacity) out of range") }
         let join = try RewardJoin(from: &r, capacity: Int(capacity))
         guard join.counters.count == s.slots.count else { throw StateFormatError("join counts \(join.counters.count) products, the state \(s.slots.count)") }
+        for q in join.open.values {
+            let slot = s.slots[q.surface]
+            let product = s.surfaces[slot.surface].products[slot.product]
+            guard q.arm >= 0, q.arm < product.ladder.count else {
+                throw StateFormatError("quote '\(q.id)' is at point \(q.arm) of product '\(product.id)', which has \(product.ladder.count) prices")
+            }
+            guard q.features.count == (s.surfaces[slot.surface].demand == .logit ? s.surfaces[slot.surface].features.count : 0) else {
+                throw StateFormatError("quote '\(q.id)' has \(q.features.count) context values for product '\(product.id)'")
+            }
+        }
         s.join = join
         s.clock = clock
         s.unlearnable = unlearnable
@@ -475,6 +504,17 @@ extension PricingLearner {
 }
 
 extension ProductDemand {
+    /// Whether this model is the one `surface` makes for `product` (same prices, discount,
+    /// features): what a decoded state must hold before it is merged or learnt into.
+    func matches(_ surface: PricingSurface, _ product: PricedProduct) -> Bool {
+        switch self {
+        case .perPoint(let d): surface.demand == .perPoint && d.discount == surface.discount
+        case .logit(let d):
+            surface.demand == .logit && d.discount == surface.discount && d.contextCount == surface.features.count
+                && d.prices == product.ladder.prices.map(\.units)
+        }
+    }
+
     var points: Int {
         switch self {
         case .perPoint(let d): d.points
