@@ -56,49 +56,58 @@ public enum DecisionLogInput {
 
     /// The price quotes of one product of a pricing surface (impressions carrying a
     /// `price`): each round's action is the price quoted (as the log writes it, e.g.
-    /// "14.99"), its reward a sale — a `reward` naming the quote with a positive value,
-    /// or the user's purchase of the product within `windowMillis` of their latest quote
-    /// before it, if that quote had not sold, as the engine joins them — or that sale's
-    /// price (`revenue`).
+    /// "14.99"), its reward a sale or that sale's price (`revenue`). Sales are joined as
+    /// the engine joins them, in time order: a `reward` naming the quote within the window
+    /// settles it (a sale when its value is positive), and a purchase of the product by
+    /// the user within the window is the sale of their latest quote before it, if that
+    /// quote is not settled yet.
     public static func loadQuotes(
         decisions: String, events: String, surface: String, product: String, windowMillis: Int64, reward: QuoteReward, propensityFloor: Double = 0,
         features: [String] = []
     ) throws(EvaluationError) -> LoggedBandit {
-        var rewarded = Set<String>()
-        var purchases: [String: [Int64]] = [:]
-        var decoder = EventDecoder()
-        try forEachLine(events) { line in
-            guard case .success(let event) = decoder.decode(line) else { return }
-            switch event.body {
-            case .reward(let r) where r.value > 0: rewarded.insert(r.decisionID)
-            case .purchase(let p) where p.items.contains(where: { $0.item == product }): purchases[p.user, default: []].append(event.timestamp)
-            default: break
-            }
-        }
         struct Quote {
             var id: String, user: String, ts: Int64, price: Money, propensity: Double?, context: [Double]?
-            var sold = false
+            var settled = false, sold = false
         }
+        // What happens, in time order (at equal times: quotes, then rewards, then purchases).
+        enum Step { case quote(Int), reward(id: String, value: Double), purchase(user: String) }
+        var steps: [(ts: Int64, rank: Int, step: Step)] = []
         var quotes: [Quote] = []
-        var byUser: [String: [Int]] = [:]
+        var seen = Set<String>()
         let context = ContextFields(features: features)
         var builder = LoggedBanditBuilder(positionCount: 1, propensityFloor: propensityFloor, features: features)
+        var decoder = EventDecoder()
         try forEachLine(decisions) { line in
             guard case .success(let event) = decoder.decode(line) else {
                 builder.reject("not a decision record")
                 return
             }
-            guard case .impression(let i) = event.body, i.surface == surface, i.action == product, let price = i.price else { return }
+            guard case .impression(let i) = event.body, i.surface == surface, i.action == product, let price = i.price, seen.insert(i.decisionID).inserted else { return }
             let record = features.isEmpty ? nil : try? JSONValue.parse(Array(line.utf8))
-            byUser[i.user, default: []].append(quotes.count)
+            steps.append((event.timestamp, 0, .quote(quotes.count)))
             quotes.append(Quote(id: i.decisionID, user: i.user, ts: event.timestamp, price: price, propensity: i.propensity, context: context.values(record?["context"])))
         }
-        for k in quotes.indices where rewarded.contains(quotes[k].id) { quotes[k].sold = true }
-        for (user, times) in purchases {
-            guard let mine = byUser[user] else { continue }
-            for t in times {
-                // The user's latest quote at the purchase: it sells if it is still open.
-                guard let k = mine.last(where: { quotes[$0].ts <= t }), !quotes[k].sold, t <= quotes[k].ts + windowMillis else { continue }
+        try forEachLine(events) { line in
+            guard case .success(let event) = decoder.decode(line) else { return }
+            switch event.body {
+            case .reward(let r): steps.append((event.timestamp, 1, .reward(id: r.decisionID, value: r.value)))
+            case .purchase(let p) where p.items.contains(where: { $0.item == product }): steps.append((event.timestamp, 2, .purchase(user: p.user)))
+            default: break
+            }
+        }
+        var byID: [String: Int] = [:]
+        var latest: [String: Int] = [:]
+        for (k, q) in quotes.enumerated() { byID[q.id] = k }
+        for s in steps.enumerated().sorted(by: { ($0.element.ts, $0.element.rank, $0.offset) < ($1.element.ts, $1.element.rank, $1.offset) }).map(\.element) {
+            switch s.step {
+            case .quote(let k): latest[quotes[k].user] = k
+            case .reward(let id, let value):
+                guard let k = byID[id], quotes[k].ts <= s.ts, !quotes[k].settled, s.ts <= quotes[k].ts + windowMillis else { continue }
+                quotes[k].settled = true
+                quotes[k].sold = value > 0
+            case .purchase(let user):
+                guard let k = latest[user], !quotes[k].settled, s.ts <= quotes[k].ts + windowMillis else { continue }
+                quotes[k].settled = true
                 quotes[k].sold = true
             }
         }

@@ -68,6 +68,8 @@ import Testing
             q("q3", "u2", 5000, "cd", "9.99"),  // u2's latest quote: the purchase at 6000 is its sale, not q2's
             q("q4", "u3", 1000, "cd", "12.49"),  // bought after the window: no sale
             q("q5", "u4", 1000, "cd", "12.49"),  // a reward names it
+            q("q7", "u5", 1000, "cd", "9.99"),  // a reward of 0 settles it unsold: the purchase after is no sale
+            q("q8", "u6", 1000, "cd", "9.99"),  // its reward comes after the window: late, no sale
             q("q6", "u1", 1000, "box", "30"),  // another product
             #"{"type":"impression","v":1,"ts":1,"decision_id":"d1","user":"u1","action":"a","propensity":0.5,"surface":"banner"}"#,
         ].joined(separator: "\n"))
@@ -77,13 +79,15 @@ import Testing
         let events = try temporary("events.jsonl", [
             buy("u1", 2000, "cd"), buy("u1", 2500, "cd"), buy("u2", 6000, "cd"), buy("u3", 9000, "cd"), buy("u1", 2000, "sock"),
             #"{"type":"reward","v":1,"ts":1500,"decision_id":"q5","value":1}"#,
+            #"{"type":"reward","v":1,"ts":1500,"decision_id":"q7","value":0}"#, buy("u5", 1600, "cd"),
+            #"{"type":"reward","v":1,"ts":4500,"decision_id":"q8","value":1}"#,
         ].joined(separator: "\n"))
         let revenue = try DecisionLogInput.loadQuotes(decisions: decisions, events: events, surface: "shop", product: "cd", windowMillis: 3000, reward: .revenue, features: ["mobile"])
-        #expect(revenue.count == 5 && revenue.actionNames == ["9.99", "12.49"])
-        #expect(revenue.rewards == [9.99, 0, 9.99, 0, 12.49], "q1 sold once, q2 superseded, q3 sold, q4 late, q5 rewarded")
-        #expect(revenue.contexts == [1, 1, 1, 1, 1] && revenue.propensities.allSatisfy { $0 == 0.5 })
+        #expect(revenue.count == 7 && revenue.actionNames == ["9.99", "12.49"])
+        #expect(revenue.rewards == [9.99, 0, 9.99, 0, 12.49, 0, 0], "q1 sold once, q2 superseded, q3 sold, q4 late, q5 rewarded, q7 settled unsold, q8's reward late")
+        #expect(revenue.contexts == [1, 1, 1, 1, 1, 1, 1] && revenue.propensities.allSatisfy { $0 == 0.5 })
         let sales = try DecisionLogInput.loadQuotes(decisions: decisions, events: events, surface: "shop", product: "cd", windowMillis: 3000, reward: .sale)
-        #expect(sales.rewards == [1, 0, 1, 0, 1])
+        #expect(sales.rewards == [1, 0, 1, 0, 1, 0, 0])
         #expect(try DecisionLogInput.load(decisions: decisions, events: events, surface: nil).count == 1, "price quotes are not bandit rounds")
     }
 }
