@@ -205,6 +205,19 @@ import Testing
         #expect(e.pendingRecords == 1)
     }
 
+    @Test func concurrentRequestsOfOneUserGetOneQuote() async throws {
+        let clock = Clock()
+        let e = try Self.engine(clock)
+        let ids = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<40 {
+                group.addTask { try await e.prices.price(PriceRequest(surface: "shoes", user: "eager", products: ["runner", "trail"])).quotes.map(\.decisionID) }
+            }
+            return try await group.reduce(into: Set<[String]>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 1, "\(ids)")
+        #expect(e.pendingRecords == 2, "one quote per product logged")
+    }
+
     @Test func aSaleEndsTheKeptPrice() async throws {
         let clock = Clock()
         let e = try Self.engine(clock)

@@ -90,6 +90,10 @@ public final class PricingService: Sendable {
     /// first quote is learnt keeps it too.
     private let unlearnt: Mutex<[QuoteKey: (point: Int, decidedAt: Int64, id: String)]> = Mutex([:])
 
+    /// Users whose same-user request is being answered: a second request for the same
+    /// user waits for the first, so that it reads the quote the first made.
+    private let inFlight: Mutex<Set<String>> = Mutex([])
+
     struct QuoteKey: Hashable {
         var user: String
         var slot: Int
@@ -220,6 +224,12 @@ public final class PricingService: Sendable {
         let learner = state.learner
         let slots = products.map { learner.slot(surface: surface.name, product: surface.products[$0].id)! }
         let partition = routing.partition(of: request.user)
+        let keepsPrices = products.contains { config.guardrails[$0].sameUserSeconds != nil }
+        if keepsPrices {
+            // Short: the first request's turn ends once its quotes are remembered and logged.
+            while !inFlight.withLock({ $0.insert(request.user).inserted }) { try? await Task.sleep(nanoseconds: 200_000) }
+        }
+        defer { if keepsPrices { _ = inFlight.withLock { $0.remove(request.user) } } }
         let held = try await openQuotes(user: request.user, slots: slots, products: products, config: config, partition: partition, now: now)
 
         let base: String
