@@ -108,7 +108,7 @@ public final class DecisionService: Sendable {
     private let logger: Logger
     private let sequence = Atomic<UInt64>(0)
     private let closed = Atomic<Bool>(false)
-    private let recent: Mutex<RecentDecisions>
+    private let recent: Mutex<RecentDecisions<Decision>>
     private let editor = SerialEditor()
     let metrics: DecisionMetrics
 
@@ -129,7 +129,7 @@ public final class DecisionService: Sendable {
         self.clock = clock
         self.logger = logger
         idPrefix = "\(instance)-\(String(clock(), radix: 36))-"
-        recent = Mutex(RecentDecisions(capacity: max(1, rememberedIDs)))
+        recent = Mutex(RecentDecisions<Decision>(capacity: max(1, rememberedIDs)))
         let metrics = DecisionMetrics(surfaces: views.view.surfaces.map(\.name))
         self.metrics = metrics
         let learnerMetrics = ViewMetrics()
@@ -238,7 +238,7 @@ public final class DecisionService: Sendable {
                 throw DecisionError(.unavailable, "the decision log did not acknowledge the decision; it was not made")
             }
         }
-        if request.decisionID != nil { recent.withLock { $0.remember(decision) } }
+        if request.decisionID != nil { recent.withLock { $0.remember(decision, id: decision.id) } }
         metrics.decided(config.name)
         return decision
     }
@@ -365,22 +365,22 @@ public final class DecisionService: Sendable {
     public func flushLog(timeoutMillis: Int) -> Bool { log.flush(timeoutMillis: timeoutMillis) }
 }
 
-/// Decisions made under client-chosen ids, answered again from memory when a client
+/// Answers made under client-chosen ids, answered again from memory when a client
 /// retries. Bounded: the oldest is forgotten first.
-struct RecentDecisions: Sendable {
+struct RecentDecisions<Answer: Sendable>: Sendable {
     let capacity: Int
-    private var byID: [String: Decision] = [:]
+    private var byID: [String: Answer] = [:]
     private var order: [String] = []
     private var head = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
-    subscript(id: String) -> Decision? { byID[id] }
+    subscript(id: String) -> Answer? { byID[id] }
 
-    mutating func remember(_ d: Decision) {
-        guard byID[d.id] == nil else { return }
-        byID[d.id] = d
-        order.append(d.id)
+    mutating func remember(_ answer: Answer, id: String) {
+        guard byID[id] == nil else { return }
+        byID[id] = answer
+        order.append(id)
         if byID.count > capacity {
             byID[order[head]] = nil
             head += 1

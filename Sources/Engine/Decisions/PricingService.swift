@@ -83,7 +83,7 @@ public final class PricingService: Sendable {
     private let clock: @Sendable () -> Int64
     private let sequence = Atomic<UInt64>(0)
     private let prepared: Mutex<Prepared?> = Mutex(nil)
-    private let recent: Mutex<[String: PriceAnswer]> = Mutex([:])
+    private let recent = Mutex(RecentDecisions<PriceAnswer>(capacity: 100_000))
     /// Quotes this process made on surfaces that keep a user's price, until their
     /// partition has them: every request for such a user is answered here (other
     /// processes forward it to the owner), so a second request that arrives before the
@@ -312,10 +312,7 @@ public final class PricingService: Sendable {
             }
         }
         if let given = request.decisionID {
-            recent.withLock { r in
-                if r.count >= 100_000 { r.removeAll(keepingCapacity: true) }
-                r[given] = answer
-            }
+            recent.withLock { $0.remember(answer, id: given) }
         }
         quotes[surface.name]?.increment(by: records.count)
         return answer
