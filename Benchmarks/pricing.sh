@@ -104,12 +104,17 @@ for policy in dict.fromkeys(r["policy"] for r in revenue):
         cells += [f"{statistics.median(v):.1%}", f"{min(v):.1%}–{max(v):.1%}"]
     t = statistics.median(r["seconds"] for r in revenue if r["policy"] == policy and r["stock_share"] == 0.5)
     print(f"| {policy} | " + " | ".join(cells) + f" | {t:.3f} |")
-plans = [r["plans"] for r in revenue if r.get("plans")]
+plans = [r["plans"] for r in revenue if r.get("plans") and "as served" not in r["policy"]]
 solves = [json.loads(l) for f in sorted(glob.glob(f"{work}/arbiter-*.jsonl")) for l in open(f) if '"dynamic_program_solve"' in l]
 if plans:
     print(f"\nThe dynamic program solved {min(plans)}–{max(plans)} plans per run; one solve over the whole horizon took "
           + ", ".join(f"{statistics.median(s['seconds'] for s in solves if s['units'] == u):.3f} s ({u:,} units)" for u in sorted({s['units'] for s in solves}))
           + f" (median of {runs}).")
+served = [json.loads(l) for f in sorted(glob.glob(f"{work}/arbiter-*.jsonl")) for l in open(f) if '"served_draws"' in l]
+for c in dict.fromkeys((s["customers"], s["units"]) for s in served):
+    sel = [s for s in served if (s["customers"], s["units"]) == c]
+    print(f"Served: {sel[0]['draws']} draws of the program for {c[0]:,} customers and {c[1]:,} units (ladder of {sel[0]['points']}, scaled down by "
+          f"{sel[0]['scale']}) took {statistics.median(s['median_seconds'] for s in sel) * 1e3:.2f} ms (median of {runs}).")
 rows = [json.loads(l) for f in sorted(glob.glob(f"{work}/arbiter-*.jsonl")) for l in open(f) if '"throughput"' in l]
 print(f"\n## In-process, one core (ladder of {rows[0]['ladder']}, decisions on a prepared state, median of {runs} runs)\n")
 print("| policy | products per request | propensity from | decisions/s | updates/s | decide + update/s | requests/s | table per product |\n|---|---:|---|---:|---:|---:|---:|---:|")

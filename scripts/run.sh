@@ -81,11 +81,12 @@ PY
       curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"decision_id\":\"$id\",\"value\":1}" "http://127.0.0.1:$http/v1/reward" >/dev/null 2>&1 || true
     fi
   done
-  # Prices for a product page (two products) and a clearance item, as a shop's back end
+  # Prices for a product page (two products), a clearance item and an outlet item, as a shop's back end
   # would ask; a third of the catalogue quotes sell (a reward naming the quote's id).
   for request in \
     "{\"surface\":\"catalogue\",\"user\":\"demo-$n\",\"products\":[\"cdnow-cd\",\"cdnow-box\"]}" \
-    "{\"surface\":\"clearance\",\"user\":\"demo-$n\",\"product\":\"poster\",\"context\":{\"mobile\":$((n % 2))}}"; do
+    "{\"surface\":\"clearance\",\"user\":\"demo-$n\",\"product\":\"poster\",\"context\":{\"mobile\":$((n % 2))}}" \
+    "{\"surface\":\"outlet\",\"user\":\"demo-$n\",\"product\":\"lamp\"}"; do
     prices=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$request" "http://127.0.0.1:$http/v1/price" 2>/dev/null || true)
     [ -n "$prices" ] || continue
     python3 - "$prices" <<'PY'

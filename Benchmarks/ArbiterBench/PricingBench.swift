@@ -24,19 +24,21 @@ struct PricingBench: ParsableCommand {
         let ladder = try PriceLadder(prices: [29.9, 34.9, 39.9, 44.9].map { Money(units: $0)! }, currency: "USD")
         let truth = [0.8, 0.6, 0.3, 0.1]
         let market = BernoulliMarket(ladder: ladder, conversion: truth)
-        let policies: [(String, PricingPolicy)] = [
-            ("ts-update", try PricingPolicy(strategy: .inventoryPlan(resolving: true), propensityDraws: 1)),
-            ("ts-fixed", try PricingPolicy(strategy: .inventoryPlan(resolving: false), propensityDraws: 1)),
-            ("dynamic program (posterior sampling)", try PricingPolicy(strategy: .dynamicProgram(episode: 0.1))),
-            ("thompson (inventory-blind)", try PricingPolicy(strategy: .thompson, propensityDraws: 1)),
+        // The last element: customers per published state when priced as `serve` prices.
+        let policies: [(String, PricingPolicy, Int?)] = [
+            ("ts-update", try PricingPolicy(strategy: .inventoryPlan(resolving: true), propensityDraws: 1), nil),
+            ("ts-fixed", try PricingPolicy(strategy: .inventoryPlan(resolving: false), propensityDraws: 1), nil),
+            ("dynamic program (posterior sampling)", try PricingPolicy(strategy: .dynamicProgram(episode: 0.1)), nil),
+            ("dynamic program as served (16 draws per 100 customers)", try PricingPolicy(strategy: .dynamicProgram(episode: 1), propensityDraws: 16), 100),
+            ("thompson (inventory-blind)", try PricingPolicy(strategy: .thompson, propensityDraws: 1), nil),
         ]
         for share in [0.25, 0.5] {
             let stock = Int(share * Double(periods))
             let bound = Double(periods) * PricingPolicy.bound(values: ladder.prices.map(\.units), conversion: truth, rate: share)
-            for (name, policy) in policies {
+            for (name, policy, every) in policies {
                 for seed in 1...UInt64(seeds) {
                     let start = MonotonicClock.nanos
-                    let o = market.run(policy, periods: periods, stock: stock, seed: seed)
+                    let o = market.run(policy, demand: PriceDemand(points: ladder.count), periods: periods, stock: stock, seed: seed, samplesEvery: every)
                     let elapsed = Double(MonotonicClock.nanos - start) / 1e9
                     emit([("study", "revenue"), ("policy", name), ("stock_share", share), ("seed", Int(seed)), ("revenue", o.value), ("bound", bound), ("share", o.value / bound), ("seconds", elapsed), ("plans", o.plans)])
                 }
@@ -48,6 +50,26 @@ struct PricingBench: ParsableCommand {
             let plan = StockValues.solve(values: ladder.prices.map(\.units), conversion: truth, customers: periods, units: Int(share * Double(periods)), episode: periods / 10)
             emit([("study", "dynamic_program_solve"), ("customers", periods), ("units", Int(share * Double(periods))), ("rows", plan.checkpoints.count),
                   ("seconds", Double(MonotonicClock.nanos - start) / 1e9)])
+        }
+        // What a published state costs the view builder per dynamic-program product: 16
+        // draws, each within the budget, for a small and for a scaled-down problem.
+        let ten = try PriceLadder.range(from: Money(units: 20)!, to: Money(units: 38)!, step: Money(units: 2)!, currency: "USD")
+        var demand = PriceDemand(points: ten.count)
+        var outcomes = SeededRandom(seed: 7)
+        for t in 0..<20_000 { demand.learn(point: t % ten.count, purchased: outcomes.unit() < 0.3) }
+        for (customers, units) in [(2_000, 500), (1_000_000, 5_000)] {
+            var times: [Double] = []
+            var scale = 1
+            for r in 0..<5 {
+                var random = SeededRandom(seed: UInt64(r))
+                let start = MonotonicClock.nanos
+                let d = StockValueDraws.sample(
+                    values: ten.prices.map(\.units), demand: demand, customers: customers, units: units, draws: 16, budget: StockValueDraws.budget, random: &random)
+                times.append(Double(MonotonicClock.nanos - start) / 1e9)
+                scale = d.scale
+            }
+            emit([("study", "served_draws"), ("customers", customers), ("units", units), ("points", ten.count), ("draws", 16), ("scale", scale),
+                  ("median_seconds", times.sorted()[2])])
         }
         try throughput()
     }

@@ -1,5 +1,6 @@
 import Bandits
 import Foundation
+import Pricing
 import Testing
 
 @testable import Engine
@@ -13,7 +14,7 @@ import Testing
         #expect(c.surfaces[1].arms[1] == SurfaceConfiguration.Arm(name: "free_gift", prior: ArmPrior(trials: 20, rewardSum: 2)))
         #expect(c.surfaces[1].dimension == 4 && c.surfaces[2].reward == .revenue)
         expected.surfaces = c.surfaces
-        #expect(c.pricing.map(\.name) == ["catalogue", "clearance"] && c.pricing[0].learning.products[0].ladder.count == 8)
+        #expect(c.pricing.map(\.name) == ["catalogue", "clearance", "outlet"] && c.pricing[2].strategy == .dynamicProgram(episode: 1) && c.pricing[0].learning.products[0].ladder.count == 8)
         #expect(c.pricing[0].guardrails[1].endings == [990_000] && c.pricing[1].stock[0]?.units == 500)
         #expect(c.pricing[0].guardrails[1].sameUserSeconds == 900, "a product's guardrails replace the surface's key by key")
         expected.pricing = c.pricing

@@ -102,7 +102,9 @@ import Testing
         ("pricing:\n  p:\n    currency: EUR\n    colour: red\n    products: { a: { prices: [1] } }\n", "unknown key 'colour'"),
         ("pricing:\n  p:\n    currency: EUR\n    products: { a: { prices: [2, 1] } }\n", "strictly ascending"),
         ("pricing:\n  p:\n    currency: EUR\n    products: { a: { prices: [1], range: { from: 1, to: 2, step: 1 } } }\n", "either prices"),
-        ("pricing:\n  p:\n    currency: EUR\n    policy: dynamic-program\n    products: { a: { prices: [1] } }\n", "dynamic-program is not served yet"),
+        ("pricing:\n  p:\n    currency: EUR\n    policy: dynamic-program\n    products: { a: { prices: [1] } }\n", "policy dynamic-program plans with stock: product 'a' needs an inventory"),
+        ("pricing:\n  p:\n    currency: EUR\n    policy: dynamic-program\n    demand: logit\n    features: [x]\n    products: { a: { prices: [1] } }\n", "dynamic-program plans for customers alike"),
+        ("pricing:\n  p:\n    currency: EUR\n    policy: dynamic-program\n    propensity_draws: 1000\n    products: { a: { prices: [1] } }\n", "propensity_draws"),
         ("pricing:\n  p:\n    currency: EUR\n    policy: inventory\n    products: { a: { prices: [1] } }\n", "product 'a' needs an inventory"),
         ("pricing:\n  p:\n    currency: EUR\n    guardrails: { minimum: 5 }\n    products: { a: { prices: [1, 2] } }\n", "no price of the ladder"),
         ("pricing:\n  p:\n    currency: EUR\n    guardrails: { minimum: 5, maximum: 4 }\n    products: { a: { prices: [4.5] } }\n", "above the maximum"),
@@ -329,6 +331,82 @@ import Testing
         let before = a.pendingRecords
         let again = try await price(a, "shoes", "u3", ["runner", "trail"], id: "d3")
         #expect(again.quotes.map(\.decisionID) == ["d3.0", "d3.1"] && a.pendingRecords == before)
+    }
+
+    /// A dynamic-program surface with a scarce and an abundant product, taught by simulated
+    /// shoppers (conversion 0.8, 0.6, 0.3, 0.1 at 10, 15, 20, 25: the myopic best is 15),
+    /// then priced with two units of the scarce one left; the answers of every request.
+    static func dynamicProgramRun() async throws -> (answers: [PriceAnswer], scarce: [Money?], abundant: [Money?]) {
+        let yaml = """
+            pricing:
+              clearance:
+                currency: EUR
+                policy: dynamic-program
+                propensity_draws: 20
+                attribution_window_ms: 60000
+                products:
+                  scarce: { prices: [10, 15, 20, 25], inventory: { units: 400, start: "2026-12-01T00:00:00Z", end: "2026-12-31T00:00:00Z" } }
+                  abundant: { prices: [10, 15, 20, 25], inventory: { units: 10000000, start: "2026-12-01T00:00:00Z", end: "2026-12-31T00:00:00Z" } }
+            """
+        let clock = Clock()
+        let e = try InProcessEngine(surfaces: [], pricing: try load(yaml).pricing, partitions: 2, seed: 3, instance: "t", clock: clock.read)
+        let conversion: [Money: Double] = [Money(units: 10)!: 0.8, Money(units: 15)!: 0.6, Money(units: 20)!: 0.3, Money(units: 25)!: 0.1]
+        var shoppers = SeededRandom(seed: 21)
+        var answers: [PriceAnswer] = []
+        for batch in 0..<8 {
+            var purchases: [Event] = []
+            for u in 0..<50 {
+                let user = "s\(batch)-\(u)"
+                let a = try await e.prices.price(PriceRequest(surface: "clearance", user: user, products: ["scarce", "abundant"], decisionID: "d-\(user)"))
+                answers.append(a)
+                for q in a.quotes {
+                    guard let p = q.price, shoppers.unit() < conversion[p]! else { continue }
+                    purchases.append(Event(timestamp: clock.read(), body: .purchase(Purchase(user: user, orderID: "o-\(user)-\(q.product)", items: [.init(item: q.product, price: p, quantity: 1)], revenue: p, currency: "EUR"))))
+                }
+                clock.advance(1_000)
+            }
+            e.apply(purchases)
+        }
+        // Someone buys all but two of the scarce stock.
+        let learner = e.merged.learner(PricingLearner.self)!
+        let left = 400 - learner.sold[learner.slot(surface: "clearance", product: "scarce")!]
+        let bulk = Money(units: 10)!
+        e.apply([Event(timestamp: clock.read(), body: .purchase(Purchase(user: "bulk", orderID: "b", items: [.init(item: "scarce", price: bulk, quantity: left - 2)], revenue: bulk.times(left - 2), currency: "EUR")))])
+        var scarce: [Money?] = [], abundant: [Money?] = []
+        for u in 0..<200 {
+            let a = try await e.prices.price(PriceRequest(surface: "clearance", user: "late-\(u)", products: ["scarce", "abundant"], decisionID: "late-\(u)"))
+            answers.append(a)
+            scarce.append(a.quotes[0].price)
+            abundant.append(a.quotes[1].price)
+        }
+        return (answers, scarce, abundant)
+    }
+
+    @Test func theDynamicProgramSellsTheLastUnitsDearAndAbundantStockAtTheMyopicBestWithExactPropensities() async throws {
+        let run = try await Self.dynamicProgramRun()
+        for a in run.answers {
+            #expect(a.policy == "dynamic-program")
+            for q in a.quotes {
+                // Exact (the share of the state's draws giving this answer), never estimated.
+                #expect(q.propensityDraws == nil && q.propensity > 0 && q.propensity <= 1)
+                #expect(abs(q.propensity * 20 - (q.propensity * 20).rounded()) < 1e-9, "a share of 20 draws: \(q.propensity)")
+            }
+        }
+        let top = Money(units: 25)!, best = Money(units: 15)!
+        let dear = Double(run.scarce.count { $0 == top }) / Double(run.scarce.count)
+        #expect(dear >= 0.9, "two units for millions of expected customers go at the top price: \(run.scarce)")
+        // Abundant stock is priced as Thompson sampling on revenue would: mostly the myopic
+        // best, 15, sometimes its neighbour 10 (8 a customer against 9), seldom the top.
+        let myopic = Double(run.abundant.count { $0 == best || $0 == Money(units: 10)! }) / Double(run.abundant.count)
+        let abundantTop = Double(run.abundant.count { $0 == top }) / Double(run.abundant.count)
+        #expect(myopic >= 0.8 && abundantTop <= 0.1, "abundant stock sells near the myopic best, 15: \(run.abundant)")
+        #expect(run.answers.last!.quotes[0].unitsLeft == 2)
+    }
+
+    @Test func theDynamicProgramGivesTheSamePricesForTheSameEventsAndIds() async throws {
+        let a = try await Self.dynamicProgramRun()
+        let b = try await Self.dynamicProgramRun()
+        #expect(a.answers.map(\.quotes) == b.answers.map(\.quotes))
     }
 
     /// The merge law: quotes and purchases split by user into partitions and merged give

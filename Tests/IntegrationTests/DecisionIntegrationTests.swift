@@ -87,6 +87,15 @@ import Testing
         try await engine.eventually(60, "sales learnt") {
             (try await engine.metrics()).split(separator: "\n").contains { $0.hasPrefix("arbiter_price_outcomes_learnt{") && $0.contains("cdnow-cd") && $0.split(separator: " ").last.flatMap { Double($0) } == 20 }
         }
+        // The outlet's dynamic program answers from the draws of the published state, with
+        // an exact propensity (a share of its 16 draws).
+        for k in 0..<5 {
+            let (code, a) = try await engine.post("/v1/price", #"{"surface":"outlet","user":"shopper\#(k)","product":"lamp"}"#)
+            let q = (a["prices"] as? [[String: Any]])?.first ?? [:]
+            #expect(code == 200 && a["policy"] as? String == "dynamic-program" && q["propensity_draws"] == nil, "\(a)")
+            let share = (q["propensity"] as? Double ?? 0) * 16
+            #expect(share >= 1 && abs(share - share.rounded()) < 1e-9 && [19.0, 24, 29, 34].contains(q["price"] as? Double ?? 0), "\(q)")
+        }
         // A shopper asking again within the same-user time keeps the quote they were shown.
         let (kept, repeated) = try await engine.post("/v1/price", #"{"surface":"catalogue","user":"shopper1","product":"cdnow-box"}"#)
         let keptQuote = (repeated["prices"] as? [[String: Any]])?.first ?? [:]

@@ -222,4 +222,75 @@ extension LogitPricingTests {
         }
         #expect(throws: PricingError.self) { try PricingPolicy(strategy: .dynamicProgram(episode: 0)) }
     }
+
+    @Test(arguments: [0.25, 0.5])
+    func dynamicProgramAsServedFromScaledDrawsPerPublishedStateReachesTheBoundAndBeatsBlindThompson(stockShare: Double) throws {
+        let periods = 10_000
+        let market = BernoulliMarket(ladder: paperLadder, conversion: paperDemand)
+        let stock = Int(stockShare * Double(periods))
+        let bound = Double(periods) * PricingPolicy.bound(values: paperLadder.prices.map(\.units), conversion: paperDemand, rate: stockShare)
+        // Eight draws per published state of 250 customers, each solved within 100,000
+        // cell-points: the whole problem (10,000 customers × 2,500 or 5,000 units × 4) is
+        // solved scaled down by 32 or more at first.
+        #expect(StockValueDraws.scale(customers: periods, units: stock, points: 4, budget: 100_000) >= 32)
+        let dp = try PricingPolicy(strategy: .dynamicProgram(episode: 0.1), propensityDraws: 8)
+        let blind = try PricingPolicy(strategy: .thompson, propensityDraws: 1)
+        for seed: UInt64 in [1, 2] {
+            let r = market.run(dp, demand: PriceDemand(points: 4), periods: periods, stock: stock, seed: seed, samplesEvery: 250, budget: 100_000)
+            let b = market.run(blind, periods: periods, stock: stock, seed: seed)
+            #expect(r.plans == periods / 250)
+            #expect(r.sales <= stock)
+            #expect(r.value / bound >= 0.98, "seed \(seed): served dynamic program \(r.value / bound) of the bound")
+            #expect(r.value > b.value, "seed \(seed): \(r.value) against blind Thompson \(b.value)")
+        }
+    }
+
+    @Test func scaledDownProgramValuesAUnitAsTheWholeProgramDoes() {
+        let values = paperLadder.prices.map(\.units)
+        for (customers, units) in [(4_000, 1_000), (4_000, 2_000), (3_000, 200)] {
+            let whole = StockValues.solve(values: values, conversion: paperDemand, customers: customers, units: units, episode: 1, rows: 1)
+                .opportunityCost(units: units, customersLeft: customers)
+            for k in [4, 10] {
+                let (t, s) = StockValueDraws.scaled(customers: customers, units: units, by: k)
+                let scaled = StockValues.solve(values: values, conversion: paperDemand, customers: t, units: s, episode: 1, rows: 1)
+                    .opportunityCost(units: s, customersLeft: t)
+                #expect(abs(scaled - whole) <= 0.03 * whole, "\(customers) customers, \(units) units, scaled by \(k): \(scaled) against \(whole)")
+            }
+        }
+        // Within the budget nothing is scaled; beyond it the scaled problem fits it.
+        #expect(StockValueDraws.scale(customers: 100, units: 50, points: 4, budget: 100_000) == 1)
+        for (customers, units) in [(10_000_000, 3), (1_000_000, 400_000), (50_000, 50_000)] {
+            let k = StockValueDraws.scale(customers: customers, units: units, points: 10, budget: 250_000)
+            let (t, s) = StockValueDraws.scaled(customers: customers, units: units, by: k)
+            #expect((t - 1) * min(s, t) * 10 <= 250_000 && k > 1)
+            let (t1, s1) = StockValueDraws.scaled(customers: customers, units: units, by: k - 1)
+            #expect((t1 - 1) * min(s1, t1) * 10 > 250_000, "\(k) is the smallest scale")
+        }
+    }
+
+    @Test func servedDynamicProgramPropensitiesAreTheShareOfDrawsGivingTheAnswer() throws {
+        var demand = PriceDemand(points: 4)
+        var market = SeededRandom(seed: 5)
+        for t in 0..<80 { demand.learn(point: t % 4, purchased: market.unit() < paperDemand[t % 4]) }
+        let policy = try PricingPolicy(strategy: .dynamicProgram(episode: 0.1), propensityDraws: 40)
+        var drawing = SeededRandom(seed: 9)
+        let samples = StockValueDraws.sample(
+            values: paperLadder.prices.map(\.units), demand: demand, customers: 2_000, units: 400, draws: 40, budget: StockValueDraws.budget, random: &drawing)
+        let inventory = Inventory(remaining: 400, periodsLeft: 2_000, initialRate: 0.2)
+        let allowed = [0, 1, 2, 3]
+        let n = 4_000
+        var counts = [Int?: Int]()
+        for i in 0..<n {
+            var random = SeededRandom(decisionID: "s-\(i)")
+            let d = policy.decide(ladder: paperLadder, demand: demand, allowed: allowed, inventory: inventory, samples: samples, random: &random)
+            counts[d.point, default: 0] += 1
+            let share = Double((0..<40).count { j in samples.answer(draw: j, allowed: allowed).map { allowed[$0] } == d.point }) / 40
+            #expect(d.propensity == share && d.propensityDraws == nil)
+        }
+        for (point, c) in counts where c >= 200 {
+            let share = Double((0..<40).count { j in samples.answer(draw: j, allowed: allowed).map { allowed[$0] } == point }) / 40
+            #expect(abs(Double(c) / Double(n) - share) < 0.03, "\(point.map(String.init) ?? "withheld"): chosen \(Double(c) / Double(n)), share \(share)")
+        }
+        #expect(counts.count >= 2, "the draws disagree at this little knowledge: \(counts)")
+    }
 }

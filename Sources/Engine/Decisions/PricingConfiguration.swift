@@ -72,7 +72,7 @@ public struct PricingConfiguration: Sendable, Equatable {
     ]
     private static let productKeys: Set<String> = ["prices", "range", "unit_cost", "guardrails", "inventory"]
     private static let guardrailKeys: Set<String> = ["minimum", "maximum", "max_change", "endings", "same_user_seconds"]
-    static let policies = ["thompson", "epsilon-greedy", "inventory", "inventory-fixed"]
+    static let policies = ["thompson", "epsilon-greedy", "inventory", "inventory-fixed", "dynamic-program"]
 
     /// Reads the `pricing` mapping: surface name → settings.
     static func parse(_ node: Node, source: String) throws(ConfigurationError) -> [PricingConfiguration] {
@@ -101,8 +101,8 @@ public struct PricingConfiguration: Sendable, Equatable {
         case "epsilon-greedy": strategy = .epsilonGreedy(epsilon: try number(f["epsilon"], "\(at).epsilon", default: 0.1, in: 0...1))
         case "inventory": strategy = .inventoryPlan(resolving: true)
         case "inventory-fixed": strategy = .inventoryPlan(resolving: false)
-        case "dynamic-program":
-            throw ConfigurationError("\(at).policy: dynamic-program is not served yet (its solve must run off the request path); use inventory")
+        // Served from draws made afresh for every published state (`StockValueDraws`): no episodes.
+        case "dynamic-program": strategy = .dynamicProgram(episode: 1)
         default: throw ConfigurationError("\(at).policy '\(policyName)' is not one of \(policies.joined(separator: ", "))")
         }
         if f["epsilon"] != nil, policyName != "epsilon-greedy" { throw ConfigurationError("\(at).epsilon applies to policy epsilon-greedy only") }
@@ -119,12 +119,21 @@ public struct PricingConfiguration: Sendable, Equatable {
                 features.append(s)
             }
             guard demand == .logit || features.isEmpty else { throw ConfigurationError("\(at).features need demand: logit (per-point demand ignores context)") }
+            if case .dynamicProgram = strategy, !features.isEmpty {
+                throw ConfigurationError("\(at).features: dynamic-program plans for customers alike and cannot weigh context; use inventory")
+            }
         }
         let discount = try number(f["discount"], "\(at).discount", default: 1, in: 0.5...1)
         let window = Int64(try number(f["attribution_window_ms"], "\(at).attribution_window_ms", default: 30 * 60_000, in: 1...(30 * 86_400_000), integer: true))
         let period = Int64(try number(f["period_ms"], "\(at).period_ms", default: 86_400_000, in: 60_000...(366 * 86_400_000), integer: true))
-        // Without context a view's decisions share one table of draws; with it each draws its own.
-        let draws = Int(try number(f["propensity_draws"], "\(at).propensity_draws", default: features.isEmpty ? 1000 : 100, in: 1...100_000, integer: true))
+        // Without context a view's decisions share one table of draws; with it each draws its
+        // own. The dynamic program's draws are solves, each up to `StockValueDraws.budget`.
+        let draws: Int
+        if case .dynamicProgram = strategy {
+            draws = Int(try number(f["propensity_draws"], "\(at).propensity_draws", default: 16, in: 1...256, integer: true))
+        } else {
+            draws = Int(try number(f["propensity_draws"], "\(at).propensity_draws", default: features.isEmpty ? 1000 : 100, in: 1...100_000, integer: true))
+        }
         let interval = try number(f["interval"], "\(at).interval", default: 0.9, in: 0.5...0.999)
         let surfaceGuardrails = try f["guardrails"].map { (n) throws(ConfigurationError) in try guardrails(n, "\(at).guardrails", over: .none) } ?? .none
 
@@ -177,7 +186,7 @@ public struct PricingConfiguration: Sendable, Equatable {
             rails.append(g)
             stock.append(try p["inventory"].map { (n) throws(ConfigurationError) in try stockPlan(n, "\(pat).inventory") })
         }
-        if case .inventoryPlan = strategy, let missing = zip(products, stock).first(where: { $0.1 == nil }) {
+        if strategy.plansStock, let missing = zip(products, stock).first(where: { $0.1 == nil }) {
             throw ConfigurationError("\(at): policy \(policyName) plans with stock: product '\(missing.0.id)' needs an inventory (units, start, end)")
         }
         let config = PricingConfiguration(

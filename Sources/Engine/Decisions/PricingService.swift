@@ -94,6 +94,10 @@ public final class PricingService: Sendable {
     /// user waits for the first, so that it reads the quote the first made.
     private let inFlight: Mutex<Set<String>> = Mutex([])
 
+    /// The dynamic program's draws per slot, kept while the slot's demand and stock are
+    /// unchanged: a view that changed elsewhere reuses them instead of solving again.
+    private let programs: Mutex<[Int: (demand: ProductDemand, stock: [Int], draws: StockValueDraws)]> = Mutex([:])
+
     struct QuoteKey: Hashable {
         var user: String
         var slot: Int
@@ -131,7 +135,10 @@ public final class PricingService: Sendable {
         for name in names { q[name] = Counter(label: "arbiter_price_quotes_total", dimensions: [("surface", name)]) }
         quotes = q
         // Prepared off the request path, on the thread that builds each view.
-        views.onNewView { [weak self] view in _ = self?.preparation(of: view) }
+        views.onNewView { [weak self] view in
+            guard let self else { return }
+            self.solvePrograms(self.preparation(of: view))
+        }
     }
 
     /// A view's pricing state ready to decide: demand with its intervals computed, and the
@@ -260,16 +267,20 @@ public final class PricingService: Sendable {
             // price kept for the user is the open quote itself, whose outcome is still to come.
             let id = held[i]?.id ?? request.decisionID.map { "\($0).\(i)" } ?? "\(base).\(i)@\(partition)"
             var random = SeededRandom(decisionID: id, salt: seed)
-            let table = held[i] == nil ? self.table(state, config: config, policy: policy, slot: k, ladder: ladder, allowed: allowed, inventory: inventory) : nil
+            let samples = inventory.flatMap { programDraws(learner, policy: policy, slot: k, ladder: ladder, inventory: $0) }
+            let table =
+                held[i] == nil && samples == nil
+                ? self.table(state, config: config, policy: policy, slot: k, ladder: ladder, allowed: allowed, inventory: inventory) : nil
             let d: PriceDecision
             switch learner.demand[k] {
             case .perPoint(let m):
                 d = policy.decide(
-                    ladder: ladder, demand: m, context: [], allowed: allowed, boundBy: boundBy, inventory: inventory, quoted: held[i]?.point, table: table, random: &random)
+                    ladder: ladder, demand: m, context: [], allowed: allowed, boundBy: boundBy, inventory: inventory, quoted: held[i]?.point, table: table,
+                    samples: samples, random: &random)
             case .logit(let m):
                 d = policy.decide(
                     ladder: ladder, demand: m, context: context, allowed: allowed, boundBy: boundBy, inventory: inventory, quoted: held[i]?.point, table: table,
-                    random: &random)
+                    samples: samples, random: &random)
             }
             var elasticity: Double?
             if case .logit(let m) = learner.demand[k], let point = d.point { elasticity = m.elasticity(point, context: context) }
@@ -362,6 +373,44 @@ public final class PricingService: Sendable {
         let customersLeft = rate * Double(max(0, plan.end - max(t, plan.start)))
         let customersTotal = rate * Double(plan.end - plan.start)
         return Inventory(remaining: left, periodsLeft: customersLeft, initialRate: Double(plan.units) / max(1, customersTotal))
+    }
+
+    /// Solves, on the thread that builds views, the dynamic program of every product whose
+    /// demand or stock changed, so that requests find the draws ready.
+    private func solvePrograms(_ state: Prepared) {
+        let now = clock()
+        for name in names {
+            guard let (config, policy) = configs[name], case .dynamicProgram = policy.strategy else { continue }
+            for (p, product) in config.learning.products.enumerated() {
+                guard let plan = config.stock[p], let k = state.learner.slot(surface: name, product: product.id) else { continue }
+                _ = programDraws(state.learner, policy: policy, slot: k, ladder: product.ladder, inventory: stock(state.learner, slot: k, plan: plan, now: now))
+            }
+        }
+    }
+
+    /// The dynamic program's draws for slot `k` at `inventory` (nil for other policies or
+    /// without stock), solved once per demand state and stock and seeded by both, so every
+    /// process holding the same state prices from the same draws.
+    private func programDraws(_ learner: PricingLearner, policy: PricingPolicy, slot k: Int, ladder: PriceLadder, inventory: Inventory) -> StockValueDraws? {
+        guard case .dynamicProgram = policy.strategy, inventory.remaining >= 1 else { return nil }
+        let units = Int(inventory.remaining)
+        // Customers beyond a billion change no plan: the scale grows with them.
+        let customers = Int(min(1e9, inventory.periodsLeft.rounded()))
+        let demand = learner.demand[k]
+        if let kept = programs.withLock({ $0[k] }), kept.stock == [units, customers], kept.demand == demand { return kept.draws }
+        var random = SeededRandom(decisionID: "dp/\(k)/\(demand.outcomes)/\(units)/\(customers)", salt: seed)
+        let values = ladder.prices.indices.map { ladder.value(of: $0, objective: policy.objective) }
+        let draws: StockValueDraws
+        switch demand {
+        case .perPoint(let m):
+            draws = StockValueDraws.sample(
+                values: values, demand: m, customers: customers, units: units, draws: policy.propensityDraws, budget: StockValueDraws.budget, random: &random)
+        case .logit(let m):
+            draws = StockValueDraws.sample(
+                values: values, demand: m, customers: customers, units: units, draws: policy.propensityDraws, budget: StockValueDraws.budget, random: &random)
+        }
+        programs.withLock { $0[k] = (demand, [units, customers], draws) }
+        return draws
     }
 
     /// The propensity table of a decision that reads no context, made once per view,

@@ -34,7 +34,7 @@ public struct BernoulliMarket: Sendable {
         public var pseudoRegret: Double
         /// Expected value of the periods from `tailFrom` on, over the best possible there.
         public var tailShare: Double
-        /// Dynamic-program plans solved (`PricingStrategy.dynamicProgram`).
+        /// Dynamic-program plans solved, or sets of draws made (`PricingStrategy.dynamicProgram`).
         public var plans: Int
     }
 
@@ -54,9 +54,13 @@ public struct BernoulliMarket: Sendable {
         run(policy, demand: PriceDemand(points: ladder.count, discount: discount), periods: periods, stock: stock, allowed: allowed, seed: seed, tailFrom: tailFrom)
     }
 
-    /// `run` learning with `demand` (which starts as given).
+    /// `run` learning with `demand` (which starts as given). With `samplesEvery`, the
+    /// dynamic program is priced as a server prices it: `StockValueDraws` made afresh every
+    /// that many customers (one published state each), `policy.propensityDraws` draws
+    /// within `budget`, instead of episodes of one plan.
     public func run<D: DemandModel>(
-        _ policy: PricingPolicy, demand: D, periods: Int, stock: Int? = nil, allowed: [Int]? = nil, seed: UInt64, tailFrom: Int? = nil
+        _ policy: PricingPolicy, demand: D, periods: Int, stock: Int? = nil, allowed: [Int]? = nil, seed: UInt64, tailFrom: Int? = nil,
+        samplesEvery: Int? = nil, budget: Int = StockValueDraws.budget
     ) -> Outcome {
         let points = allowed ?? Array(ladder.prices.indices)
         var demand = demand
@@ -68,12 +72,17 @@ public struct BernoulliMarket: Sendable {
         var tailEarned = 0.0, tailBest = 0.0
         let values = ladder.prices.indices.map { ladder.value(of: $0, objective: policy.objective) }
         var plan: StockValues?
+        var samples: StockValueDraws?
         var solvedAt = 0
         for t in 0..<periods {
             let truth = truth(at: t)
             let best = zip(values, truth).map { $0 * $1 }.max()!
             let inventory = left.map { Inventory(remaining: Double($0), periodsLeft: Double(periods - t), initialRate: Double(stock!) / Double(periods)) }
-            if case .dynamicProgram(let episode) = policy.strategy, let units = left,
+            if case .dynamicProgram = policy.strategy, let every = samplesEvery, let units = left, t % every == 0 {
+                out.plans += 1
+                samples = units < 1 ? nil : StockValueDraws.sample(
+                    values: values, demand: demand, customers: periods - t, units: units, draws: policy.propensityDraws, budget: budget, random: &decisions)
+            } else if case .dynamicProgram(let episode) = policy.strategy, samplesEvery == nil, let units = left,
                 StockValues.isDue(plan, customersLeft: periods - t, served: t, servedAtSolve: solvedAt)
             {
                 solvedAt = t
@@ -82,7 +91,7 @@ public struct BernoulliMarket: Sendable {
                 let theta = demand.draw(Array(ladder.prices.indices), context: [], random: &decisions)
                 plan = StockValues.solve(values: values, conversion: theta, customers: customers, units: units, episode: max(1, Int(episode * Double(customers))))
             }
-            let d = policy.decide(ladder: ladder, demand: demand, allowed: points, inventory: inventory, plan: plan, random: &decisions)
+            let d = policy.decide(ladder: ladder, demand: demand, allowed: points, inventory: inventory, plan: plan, samples: samples, random: &decisions)
             let expected = d.point.map { values[$0] * truth[$0] } ?? 0
             out.pseudoRegret += best - expected
             if t >= tail {

@@ -24,9 +24,21 @@ public enum PricingStrategy: Sendable, Equatable {
     /// follow it for an episode — until the customers served have doubled since it was
     /// solved (short episodes while little is known), or for `episode` × the customers
     /// left, whichever comes first — before sampling again.
-    /// Given its plan the answer is deterministic (propensity 1). Without a plan (or
-    /// without inventory) it answers as the re-solving inventory plan.
+    /// Given its plan the answer is deterministic (propensity 1). A server instead samples
+    /// the program afresh for every published state (`StockValueDraws`), each decision
+    /// following one of the draws. Without a plan or draws (or without inventory) it
+    /// answers as the re-solving inventory plan.
     case dynamicProgram(episode: Double)
+}
+
+extension PricingStrategy {
+    /// Whether the strategy plans with the stock and the horizon (and so needs them).
+    public var plansStock: Bool {
+        switch self {
+        case .inventoryPlan, .dynamicProgram: true
+        case .thompson, .epsilonGreedy: false
+        }
+    }
 }
 
 /// Stock that must last until the end of a selling horizon.
@@ -105,10 +117,12 @@ public struct PricingPolicy: Sendable, Equatable {
     /// within the same-user time, which is kept while the guardrails still allow it; with
     /// `inventory`, no unit left means no price. `table` (`answerTable` for the same state,
     /// allowed points, context and stock) replaces the decision's own propensity draws;
-    /// `plan` is the dynamic program's current solution (`StockValues`).
+    /// `plan` is the dynamic program's current solution (`StockValues`), or `samples` its
+    /// draws at the current stock (`StockValueDraws`).
     public func decide<D: DemandModel>(
         ladder: PriceLadder, demand: D, context: [Double] = [], allowed: [Int], boundBy: [Guardrail] = [],
-        inventory: Inventory? = nil, quoted: Int? = nil, table: AnswerTable? = nil, plan: StockValues? = nil, random: inout SeededRandom
+        inventory: Inventory? = nil, quoted: Int? = nil, table: AnswerTable? = nil, plan: StockValues? = nil, samples: StockValueDraws? = nil,
+        random: inout SeededRandom
     ) -> PriceDecision {
         precondition(!allowed.isEmpty, "no allowed price")
         if let inventory, inventory.remaining < 1 {
@@ -135,6 +149,15 @@ public struct PricingPolicy: Sendable, Equatable {
             let n = Double(rest?.draws ?? 0)
             let propensity = ((rest?.probabilities[pick] ?? 0) * n + 1) / (n + 1)
             return answer(allowed[pick], propensity: propensity, draws: Int(n) + 1, ladder, demand, context, boundBy)
+        case .dynamicProgram where samples != nil && inventory != nil:
+            let samples = samples!
+            let n = samples.costs.count
+            let answers = (0..<n).map { samples.answer(draw: $0, allowed: allowed) }
+            let mine = answers[min(n - 1, Int(random.unit() * Double(n)))]
+            // Exact: the draws are the distribution the answer was chosen from.
+            let propensity = Double(answers.count { $0 == mine }) / Double(n)
+            guard let i = mine else { return PriceDecision(point: nil, propensity: propensity, conversion: nil, value: nil, boundBy: boundBy) }
+            return answer(allowed[i], propensity: propensity, draws: nil, ladder, demand, context, boundBy)
         case .dynamicProgram where plan != nil && inventory != nil:
             let (plan, inventory) = (plan!, inventory!)
             guard let i = plan.answer(allowed: allowed, units: Int(inventory.remaining), customersLeft: Int(inventory.periodsLeft.rounded())) else {
