@@ -95,6 +95,7 @@ import Testing
             #expect(code == 200 && a["policy"] as? String == "dynamic-program" && q["propensity_draws"] == nil, "\(a)")
             let share = (q["propensity"] as? Double ?? 0) * 16
             #expect(share >= 1 && abs(share - share.rounded()) < 1e-9 && [19.0, 24, 29, 34].contains(q["price"] as? Double ?? 0), "\(q)")
+            quotes[q["decision_id"] as? String ?? "missing"] = (q["price"] as? Double ?? 0, "shopper\(k)")
         }
         // A shopper asking again within the same-user time keeps the quote they were shown.
         let (kept, repeated) = try await engine.post("/v1/price", #"{"surface":"catalogue","user":"shopper1","product":"cdnow-box"}"#)
