@@ -96,6 +96,9 @@ public struct StockValues: Sendable, Equatable {
     /// over a horizon long enough the unit's value rounds to the top price exactly, and
     /// selling at it then is as good as waiting, not a reason to turn the customer away.
     static func best(allowed: [Int], values: [Double], conversion: [Double], cost: Double) -> Int? {
+        // A unit is worth at most the top price; rounding in the recursion can put it a
+        // hair above, which would turn every customer away.
+        let cost = cost.isFinite ? min(cost, values.max() ?? cost) : cost
         var best = 0.0
         var at: Int?
         for (i, k) in allowed.enumerated() {
