@@ -92,7 +92,7 @@ public final class PricingService: Sendable {
 
     /// Users whose same-user request is being answered: a second request for the same
     /// user waits for the first, so that it reads the quote the first made.
-    private let inFlight: Mutex<Set<String>> = Mutex([])
+    private let turns = UserTurns()
 
     /// The dynamic program's draws per slot, kept while the slot's demand and stock are
     /// unchanged: a view that changed elsewhere reuses them instead of solving again.
@@ -234,9 +234,9 @@ public final class PricingService: Sendable {
         let keepsPrices = products.contains { config.guardrails[$0].sameUserSeconds != nil }
         if keepsPrices {
             // Short: the first request's turn ends once its quotes are remembered and logged.
-            while !inFlight.withLock({ $0.insert(request.user).inserted }) { try? await Task.sleep(nanoseconds: 200_000) }
+            await turns.take(request.user)
         }
-        defer { if keepsPrices { _ = inFlight.withLock { $0.remove(request.user) } } }
+        defer { if keepsPrices { turns.give(request.user) } }
         let held = try await openQuotes(user: request.user, slots: slots, products: products, config: config, partition: partition, now: now)
 
         let base: String
