@@ -2,7 +2,8 @@
 # One command for the pricing benchmark (release build):
 #   1. revenue as a share of the linear program's bound on Ferreira, Simchi-Levi and Wang's
 #      single-product instance (stock for a quarter and for half of the customers), for
-#      the re-solving and the fixed inventory plan and inventory-blind Thompson sampling
+#      the re-solving and the fixed inventory plan, the dynamic program (episodes of one plan,
+#      and as served: fresh draws per published state) and inventory-blind Thompson sampling
 #      (arbiter-bench pricing), against MABWiser's Thompson sampling on the same demand
 #      (tools/pricing-mabwiser.py), BENCH_SEEDS seeds each, in the same run
 #   2. in-process price decisions (on a prepared state, as a view is) and updates per
@@ -13,7 +14,7 @@
 #      logged to the events topic in the user's partition): p50/p90/p99 at BENCH_RATE
 #      requests/s (h2load, BENCH_CLIENTS connections) for one product on a ladder of ten,
 #      and for a surface that keeps a user's price (read at the owner of the user's
-#      partition), against GET /healthz and POST /v1/decide (LinUCB, 3 features, 3 arms)
+#      partition), and for a product with stock priced by the dynamic program, against GET /healthz and POST /v1/decide (LinUCB, 3 features, 3 arms)
 #      at the same rate in the same run, with decisions.wait_for_log off and on;
 #      BENCH_HTTP_RUNS fresh engines per mode, medians
 #   BENCH_PERIODS (10,000)  BENCH_SEEDS (10)  BENCH_RUNS (3)  BENCH_RATE (10,000)
@@ -65,6 +66,11 @@ pricing:
     guardrails: { same_user_seconds: 3600 }
     products:
       p: { range: { from: 10, to: 19, step: 1 }, unit_cost: 5 }
+  stock:                         # the same ladder with stock, priced by the dynamic program
+    currency: USD
+    policy: dynamic-program
+    products:
+      p: { range: { from: 10, to: 19, step: 1 }, unit_cost: 5, inventory: { units: 100000, start: "2026-01-01T00:00:00Z", end: "2030-01-01T00:00:00Z" } }
 surfaces:                        # the baseline: a decision of Benchmarks/http.sh
   offer:
     policy: linucb
@@ -73,6 +79,7 @@ surfaces:                        # the baseline: a decision of Benchmarks/http.s
 YAML
 echo '{"surface":"ladder","user":"h2load","product":"p"}' >"$work/ladder.json"
 echo '{"surface":"kept","user":"h2load","product":"p"}' >"$work/kept.json"
+echo '{"surface":"stock","user":"h2load","product":"p"}' >"$work/stock.json"
 echo '{"surface":"offer","user":"h2load","context":{"recency_days":3,"orders":1,"mobile":1}}' >"$work/decide.json"
 : >"$work/http.jsonl"
 for i in $(seq "$http_runs"); do
@@ -84,6 +91,7 @@ for i in $(seq "$http_runs"); do
     bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/decide "decide/$wait" "$work/decide.json" >>"$work/http.jsonl"
     bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/price "ladder/$wait" "$work/ladder.json" >>"$work/http.jsonl"
     bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/price "kept/$wait" "$work/kept.json" >>"$work/http.jsonl"
+    bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/price "stock/$wait" "$work/stock.json" >>"$work/http.jsonl"
     curl -fsS "http://127.0.0.1:$http/metrics" | grep -E '^arbiter_(price_quotes_total|decision_log_failures_total)' | sed "s/^/run $i, wait $wait: /" >&2 || true
     bench_serve_stop
   done
@@ -126,10 +134,10 @@ for key in dict.fromkeys((r["policy"], r["products_per_request"], r["propensity_
     print(f"| {key[0]} | {key[1]} | {source} | {m('decisions_per_s'):,.0f} | {m('updates_per_s'):,.0f} | {m('decide_update_per_s'):,.0f} | {m('requests_per_s'):,.0f} | {table} |")
 http = [json.loads(l) for l in open(f"{work}/http.jsonl")]
 if http:
-    print(f"\n## HTTP on loopback, the same rate for every request (median of {len(http) // 8} runs per mode)\n")
+    print(f"\n## HTTP on loopback, the same rate for every request (median of {len(http) // 10} runs per mode)\n")
     print("| request | wait_for_log | requests/s | p50 µs | p90 µs | p99 µs | p99.9 µs | non-2xx/errors |\n|---|---|---:|---:|---:|---:|---:|---:|")
     names = [("healthz", "GET /healthz (the floor)"), ("decide", "POST /v1/decide, LinUCB"), ("ladder", "POST /v1/price, one product, ladder of 10"),
-             ("kept", "POST /v1/price, the user's price kept (owner read)")]
+             ("kept", "POST /v1/price, the user's price kept (owner read)"), ("stock", "POST /v1/price, with stock, dynamic program")]
     for wait in ("false", "true"):
         for label, name in names:
             sel = [r for r in http if r["wait"] == f"{label}/{wait}"]
@@ -137,7 +145,7 @@ if http:
             print(f"| {name} | {wait} | {m('requests_per_s'):,.0f} | {m('p50_us'):.0f} | {m('p90_us'):.0f} | {m('p99_us'):.0f} | {m('p999_us'):.0f} | {sum(r['errors'] for r in sel)} |")
     for wait in ("false", "true"):
         p99 = lambda label: statistics.median(r["p99_us"] for r in http if r["wait"] == f"{label}/{wait}")
-        for label in ("ladder", "kept"):
+        for label in ("ladder", "kept", "stock"):
             print(f"\nwait_for_log {wait}: p99 of {label} / p99 of /healthz {p99(label) / max(1, p99('healthz')):.2f}, / p99 of /v1/decide {p99(label) / max(1, p99('decide')):.2f}; "
                   f"per-run p99 (µs): {[r['p99_us'] for r in http if r['wait'] == f'{label}/{wait}']}", end="")
     print()
