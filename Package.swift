@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "BanditsTests", dependencies: ["Bandits", "Events", "StateFormat", "Common"]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring", "Events", "StateFormat"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Bandits", "Common"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Recommenders", "Bidding", "MarketingMix", "Events", "StateFormat"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Recommenders", "Bidding", "MarketingMix", "Events", "StateFormat", "Common"]),
         .testTarget(name: "MarketingMixTests", dependencies: ["MarketingMix", "Common"]),
         .testTarget(name: "PricingTests", dependencies: ["Pricing", "Bandits", "Events", "StateFormat", "Common"]),
         .testTarget(
