@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Scoring", dependencies: ["Events", "StateFormat", "Common"]),
         // One target per model family (DESIGN.md's Sources/Models/…).
         .target(name: "Recommenders", dependencies: ["Events", "StateFormat", "Common"], path: "Sources/Models/Recommenders"),
-        .target(name: "Bidding", dependencies: ["Events", "StateFormat", "Common"], path: "Sources/Models/Bidding"),
+        .target(name: "Bidding", dependencies: ["Events", "StateFormat", "Common"], path: "Sources/Models/Bidding", swiftSettings: [.unsafeFlags(["-O"])]),
         // Prices: ladders and guardrails, demand per price point, Thompson sampling and
         // inventory plans. Optimised in debug builds too: its tests simulate markets.
         .target(
@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "ArbiterBench",
             dependencies: [
-                "Engine", "Stream", "Common", "Events", "Bandits", "Evaluation", "MarketingMix", "Pricing", "CRdKafka",
+                "Engine", "Stream", "Common", "Events", "Bandits", "Evaluation", "MarketingMix", "Pricing", "Bidding", "CRdKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
