@@ -105,6 +105,34 @@ extension AuctionDay {
     }
 }
 
+extension AuctionDay {
+    /// What a first-price day gave: each won auction costs the bid, earns its value.
+    public struct FirstPriceOutcome: Sendable, Equatable {
+        /// Σ (value − bid) over the auctions won.
+        public var surplus: Double
+        public var wins: Int
+        public var spend: Double
+    }
+
+    /// Runs the day as first-price auctions (no budget): `bid(t, value)` for auction t
+    /// worth `clickValue` × its CTR, then `learn(t, bid, won)`.
+    public func runFirstPrice(clickValue: Double, bid: (Int, Double) -> Double, learn: (Int, Double, Bool) -> Void) -> FirstPriceOutcome {
+        var out = FirstPriceOutcome(surplus: 0, wins: 0, spend: 0)
+        for t in ctr.indices {
+            let value = clickValue * ctr[t]
+            let b = bid(t, value)
+            let won = b > 0 && b >= marketPrice[t]
+            if won {
+                out.wins += 1
+                out.surplus += value - b
+                out.spend += b
+            }
+            learn(t, b, won)
+        }
+        return out
+    }
+}
+
 /// A bidder in an `AuctionDay`: a bid for each auction, told what it cost.
 public protocol AuctionBidder {
     mutating func bid(ctr: Double, budgetLeft: Double, auctionsLeft: Int) -> Double
