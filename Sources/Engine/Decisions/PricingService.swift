@@ -96,7 +96,7 @@ public final class PricingService: Sendable {
 
     /// The dynamic program's draws per slot, kept while the slot's demand and stock are
     /// unchanged: a view that changed elsewhere reuses them instead of solving again.
-    private let programs: Mutex<[Int: (demand: ProductDemand, stock: [Int], draws: StockValueDraws)]> = Mutex([:])
+    private let programs: Mutex<[Int: (demand: ProductDemand, units: Int, customers: Int, draws: StockValueDraws)]> = Mutex([:])
 
     struct QuoteKey: Hashable {
         var user: String
@@ -397,7 +397,7 @@ public final class PricingService: Sendable {
         // Customers beyond a billion change no plan: the scale grows with them.
         let customers = Int(min(1e9, inventory.periodsLeft.rounded()))
         let demand = learner.demand[k]
-        if let kept = programs.withLock({ $0[k] }), kept.stock == [units, customers], kept.demand == demand { return kept.draws }
+        if let kept = programs.withLock({ $0[k] }), kept.units == units, kept.customers == customers, kept.demand == demand { return kept.draws }
         var random = SeededRandom(decisionID: "dp/\(k)/\(demand.outcomes)/\(units)/\(customers)", salt: seed)
         let values = ladder.prices.indices.map { ladder.value(of: $0, objective: policy.objective) }
         let draws: StockValueDraws
@@ -409,7 +409,7 @@ public final class PricingService: Sendable {
             draws = StockValueDraws.sample(
                 values: values, demand: m, customers: customers, units: units, draws: policy.propensityDraws, budget: StockValueDraws.budget, random: &random)
         }
-        programs.withLock { $0[k] = (demand, [units, customers], draws) }
+        programs.withLock { $0[k] = (demand, units, customers, draws) }
         return draws
     }
 

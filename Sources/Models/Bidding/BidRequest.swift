@@ -1,4 +1,5 @@
 import Common
+import Events
 
 /// An OpenRTB 2.6 bid request (IAB Tech Lab, section 3.2.1), as much of it as a bidder
 /// decides with: the impressions and their floors, where the ad would show (site or app),
@@ -68,7 +69,7 @@ public struct BidRequest: Sendable, Equatable {
         tmax = try f.int("tmax")
         if let t = tmax, t <= 0 { throw OpenRTBError("tmax", "must be a positive number of milliseconds, found \(t)") }
         currencies = try f.strings("cur") ?? []
-        for (i, c) in currencies.enumerated() where !isCurrency(c) { throw OpenRTBError("cur[\(i)]", "must be an ISO 4217 code such as USD, found '\(clipped(c))'") }
+        for (i, c) in currencies.enumerated() where !Money.isCurrencyCode(c) { throw OpenRTBError("cur[\(i)]", "must be an ISO 4217 code such as USD, found '\(clipped(c))'") }
         blockedCategories = try f.strings("bcat") ?? []
         blockedAdvertisers = try f.strings("badv") ?? []
         test = try f.flag("test") ?? false
@@ -106,7 +107,7 @@ public struct BidImpression: Sendable, Equatable {
         floor = try f.number("bidfloor") ?? 0
         guard floor >= 0 else { throw OpenRTBError(f.path + ".bidfloor", "must not be negative, found \(floor)") }
         floorCurrency = try f.string("bidfloorcur") ?? "USD"
-        guard isCurrency(floorCurrency) else { throw OpenRTBError(f.path + ".bidfloorcur", "must be an ISO 4217 code such as USD, found '\(clipped(floorCurrency))'") }
+        guard Money.isCurrencyCode(floorCurrency) else { throw OpenRTBError(f.path + ".bidfloorcur", "must be an ISO 4217 code such as USD, found '\(clipped(floorCurrency))'") }
         interstitial = try f.flag("instl") ?? false
         tagID = try f.string("tagid")
         secure = try f.flag("secure")
@@ -187,7 +188,7 @@ public struct BidDeal: Sendable, Equatable {
         floor = try f.number("bidfloor") ?? 0
         guard floor >= 0 else { throw OpenRTBError(f.path + ".bidfloor", "must not be negative, found \(floor)") }
         floorCurrency = try f.string("bidfloorcur") ?? "USD"
-        guard isCurrency(floorCurrency) else { throw OpenRTBError(f.path + ".bidfloorcur", "must be an ISO 4217 code such as USD, found '\(clipped(floorCurrency))'") }
+        guard Money.isCurrencyCode(floorCurrency) else { throw OpenRTBError(f.path + ".bidfloorcur", "must be an ISO 4217 code such as USD, found '\(clipped(floorCurrency))'") }
         auctionType = try f.int("at")
         seats = try f.strings("wseat") ?? []
     }
@@ -408,10 +409,3 @@ struct Fields {
         return out
     }
 }
-
-func isCurrency(_ s: String) -> Bool {
-    s.utf8.count == 3 && s.utf8.allSatisfy { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
-}
-
-/// A value quoted in an error, cut to a readable length.
-func clipped(_ s: String) -> String { s.count <= 64 ? s : String(s.prefix(64)) + "…" }

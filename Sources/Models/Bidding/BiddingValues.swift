@@ -26,13 +26,13 @@ public struct BiddingValues: Sendable {
         var v = [Double](repeating: 0, count: (auctions + 1) * width)
         var cumM = [Double](repeating: 0, count: m.count + 1)
         var cumG = [Double](repeating: 0, count: m.count + 1)
+        var gs = [Double](repeating: 0, count: m.count)
         for t in 1...auctions {
             let previous = (t - 1) * width, row = t * width
             for b in 0...budgetUnits {
                 let here = v[previous + b]
                 let reach = min(b, m.count - 1)
                 // Prefix sums over δ of m(δ) and m(δ)·g(δ), g non-decreasing in δ.
-                var gs = [Double](repeating: 0, count: reach + 1)
                 for d in 0...reach {
                     let g = here - v[previous + b - d]
                     gs[d] = g

@@ -33,7 +33,7 @@ public struct PriceLadder: Sendable, Equatable {
         for k in 1..<max(1, prices.count) where prices[k] <= prices[k - 1] {
             throw PricingError("prices must be strictly ascending: \(prices[k - 1]) is followed by \(prices[k])")
         }
-        guard currency.utf8.count == 3, currency.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
+        guard Money.isCurrencyCode(currency) else {
             throw PricingError("currency must be an ISO 4217 code of three upper-case letters, found '\(currency)'")
         }
         self.prices = prices

@@ -152,10 +152,9 @@ public struct PricingPolicy: Sendable, Equatable {
         case .dynamicProgram where samples != nil && inventory != nil:
             let samples = samples!
             let n = samples.costs.count
-            let answers = (0..<n).map { samples.answer(draw: $0, allowed: allowed) }
-            let mine = answers[min(n - 1, Int(random.unit() * Double(n)))]
+            let mine = samples.answer(draw: min(n - 1, Int(random.unit() * Double(n))), allowed: allowed)
             // Exact: the draws are the distribution the answer was chosen from.
-            let propensity = Double(answers.count { $0 == mine }) / Double(n)
+            let propensity = Double((0..<n).count { samples.answer(draw: $0, allowed: allowed) == mine }) / Double(n)
             guard let i = mine else { return PriceDecision(point: nil, propensity: propensity, conversion: nil, value: nil, boundBy: boundBy) }
             return answer(allowed[i], propensity: propensity, draws: nil, ladder, demand, context, boundBy)
         case .dynamicProgram where plan != nil && inventory != nil:
