@@ -16,12 +16,18 @@ public struct LearnerContext: Sendable, Equatable {
     public var pricing: [PricingSurface]
     /// Partitions of the event stream (1 for a file).
     public var partitions: Int
+    /// What the bidding learns with (windows, click models).
+    public var bidding: BiddingSettings
     /// Open and remembered decisions the reward join keeps per partition at most.
     public var joinCapacity: Int
 
-    public init(surfaces: [SurfaceLearning] = [], pricing: [PricingSurface] = [], partitions: Int = 1, joinCapacity: Int = 1_000_000) {
+    public init(
+        surfaces: [SurfaceLearning] = [], pricing: [PricingSurface] = [], bidding: BiddingSettings = BiddingSettings(), partitions: Int = 1,
+        joinCapacity: Int = 1_000_000
+    ) {
         self.surfaces = surfaces
         self.pricing = pricing
+        self.bidding = bidding
         self.partitions = max(1, partitions)
         self.joinCapacity = max(1, joinCapacity)
     }
@@ -60,6 +66,7 @@ public enum LearnerRegistry {
             try BanditLearner(surfaces: c.surfaces, partitions: c.partitions, capacity: c.joinCapacity)
         },
         LearnerRegistration(PricingLearner.self, summary: "prices") { c in PricingLearner(surfaces: c.pricing, partitions: c.partitions, capacity: c.joinCapacity) },
+        LearnerRegistration(BiddingLearner.self, summary: "bids") { c in BiddingLearner(settings: c.bidding) },
     ]
 
     static let byName: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1.name, $0) })

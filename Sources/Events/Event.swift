@@ -199,18 +199,35 @@ public struct Reward: Sendable, Hashable {
 public struct BidOutcome: Sendable, Hashable {
     public var auctionID: String
     public var won: Bool
+    /// The clearing CPM (the exchange's `${AUCTION_PRICE}`): one impression costs a thousandth.
     public var clearingPrice: Money?
     public var click: Bool
     public var conversion: Bool
     public var user: String?
-    public init(auctionID: String, won: Bool, clearingPrice: Money?, click: Bool = false, conversion: Bool = false, user: String? = nil) {
+    /// Which notice it is, when it is one of several about the same auction (nil: the
+    /// whole outcome in one event).
+    public var notice: BidNotice?
+    public init(
+        auctionID: String, won: Bool, clearingPrice: Money?, click: Bool = false, conversion: Bool = false, user: String? = nil, notice: BidNotice? = nil
+    ) {
         self.auctionID = auctionID
         self.won = won
         self.clearingPrice = clearingPrice
         self.click = click
         self.conversion = conversion
         self.user = user
+        self.notice = notice
     }
+
+    /// Whether this event tells how the auction went (a whole outcome, a win or a loss),
+    /// rather than following up on one already told (billing, click, conversion).
+    public var settlesAuction: Bool { notice == nil || notice == .win || notice == .loss }
+}
+
+/// The notices an exchange sends about one bid, each a `bid_outcome` event: the win
+/// (`nurl`), the billing (`burl`), the loss (`lurl`), then a click or a conversion.
+public enum BidNotice: String, Sendable, Hashable, CaseIterable {
+    case win, billing, loss, click, conversion
 }
 
 public struct Spend: Sendable, Hashable {

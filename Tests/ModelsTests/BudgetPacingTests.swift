@@ -51,3 +51,32 @@ import Testing
         #expect(abs(r - 0.5) < 0.1, "\(r)")
     }
 }
+
+/// The pacing `serve` bids with (`SpendPacer`: μ from spend against the plan, no state of
+/// its own) on the same days.
+@Suite struct SpendPacerTests {
+    @Test(arguments: [1.0 / 32, 1.0 / 8, 1.0 / 2])
+    func pacingFromSpendAgainstPlanSpendsTheBudgetAndGetsTheClicksOfTheTunedLinearBidder(share: Double) {
+        for seed: UInt64 in [1, 2, 3] {
+            let day = AuctionDay.logNormal(auctions: 100_000, seed: seed)
+            let budget = share * day.totalMarketCost
+            let meanCTR = day.ctr.reduce(0, +) / Double(day.ctr.count)
+            var pacer = SpendPacedBidder(value: 20 * 1 / 0.002, budget: budget, auctions: 100_000)
+            let paced = day.run(&pacer, budget: budget)
+            var linear = LinearBidder.tuned(on: day, budget: budget, meanCTR: meanCTR)
+            let tuned = day.run(&linear, budget: budget)
+            var constant = ConstantBidder(price: day.tuned(budget: budget) { ConstantBidder(price: $0) })
+            let flat = day.run(&constant, budget: budget)
+            #expect(paced.spend <= budget && paced.spend >= 0.98 * budget, "seed \(seed): spent \(paced.spend / budget) of the budget")
+            #expect(paced.expectedClicks >= 0.97 * tuned.expectedClicks, "seed \(seed): \(paced.expectedClicks) clicks against the tuned linear bidder's \(tuned.expectedClicks)")
+            #expect(paced.expectedClicks > flat.expectedClicks, "seed \(seed): \(paced.expectedClicks) against the tuned constant bidder's \(flat.expectedClicks)")
+        }
+    }
+
+    @Test func theShadowPriceRisesOnlyWhenSpendRunsAheadOfThePlan() {
+        let p = SpendPacer(gain: 400)
+        #expect(p.logShadow(spent: 10, budget: 100, planned: 20) == 0)
+        #expect(abs(p.logShadow(spent: 21, budget: 100, planned: 20) - 4) < 1e-12)
+        #expect(p.logShadow(spent: 0, budget: 0, planned: 0) == .infinity)
+    }
+}

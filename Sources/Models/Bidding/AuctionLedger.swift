@@ -2,8 +2,9 @@ import Common
 import Events
 import StateFormat
 
-/// Auction outcomes in total: the win rate, cost and click/conversion rates a bidding
-/// policy is calibrated against.
+/// Auction outcomes in total, from every `bid_outcome` event (Arbiter's bids or any
+/// other bidder's): the win rate, cost (the sum of clearing CPMs) and click and
+/// conversion counts a bidding policy is calibrated against.
 public struct AuctionLedger: Learner, Equatable {
     public static let name = "models.auction-ledger"
     public static let stateVersion: UInt16 = 1
@@ -20,10 +21,13 @@ public struct AuctionLedger: Learner, Equatable {
 
     public mutating func learn(_ event: Event) {
         guard case .bidOutcome(let e) = event.body else { return }
-        auctions += 1
-        if e.won {
-            wins += 1
-            cost += e.clearingPrice ?? .zero
+        // Billing, click and conversion notices follow a win already counted.
+        if e.settlesAuction {
+            auctions += 1
+            if e.won {
+                wins += 1
+                cost += e.clearingPrice ?? .zero
+            }
         }
         if e.click { clicks += 1 }
         if e.conversion { conversions += 1 }

@@ -40,3 +40,49 @@ public struct BudgetPacer: AuctionBidder, Sendable, Equatable {
         logShadow = max(0, logShadow + step * (min(cost / plan, 100) - 1))
     }
 }
+
+/// The pacing `serve` bids with: the budget's shadow price from the spend so far against
+/// the plan for this time of day, log(1 + μ) = `gain` × (spent − planned) / budget, never
+/// below 0. It is the dual controller's accumulated step — each auction's cost against
+/// its share of the plan, summed — in a form that needs no per-auction state, so any
+/// process holding the group's spend (a published view) bids alike; unlike the projected
+/// step it does not forget a lag, so a day that spent too little early catches up. At
+/// equilibrium the spend runs ahead of the plan by log(1 + μ*) / `gain` of the budget,
+/// which the hard stop at the budget bounds.
+public struct SpendPacer: Sendable, Equatable {
+    public let gain: Double
+
+    public init(gain: Double = 400) {
+        precondition(gain > 0)
+        self.gain = gain
+    }
+
+    /// log(1 + μ) after spending `spent` of `budget` when the plan had `planned` spent.
+    public func logShadow(spent: Double, budget: Double, planned: Double) -> Double {
+        guard budget > 0 else { return .infinity }
+        return max(0, gain * (spent - planned) / budget)
+    }
+}
+
+/// `SpendPacer` on a simulated day, its auctions evenly spread over the day.
+public struct SpendPacedBidder: AuctionBidder, Sendable {
+    public let pacer: SpendPacer
+    public let value: Double
+    public let budget: Double
+    public let auctions: Int
+    private var seen = 0
+
+    public init(pacer: SpendPacer = SpendPacer(), value: Double, budget: Double, auctions: Int) {
+        self.pacer = pacer
+        self.value = value
+        self.budget = budget
+        self.auctions = auctions
+    }
+
+    public func bid(ctr: Double, budgetLeft: Double, auctionsLeft: Int) -> Double {
+        let planned = budget * Double(seen) / Double(auctions)
+        return value * ctr / exp(pacer.logShadow(spent: budget - budgetLeft, budget: budget, planned: planned))
+    }
+
+    public mutating func observe(cost: Double, budgetLeft: Double, auctionsLeft: Int) { seen += 1 }
+}

@@ -1,3 +1,5 @@
+import StateFormat
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -41,6 +43,38 @@ public struct WinCurve: Sendable, Equatable {
         let i = cell(of: bid)
         bids[i] += 1
         if won { wins[i] += 1 }
+    }
+
+    /// Adds another shard's bids (the same grid): exact, the counts are whole numbers.
+    public mutating func merge(_ other: WinCurve) {
+        guard other.low == low, other.high == high, other.cells == cells else { return }
+        for i in 0..<cells {
+            bids[i] += other.bids[i]
+            wins[i] += other.wins[i]
+        }
+    }
+
+    func encode(to w: inout StateWriter) {
+        w.write(low)
+        w.write(high)
+        w.writeVarint(UInt64(cells))
+        for i in 0..<cells {
+            w.write(bids[i])
+            w.write(wins[i])
+        }
+    }
+
+    init(from r: inout StateReader) throws(StateFormatError) {
+        low = try r.readDouble()
+        high = try r.readDouble()
+        let count = try r.readCount(elementSize: 16)
+        guard low > 0, high > low, count >= 2 else { throw StateFormatError("win curve: grid out of range") }
+        bids = []
+        wins = []
+        for _ in 0..<count {
+            bids.append(try r.readDouble())
+            wins.append(try r.readDouble())
+        }
     }
 
     /// The estimated probability of winning at each cell: isotonic in the bid, and

@@ -237,7 +237,9 @@ public struct PricingLearner: Learner {
     }
 
     private mutating func register(_ i: Impression, surface name: String, price: Money, at ts: Int64) {
-        guard let k = slotIndex[name]?[i.action] else {
+        // A priced impression of another surface is a bid (`BiddingLearner`), not a quote.
+        guard let products = slotIndex[name] else { return }
+        guard let k = products[i.action] else {
             unlearnable += 1
             return
         }

@@ -174,15 +174,29 @@ public struct EventDecoder: Sendable {
             let price = try raw(.clearingPrice).map { v throws(DecodeError) in
                 try reader.money(v, Field.clearingPrice.name)
             }
-            if won, price == nil {
-                throw DecodeError(.missingField, "missing field 'clearing_price' (required when 'won' is true)")
+            let notice = try raw(.notice).map { (v) throws(DecodeError) -> BidNotice in
+                let name = try reader.id(v, Field.notice.name)
+                guard let n = BidNotice(rawValue: name) else {
+                    throw DecodeError(.invalidField, "field 'notice' must be one of \(BidNotice.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return n
             }
             let click = try raw(.click).map { v throws(DecodeError) in try reader.boolean(v, Field.click.name) } ?? false
             let conversion = try raw(.conversion).map { v throws(DecodeError) in try reader.boolean(v, Field.conversion.name) } ?? false
+            // A click or conversion notice follows a win whose price came with the win notice.
+            if won, price == nil, notice != .click, notice != .conversion {
+                throw DecodeError(.missingField, "missing field 'clearing_price' (required when 'won' is true)")
+            }
             if !won, click || conversion {
                 throw DecodeError(.invalidField, "'click' and 'conversion' cannot be true for a lost auction")
             }
-            body = .bidOutcome(BidOutcome(auctionID: auction, won: won, clearingPrice: price, click: click, conversion: conversion, user: try optionalID(.user, &reader)))
+            if let notice, (notice == .loss) == won {
+                throw DecodeError(.invalidField, "a '\(notice.rawValue)' notice needs 'won' \(notice == .loss ? "false" : "true")")
+            }
+            if notice == .click, !click { throw DecodeError(.invalidField, "a 'click' notice needs 'click' true") }
+            if notice == .conversion, !conversion { throw DecodeError(.invalidField, "a 'conversion' notice needs 'conversion' true") }
+            body = .bidOutcome(BidOutcome(
+                auctionID: auction, won: won, clearingPrice: price, click: click, conversion: conversion, user: try optionalID(.user, &reader), notice: notice))
         case .spend:
             let channel = try id(.channel, &reader)
             let amount = try reader.money(try required(.amount), Field.amount.name)

@@ -61,6 +61,7 @@ public enum EventEncoder {
             w.key("click"); w.bool(e.click)
             w.key("conversion"); w.bool(e.conversion)
             if let u = e.user { w.key("user"); w.string(u) }
+            if let n = e.notice { w.key("notice"); w.string(n.rawValue) }
         case .spend(let e):
             w.key("channel"); w.string(e.channel)
             w.key("amount"); w.raw(e.amount.description)

@@ -5,7 +5,7 @@ import Events
 enum Field: UInt8, CaseIterable {
     case type, v, ts, user, item, decisionID, orderID, items, revenue, currency, action
     case position, propensity, value, auctionID, won, clearingPrice, click, conversion
-    case channel, amount, day, surface, context, armFeatures, price
+    case channel, amount, day, surface, context, armFeatures, price, notice
 
     /// Its key in the JSON. From a table made once: interpolating a case reflects on the
     /// type, a few microseconds that decoding every decision and reward paid.
@@ -43,7 +43,9 @@ enum Field: UInt8, CaseIterable {
             if eq("value") { return .value }
             if eq("price") { return .price }
             return eq("click") ? .click : nil
-        case 6: return eq("action") ? .action : (eq("amount") ? .amount : nil)
+        case 6:
+            if eq("action") { return .action }
+            return eq("amount") ? .amount : (eq("notice") ? .notice : nil)
         case 7:
             if eq("revenue") { return .revenue }
             if eq("channel") { return .channel }
