@@ -1,3 +1,4 @@
+import Bidding
 import Common
 import Stream
 import Yams
@@ -113,6 +114,7 @@ public struct Configuration: Sendable, Equatable {
     public var decisions = Decisions()
     public var surfaces: [SurfaceConfiguration] = []
     public var pricing: [PricingConfiguration] = []
+    public var bidding = BiddingConfiguration()
     public var mmm = MarketingMix()
     public var log = Log()
 
@@ -125,7 +127,7 @@ public struct Configuration: Sendable, Equatable {
     /// What the partitions' learners are made from, for a stream of `partitions`.
     public func learnerContext(partitions: Int) -> LearnerContext {
         LearnerContext(
-            surfaces: surfaces.map { SurfaceDefinition(config: $0).learning }, pricing: pricing.map(\.learning), partitions: partitions,
+            surfaces: surfaces.map { SurfaceDefinition(config: $0).learning }, pricing: pricing.map(\.learning), bidding: bidding.learning, partitions: partitions,
             joinCapacity: decisions.maxPending)
     }
 
@@ -226,11 +228,15 @@ public struct Configuration: Sendable, Equatable {
                 if ignoringRetiredKeys { continue }
                 throw ConfigurationError("'\(key)' is no longer a setting: \(reason); remove it")
             } else {
-                throw ConfigurationError("unknown configuration key '\(key)'; known keys: \(keys.keys.sorted().joined(separator: ", ")), kafka.properties.*, surfaces, pricing")
+                throw ConfigurationError("unknown configuration key '\(key)'; known keys: \(keys.keys.sorted().joined(separator: ", ")), kafka.properties.*, surfaces, pricing, bidding")
             }
         }
         if let node = sections["surfaces"], let path { config.surfaces = try SurfaceConfiguration.parse(node, source: path) }
         if let node = sections["pricing"], let path { config.pricing = try PricingConfiguration.parse(node, source: path) }
+        if let node = sections["bidding"], let path { config.bidding = try BiddingConfiguration.parse(node, source: path) }
+        if config.surfaces.contains(where: { $0.name == BiddingLearner.surface }) || config.pricing.contains(where: { $0.name == BiddingLearner.surface }) {
+            throw ConfigurationError("'\(BiddingLearner.surface)' names the bidder's logged bids; give the surface another name")
+        }
         if let clash = config.pricing.first(where: { p in config.surfaces.contains { $0.name == p.name } }) {
             throw ConfigurationError("'\(clash.name)' is both a surface and a pricing surface; decisions name them alike, so give them different names")
         }
@@ -246,7 +252,7 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// Dotted key/value pairs of a YAML mapping, in document order, and the `surfaces`
-    /// and `pricing` mappings, which hold lists and are read on their own.
+    /// `pricing` and `bidding` mappings, which hold lists and are read on their own.
     static func flatten(yaml: String, source: String) throws(ConfigurationError) -> ([(String, String)], [String: Node]) {
         let node: Node?
         do { node = try Yams.compose(yaml: yaml) } catch { throw ConfigurationError("\(source) is not valid YAML: \(error)") }
@@ -258,7 +264,7 @@ public struct Configuration: Sendable, Equatable {
             case .mapping(let mapping):
                 for (k, v) in mapping {
                     guard let name = k.string else { throw ConfigurationError("\(source): keys must be strings (under '\(prefix)')") }
-                    if prefix.isEmpty, name == "surfaces" || name == "pricing" {
+                    if prefix.isEmpty, name == "surfaces" || name == "pricing" || name == "bidding" {
                         sections[name] = v
                         continue
                     }

@@ -16,6 +16,8 @@ public final class InProcessEngine: PartitionReader, @unchecked Sendable {
     public let decisions: DecisionService
     /// Prices, reading users' open quotes from this engine's partitions.
     public private(set) var prices: PricingService!
+    /// Bids, reading users' impressions from this engine's partitions.
+    public private(set) var bids: BiddingService!
     public let routing: UserRouting
     public let context: LearnerContext
     private let log = MemoryDecisionLog()
@@ -26,13 +28,14 @@ public final class InProcessEngine: PartitionReader, @unchecked Sendable {
     private var decoder = EventDecoder()
 
     public init(
-        surfaces: [SurfaceConfiguration], pricing: [PricingConfiguration] = [], partitions: Int32 = 1, seed: UInt64 = 0, instance: String = "local",
+        surfaces: [SurfaceConfiguration], pricing: [PricingConfiguration] = [], bidding: BiddingConfiguration = BiddingConfiguration(), partitions: Int32 = 1, seed: UInt64 = 0, instance: String = "local",
         joinCapacity: Int = 1_000_000,
         logger: Logger = Logger(label: "arbiter.in-process"), clock: @escaping @Sendable () -> Int64 = { WallClock.millis }
     ) throws {
         routing = UserRouting(partitioner: .murmur2Random, partitions: partitions)
         let definitions = surfaces.map { SurfaceDefinition(config: $0) }
-        context = LearnerContext(surfaces: definitions.map(\.learning), pricing: pricing.map(\.learning), partitions: Int(partitions), joinCapacity: joinCapacity)
+        context = LearnerContext(
+            surfaces: definitions.map(\.learning), pricing: pricing.map(\.learning), bidding: bidding.learning, partitions: Int(partitions), joinCapacity: joinCapacity)
         views = try ViewBuilder(context: context, surfaces: definitions, logger: logger)
         let publisher = LocalStatePublisher(views: views, instance: instance)
         decisions = DecisionService(views: views, log: log, publisher: publisher, routing: routing, seed: seed, instance: instance, logger: logger, clock: clock)
@@ -43,6 +46,8 @@ public final class InProcessEngine: PartitionReader, @unchecked Sendable {
         publisher.holding((0..<partitions).map { $0 })
         prices = try PricingService(
             configurations: pricing, views: views, log: log, partitions: self, routing: routing, seed: seed, idPrefix: decisions.idPrefix + "p.", clock: clock)
+        bids = BiddingService(
+            configuration: bidding, views: views, log: log, partitions: self, routing: routing, seed: seed, idPrefix: decisions.idPrefix + "b.", clock: clock)
     }
 
     /// The decision records logged so far, in order (and forgotten once applied).

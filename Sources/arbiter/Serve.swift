@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Engine
+import Events
 import Foundation
 import Hummingbird
 import Logging
@@ -107,8 +108,11 @@ struct Serve: AsyncParsableCommand {
         let prices = try PricingService(
             configurations: settings.pricing, views: views, log: decisionLog, partitions: pipeline, routing: routing, seed: settings.decisions.seed,
             idPrefix: decisions.idPrefix + "p.", waitForLog: settings.decisions.waitForLog)
+        let bids = BiddingService(
+            configuration: settings.bidding, views: views, log: decisionLog, partitions: pipeline, routing: routing, seed: settings.decisions.seed,
+            idPrefix: decisions.idPrefix + "b.", waitForLog: settings.decisions.waitForLog)
         logger.info("decision points ready", metadata: [
-            "surfaces": "\(decisions.surfaceNames)", "pricing": "\(prices.names)", "decision_log": "\(settings.kafka.eventsTopic)", "partitions": "\(partitions)",
+            "surfaces": "\(decisions.surfaceNames)", "pricing": "\(prices.names)", "campaigns": "\(settings.bidding.campaigns.map(\.id))", "decision_log": "\(settings.kafka.eventsTopic)", "partitions": "\(partitions)",
             "snapshots": "\(store.location)", "wait_for_log": "\(settings.decisions.waitForLog)",
         ])
 
@@ -117,13 +121,16 @@ struct Serve: AsyncParsableCommand {
         let router = Router()
         StatusController(statistics: pipeline.statistics, health: source.health, registry: registry, views: views, instance: instance).register(on: router)
         let eventsTopic = settings.kafka.eventsTopic
-        DecisionController(
-            service: decisions, maxBodyBytes: settings.http.maxBodyBytes,
-            submitReward: { event, partition in
-                try producer.send(topic: eventsTopic, partition: partition, key: Array(event.partitionKey.utf8), value: EventEncoder.encode(event))
-            }
-        ).register(on: router)
+        let submit: @Sendable (Event, Int32) throws -> Void = { event, partition in
+            try producer.send(topic: eventsTopic, partition: partition, key: Array(event.partitionKey.utf8), value: EventEncoder.encode(event))
+        }
+        DecisionController(service: decisions, maxBodyBytes: settings.http.maxBodyBytes, submitReward: submit).register(on: router)
         let forwarder = Forwarder(instance: instance)
+        BidController(
+            service: bids, maxBodyBytes: settings.http.maxBodyBytes,
+            noticeURL: settings.bidding.noticeURL.isEmpty ? settings.advertisedURL : settings.bidding.noticeURL, instance: instance, forwarder: forwarder,
+            submit: submit
+        ).register(on: router)
         PriceController(service: prices, maxBodyBytes: settings.http.maxBodyBytes, instance: instance, forwarder: forwarder).register(on: router)
         SurfaceController(service: decisions, adminToken: settings.http.adminToken, maxBodyBytes: settings.http.maxBodyBytes).register(on: router)
         UserController(partitions: pipeline, views: views, routing: routing, instance: instance, forwarder: forwarder).register(on: router)

@@ -88,7 +88,7 @@ public struct PricingConfiguration: Sendable, Equatable {
     }
 
     private static func parseOne(name: String, _ node: Node, at: String) throws(ConfigurationError) -> PricingConfiguration {
-        let f = try fields(node, keys, at)
+        let f = try YAMLFields.fields(node, keys, at)
         guard let currency = f["currency"]?.scalar?.string else { throw ConfigurationError("\(at).currency is required (an ISO 4217 code such as EUR)") }
         let objective = try f["objective"].map { (n) throws(ConfigurationError) -> PricingObjective in
             guard let o = n.scalar.flatMap({ PricingObjective(rawValue: $0.string) }) else { throw ConfigurationError("\(at).objective must be revenue or margin") }
@@ -98,7 +98,7 @@ public struct PricingConfiguration: Sendable, Equatable {
         let strategy: PricingStrategy
         switch policyName {
         case "thompson": strategy = .thompson
-        case "epsilon-greedy": strategy = .epsilonGreedy(epsilon: try number(f["epsilon"], "\(at).epsilon", default: 0.1, in: 0...1))
+        case "epsilon-greedy": strategy = .epsilonGreedy(epsilon: try YAMLFields.number(f["epsilon"], "\(at).epsilon", default: 0.1, in: 0...1))
         case "inventory": strategy = .inventoryPlan(resolving: true)
         case "inventory-fixed": strategy = .inventoryPlan(resolving: false)
         // Served from draws made afresh for every published state (`StockValueDraws`): no episodes.
@@ -123,18 +123,18 @@ public struct PricingConfiguration: Sendable, Equatable {
                 throw ConfigurationError("\(at).features: dynamic-program plans for customers alike and cannot weigh context; use inventory")
             }
         }
-        let discount = try number(f["discount"], "\(at).discount", default: 1, in: 0.5...1)
-        let window = Int64(try number(f["attribution_window_ms"], "\(at).attribution_window_ms", default: 30 * 60_000, in: 1...(30 * 86_400_000), integer: true))
-        let period = Int64(try number(f["period_ms"], "\(at).period_ms", default: 86_400_000, in: 60_000...(366 * 86_400_000), integer: true))
+        let discount = try YAMLFields.number(f["discount"], "\(at).discount", default: 1, in: 0.5...1)
+        let window = Int64(try YAMLFields.number(f["attribution_window_ms"], "\(at).attribution_window_ms", default: 30 * 60_000, in: 1...(30 * 86_400_000), integer: true))
+        let period = Int64(try YAMLFields.number(f["period_ms"], "\(at).period_ms", default: 86_400_000, in: 60_000...(366 * 86_400_000), integer: true))
         // Without context a view's decisions share one table of draws; with it each draws its
         // own. The dynamic program's draws are solves, each up to `StockValueDraws.budget`.
         let draws: Int
         if case .dynamicProgram = strategy {
-            draws = Int(try number(f["propensity_draws"], "\(at).propensity_draws", default: 16, in: 1...256, integer: true))
+            draws = Int(try YAMLFields.number(f["propensity_draws"], "\(at).propensity_draws", default: 16, in: 1...256, integer: true))
         } else {
-            draws = Int(try number(f["propensity_draws"], "\(at).propensity_draws", default: features.isEmpty ? 1000 : 100, in: 1...100_000, integer: true))
+            draws = Int(try YAMLFields.number(f["propensity_draws"], "\(at).propensity_draws", default: features.isEmpty ? 1000 : 100, in: 1...100_000, integer: true))
         }
-        let interval = try number(f["interval"], "\(at).interval", default: 0.9, in: 0.5...0.999)
+        let interval = try YAMLFields.number(f["interval"], "\(at).interval", default: 0.9, in: 0.5...0.999)
         let surfaceGuardrails = try f["guardrails"].map { (n) throws(ConfigurationError) in try guardrails(n, "\(at).guardrails", over: .none) } ?? .none
 
         guard case .mapping(let productNodes)? = f["products"], !productNodes.isEmpty else {
@@ -149,8 +149,8 @@ public struct PricingConfiguration: Sendable, Equatable {
             }
             let pat = "\(at).products.\(id)"
             guard !products.contains(where: { $0.id == id }) else { throw ConfigurationError("\(at).products lists '\(id)' twice") }
-            let p = try fields(v, productKeys, pat)
-            let cost = try money(p["unit_cost"], "\(pat).unit_cost") ?? .zero
+            let p = try YAMLFields.fields(v, productKeys, pat)
+            let cost = try YAMLFields.money(p["unit_cost"], "\(pat).unit_cost") ?? .zero
             let ladder: PriceLadder
             do throws(PricingError) {
                 switch (p["prices"], p["range"]) {
@@ -166,7 +166,7 @@ public struct PricingConfiguration: Sendable, Equatable {
                     ladder = try PriceLadder(prices: prices, unitCost: cost, currency: currency)
                 case (nil, let r?):
                     let rf: [String: Node]
-                    do throws(ConfigurationError) { rf = try fields(r, ["from", "to", "step"], "range") } catch { throw PricingError(error.message) }
+                    do throws(ConfigurationError) { rf = try YAMLFields.fields(r, ["from", "to", "step"], "range") } catch { throw PricingError(error.message) }
                     let parts = ["from", "to", "step"].map { rf[$0]?.scalar.flatMap { Double($0.string) }.flatMap { Money(units: $0) } }
                     guard let from = parts[0], let to = parts[1], let step = parts[2] else { throw PricingError("range needs from, to and step as amounts") }
                     ladder = try PriceLadder.range(from: from, to: to, step: step, unitCost: cost, currency: currency)
@@ -197,40 +197,12 @@ public struct PricingConfiguration: Sendable, Equatable {
         return config
     }
 
-    private static func fields(_ node: Node, _ known: Set<String>, _ at: String) throws(ConfigurationError) -> [String: Node] {
-        guard case .mapping(let m) = node else { throw ConfigurationError("\(at) must be a mapping") }
-        var out: [String: Node] = [:]
-        for (k, v) in m {
-            guard let key = k.string, known.contains(key) else {
-                throw ConfigurationError("\(at): unknown key '\(k.string ?? "?")'; known: \(known.sorted().joined(separator: ", "))")
-            }
-            out[key] = v
-        }
-        return out
-    }
-
-    private static func number(_ node: Node?, _ at: String, default value: Double, in range: ClosedRange<Double>, integer: Bool = false) throws(ConfigurationError)
-        -> Double
-    {
-        guard let node else { return value }
-        guard let x = node.scalar.flatMap({ Double($0.string) }), x.isFinite, range.contains(x), !integer || x == x.rounded() else {
-            throw ConfigurationError("\(at) must be \(integer ? "an integer" : "a number") from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return x
-    }
-
-    private static func money(_ node: Node?, _ at: String) throws(ConfigurationError) -> Money? {
-        guard let node else { return nil }
-        guard let m = node.scalar.flatMap({ Double($0.string) }).flatMap({ Money(units: $0) }) else { throw ConfigurationError("\(at) must be an amount from 0 to 1e12") }
-        return m
-    }
-
     private static func guardrails(_ node: Node, _ at: String, over base: PriceGuardrails) throws(ConfigurationError) -> PriceGuardrails {
-        let f = try fields(node, guardrailKeys, at)
+        let f = try YAMLFields.fields(node, guardrailKeys, at)
         var g = base
-        if f["minimum"] != nil { g.minimum = try money(f["minimum"], "\(at).minimum") }
-        if f["maximum"] != nil { g.maximum = try money(f["maximum"], "\(at).maximum") }
-        if f["max_change"] != nil { g.maximumChange = try number(f["max_change"], "\(at).max_change", default: 0, in: 0.000001...10) }
+        if f["minimum"] != nil { g.minimum = try YAMLFields.money(f["minimum"], "\(at).minimum") }
+        if f["maximum"] != nil { g.maximum = try YAMLFields.money(f["maximum"], "\(at).maximum") }
+        if f["max_change"] != nil { g.maximumChange = try YAMLFields.number(f["max_change"], "\(at).max_change", default: 0, in: 0.000001...10) }
         if let e = f["endings"] {
             guard case .sequence(let seq) = e else { throw ConfigurationError("\(at).endings must be a list such as [0.99, 0.49]") }
             g.endings = []
@@ -242,22 +214,18 @@ public struct PricingConfiguration: Sendable, Equatable {
             }
         }
         if f["same_user_seconds"] != nil {
-            g.sameUserSeconds = Int64(try number(f["same_user_seconds"], "\(at).same_user_seconds", default: 0, in: 1...(30 * 86_400), integer: true))
+            g.sameUserSeconds = Int64(try YAMLFields.number(f["same_user_seconds"], "\(at).same_user_seconds", default: 0, in: 1...(30 * 86_400), integer: true))
         }
         return g
     }
 
     private static func stockPlan(_ node: Node, _ at: String) throws(ConfigurationError) -> StockPlan {
-        let f = try fields(node, ["units", "start", "end"], at)
-        let units = Int64(try number(f["units"], "\(at).units", default: -1, in: 0...1e12, integer: true))
+        let f = try YAMLFields.fields(node, ["units", "start", "end"], at)
+        let units = Int64(try YAMLFields.number(f["units"], "\(at).units", default: -1, in: 0...1e12, integer: true))
         guard units >= 0 else { throw ConfigurationError("\(at).units is required") }
-        func time(_ key: String) throws(ConfigurationError) -> Int64 {
-            guard let text = f[key]?.scalar?.string else { throw ConfigurationError("\(at).\(key) is required (RFC 3339, e.g. 2026-12-01T00:00:00Z)") }
-            let parsed = Array(text.utf8).withUnsafeBufferPointer { Timestamp.parseRFC3339($0) }
-            guard let ms = parsed else { throw ConfigurationError("\(at).\(key) '\(text)' is not an RFC 3339 time with an offset") }
-            return ms
+        guard let start = try YAMLFields.time(f["start"], "\(at).start"), let end = try YAMLFields.time(f["end"], "\(at).end") else {
+            throw ConfigurationError("\(at): start and end are required (RFC 3339, e.g. 2026-12-01T00:00:00Z)")
         }
-        let start = try time("start"), end = try time("end")
         guard end > start else { throw ConfigurationError("\(at): end must be after start") }
         return StockPlan(units: units, start: start, end: end)
     }

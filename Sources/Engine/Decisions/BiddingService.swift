@@ -1,0 +1,346 @@
+import Bidding
+import Common
+import Events
+import Metrics
+import Stream
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One bid of an answer: an impression, the campaign and creative that fill it, the price.
+public struct PlacedBid: Sendable, Equatable {
+    /// The bid's id: its notices name it, and it is the logged decision's id.
+    public var id: String
+    public var impressionID: String
+    public var campaign: String
+    public var creative: Creative
+    /// CPM in the answer's currency, rounded to micro-units.
+    public var price: Money
+    /// What the impression is worth to the campaign, CPM: 1000 × P(click or conversion) × its value.
+    public var value: Double
+    /// The predicted probability of the campaign's goal (a click, or a conversion).
+    public var rate: Double
+    /// The budget's shadow price μ the bid was paced with.
+    public var shadowPrice: Double
+    /// The probability of how the price was chosen: 1, or for a first-price bid the
+    /// share of shaded (1 − exploration) or exploring bids it belongs to.
+    public var propensity: Double
+    /// The click model's features of the impression for the campaign.
+    public var features: [String]
+    /// The deal the bid is made in (a private marketplace), nil for the open auction.
+    public var dealID: String?
+}
+
+/// The answer to a bid request: bids (one per impression at most), or why none.
+public enum BidAnswer: Sendable, Equatable {
+    case bids(requestID: String, currency: String, user: String, [PlacedBid])
+    case noBid(requestID: String, NoBidReason)
+}
+
+/// Bids, on HTTP threads: each impression of an OpenRTB request priced for every
+/// campaign that may fill it, against the newest published view (the group's spend, the
+/// click and conversion models, the win curves); the best bid per impression logged in
+/// the events topic, in the partition of the request's user — where its notices are joined
+/// and teach the models — and answered once the log has it.
+///
+/// A campaign bids value / (1 + μ): the value from the predicted rate of its goal, μ from
+/// its spend today against the day's plan (`SpendPacer`), shaded on its win curve in a
+/// first-price auction, never above its cap, never below the floor. It stops when the
+/// group's spend in the view, with what this process bid since, would pass the budget:
+/// the hard stop. Other processes' bids since the view was built are what it cannot see,
+/// so a group overspends at most by the view's age × the campaign's spend rate (plus
+/// one winning price).
+///
+/// Frequency caps need the user's impressions, which only the owner of the user's
+/// partition holds: the service reads them there (`BidError.notHeld` when this process
+/// does not hold it, so the HTTP layer can forward the request).
+public final class BiddingService: Sendable {
+    public let routing: UserRouting
+    public let views: ViewBuilder
+    public let configuration: BiddingConfiguration
+    private let campaigns: Mutex<[Campaign]>
+    private let log: any DecisionLog
+    private let partitions: (any PartitionReader)?
+    private let seed: UInt64
+    private let idPrefix: String
+    private let waitForLog: Bool
+    private let clock: @Sendable () -> Int64
+    private let sequence = Atomic<UInt64>(0)
+    private let prepared: Mutex<Prepared?> = Mutex(nil)
+    private let turns = UserTurns()
+    /// What this process bid lately, per campaign: the hard stop counts it until the view
+    /// has the outcome (`exposureMillis`), and frequency caps until the partition has the bid.
+    private let recent = Mutex<[String: [(at: Int64, cost: Double, user: String, id: String)]]>([:])
+    private let bidCounter = Counter(label: "arbiter_bids_total")
+    private let noBidCounter = Counter(label: "arbiter_no_bids_total")
+
+    /// How long this process counts its own bids against the budget: notices and the view
+    /// that carries their spend arrive within it.
+    public static let exposureMillis: Int64 = 5_000
+    /// First-price bids a campaign's win curve needs before bids are shaded on it.
+    public static let shadingEvidence = 50.0
+
+    public enum BidError: Error, Sendable, Equatable {
+        case refused(DecisionError)
+        /// The user's partition is held by another process: ask its owner.
+        case notHeld(partition: Int32)
+    }
+
+    public init(
+        configuration: BiddingConfiguration, views: ViewBuilder, log: any DecisionLog, partitions: (any PartitionReader)?, routing: UserRouting, seed: UInt64,
+        idPrefix: String, waitForLog: Bool = true, clock: @escaping @Sendable () -> Int64 = { WallClock.millis }
+    ) {
+        self.configuration = configuration
+        campaigns = Mutex(configuration.campaigns)
+        self.views = views
+        self.log = log
+        self.partitions = partitions
+        self.routing = routing
+        self.seed = seed
+        self.idPrefix = idPrefix
+        self.waitForLog = waitForLog
+        self.clock = clock
+    }
+
+    /// The campaigns as they are now.
+    public var currentCampaigns: [Campaign] { campaigns.withLock { $0 } }
+
+    /// A view's bidding state ready to decide: model weights and, lazily, win curves.
+    final class Prepared: Sendable {
+        let view: EngineView
+        let learner: BiddingLearner
+        let clicks: ClickModel.Weights
+        let conversions: ClickModel.Weights
+        let curves = Mutex<[String: [Double]]>([:])
+        init(view: EngineView, learner: BiddingLearner) {
+            self.view = view
+            self.learner = learner
+            clicks = learner.clicks.prepared()
+            conversions = learner.conversions.prepared()
+        }
+
+        /// The campaign's win curve and its probabilities; nil until it has seen
+        /// `shadingEvidence` first-price bids, some won.
+        func curve(_ campaign: String) -> (WinCurve, [Double])? {
+            guard let c = learner.campaigns[campaign]?.curve, c.bids.reduce(0, +) >= BiddingService.shadingEvidence, c.wins.contains(where: { $0 > 0 }) else { return nil }
+            if let p = curves.withLock({ $0[campaign] }) { return (c, p) }
+            let p = c.probabilities()
+            curves.withLock { $0[campaign] = p }
+            return (c, p)
+        }
+    }
+
+    private func preparation(of view: EngineView) -> Prepared {
+        if let p = prepared.withLock({ $0 }), p.view === view || (p.view.fingerprint == view.fingerprint && p.view.builtAtMillis == view.builtAtMillis) {
+            return p
+        }
+        let p = Prepared(view: view, learner: view.merged.learner(BiddingLearner.self) ?? BiddingLearner(settings: configuration.learning))
+        prepared.withLock { current in
+            if current == nil || current!.view.builtAtMillis <= view.builtAtMillis { current = p }
+        }
+        return p
+    }
+
+    /// Bids on `request` (already valid OpenRTB), logging each bid in the user's partition.
+    /// - Parameter deadlineNanos: the monotonic time by which the answer must leave
+    ///   (from `tmax`); nil: none.
+    public func bid(_ request: BidRequest, deadlineNanos: UInt64? = nil) async throws(BidError) -> BidAnswer {
+        if let t = request.tmax, t < configuration.minimumTmaxMillis { return noBid(request, .insufficientTime) }
+        let now = clock()
+        let user = request.userKey
+        let key = user ?? request.id
+        let partition = routing.partition(of: key)
+        var candidates = currentCampaigns.filter { $0.running(at: now) && $0.admits(request) }
+        // A cap cannot be kept for a request that names no user.
+        if user == nil { candidates.removeAll { $0.frequencyCap != nil } }
+        guard !candidates.isEmpty else { return noBid(request, .noCampaign) }
+
+        let capped = candidates.filter { $0.frequencyCap != nil }
+        if !capped.isEmpty { await turns.take(key) }
+        defer { if !capped.isEmpty { turns.give(key) } }
+        var reasons = Set<NoBidReason>()
+        // Impressions per capped campaign, this request's bids included as they are made.
+        var shown: [String: Int] = [:]
+        if let user, !capped.isEmpty { shown = try await impressions(user: user, campaigns: capped, partition: partition, now: now) }
+
+        let state = preparation(of: views.view)
+        let day = Day(epochMillis: now).daysSinceEpoch
+        let exposure = recentExposure(now: now)
+        let base = idPrefix + String(sequence.wrappingAdd(1, ordering: .relaxed).newValue, radix: 36)
+        var bids: [PlacedBid] = []
+        var committed: [String: Double] = [:]
+        var currency: String?
+        for (i, imp) in request.impressions.enumerated() {
+            let shared = request.features(of: imp)
+            let sharedClicks = state.clicks.margin(shared.map(state.clicks.index))
+            let sharedConversions = state.conversions.margin(shared.map(state.conversions.index))
+            let id = "\(base).\(i)@\(partition)"
+            guard let market = imp.market(for: configuration.seat) else {
+                reasons.insert(.privateAuction)
+                continue
+            }
+            var best: PlacedBid?
+            for c in candidates where currency == nil || c.currency == currency {
+                guard let creative = c.creative(for: imp, in: request) else { continue }
+                if let cap = c.frequencyCap, shown[c.id, default: 0] >= cap.impressions {
+                    reasons.insert(.dailyUserCap)
+                    continue
+                }
+                // No exchange rates: a floor in another currency cannot be met knowingly.
+                if market.floor > 0, market.currency != c.currency { continue }
+                let budget = c.dailyBudget.units
+                let spent = (state.learner.campaigns[c.id]?.spend(on: day) ?? .zero).units
+                let pending = (exposure[c.id] ?? 0) + (committed[c.id] ?? 0)
+                guard spent + pending + c.bidCap / 1000 <= budget else {
+                    reasons.insert(.budgetSpent)
+                    continue
+                }
+                let own = c.features(in: request)
+                let rate: Double
+                switch c.goal {
+                case .perClick: rate = state.clicks.probability(margin: sharedClicks + state.clicks.margin(own.map(state.clicks.index)))
+                case .perAction: rate = state.conversions.probability(margin: sharedConversions + state.conversions.margin(own.map(state.conversions.index)))
+                }
+                let value = 1000 * rate * c.goal.value
+                var shadow = 0.0
+                if c.strategy == .paced { shadow = configuration.pacer.logShadow(spent: spent, budget: budget, planned: budget * c.planShare(at: now)) }
+                var price = value / exp(shadow)
+                var propensity = 1.0
+                // Shaded once the curve has seen wins; before, the paced value is bid, which
+                // is what the curve then learns from.
+                if (market.deal?.auctionType ?? request.auctionType) == 1, let (curve, p) = state.curve(c.id) {
+                    var random = SeededRandom(decisionID: id + "/" + c.id, salt: seed)
+                    let u = random.unit(), v = random.unit()
+                    price = BidShader(curve: curve, exploration: configuration.exploration).bid(value: price, probabilities: p, u: u, v: v)
+                    propensity = u < configuration.exploration ? configuration.exploration : 1 - configuration.exploration
+                }
+                price = min(price, c.bidCap)
+                guard let money = Money(units: price), money > .zero, price >= market.floor else {
+                    reasons.insert(.belowFloor)
+                    continue
+                }
+                if best == nil || money > best!.price {
+                    best = PlacedBid(
+                        id: id, impressionID: imp.id, campaign: c.id, creative: creative, price: money, value: value, rate: rate, shadowPrice: exp(shadow) - 1,
+                        propensity: propensity, features: shared + own, dealID: market.deal?.id)
+                }
+            }
+            if let b = best {
+                bids.append(b)
+                committed[b.campaign, default: 0] += b.price.units / 1000
+                if shown[b.campaign] != nil { shown[b.campaign]! += 1 }
+                currency = candidates.first { $0.id == b.campaign }!.currency
+            }
+        }
+        guard let currency, !bids.isEmpty else {
+            // The reason nearest to a bid.
+            let order: [NoBidReason] = [.belowFloor, .budgetSpent, .dailyUserCap, .privateAuction]
+            return noBid(request, order.first(where: reasons.contains) ?? .noCampaign)
+        }
+        if let deadlineNanos, MonotonicClock.nanos >= deadlineNanos { return noBid(request, .insufficientTime) }
+
+        // Logged before it is answered: a bid that cannot be logged is not made, so every
+        // bid an exchange may charge for is in the log.
+        var tickets: [DecisionLogTicket] = []
+        do {
+            for b in bids {
+                tickets.append(try log.append(partition: partition, key: Array(key.utf8), record: Self.record(b, request: request, user: key, at: now)))
+            }
+        } catch {
+            throw .refused(DecisionError(.unavailable, "the decision log is not accepting records: \(error)"))
+        }
+        recent.withLock { r in
+            for b in bids { r[b.campaign, default: []].append((now, b.price.units / 1000, key, b.id)) }
+        }
+        if waitForLog {
+            for t in tickets {
+                guard await t.durable() else { throw .refused(DecisionError(.unavailable, "the decision log did not acknowledge the bid; no bid was made")) }
+            }
+        }
+        bidCounter.increment(by: bids.count)
+        return .bids(requestID: request.id, currency: currency, user: key, bids)
+    }
+
+    private func noBid(_ r: BidRequest, _ reason: NoBidReason) -> BidAnswer {
+        noBidCounter.increment()
+        return .noBid(requestID: r.id, reason)
+    }
+
+    /// The worst case of what this process's recent bids cost, per campaign, pruning the
+    /// entries too old to matter to the budget or to a cap.
+    private func recentExposure(now: Int64) -> [String: Double] {
+        recent.withLock { r in
+            var out: [String: Double] = [:]
+            for (campaign, list) in r {
+                let kept = list.filter { now - $0.at <= max(Self.exposureMillis, BiddingLearner.pendingMillis) }
+                r[campaign] = kept.isEmpty ? nil : kept
+                out[campaign] = kept.reduce(0) { now - $1.at <= Self.exposureMillis ? $0 + $1.cost : $0 }
+            }
+            return out
+        }
+    }
+
+    /// The user's impressions per capped campaign, read at the owner of the user's
+    /// partition, with this process's bids the partition has not learnt yet.
+    private func impressions(user: String, campaigns: [Campaign], partition: Int32, now: Int64) async throws(BidError) -> [String: Int] {
+        guard let partitions else { return Dictionary(uniqueKeysWithValues: campaigns.map { ($0.id, 0) }) }
+        let mine = recent.withLock { r in
+            campaigns.map { c in (r[c.id] ?? []).filter { $0.user == user && now - $0.at <= BiddingLearner.pendingMillis }.map(\.id) }
+        }
+        let asked = campaigns.map { ($0.id, $0.frequencyCap!.windowMillis) }
+        let read = await partitions.read(partition: partition) { state in
+            let learner = state.learner(BiddingLearner.self)
+            return zip(asked, mine).map { a, ids in
+                (learner?.impressions(user: user, campaign: a.0, now: now, window: a.1) ?? 0) + ids.filter { !(learner?.hasLearnt($0, user: user, campaign: a.0) ?? false) }.count
+            }
+        }
+        guard case .answer(let counts) = read else { throw .notHeld(partition: partition) }
+        return Dictionary(uniqueKeysWithValues: zip(campaigns.map(\.id), counts))
+    }
+
+    /// The decision log's record of a bid: an `impression` of surface `bids`, the campaign
+    /// as `action`, the CPM as `price` and the request's features as `context`, so the
+    /// partition's bidding learner joins it with its notices.
+    static func record(_ b: PlacedBid, request: BidRequest, user: String, at ts: Int64) -> [UInt8] {
+        var w = JSONWriter(reservingCapacity: 512)
+        w.beginObject()
+        w.key("type"); w.string(EventKind.impression.wireName)
+        w.key("v"); w.int(Int64(EventDecoder.schemaVersion))
+        w.key("ts"); w.int(ts)
+        w.key("user"); w.string(user)
+        w.key("decision_id"); w.string(b.id)
+        w.key("surface"); w.string(BiddingLearner.surface)
+        w.key("action"); w.string(b.campaign)
+        w.key("price"); w.raw(b.price.description)
+        w.key("propensity"); w.double(max(1e-12, b.propensity))
+        w.key("creative"); w.string(b.creative.id)
+        w.key("request_id"); w.string(request.id)
+        w.key("impression_id"); w.string(b.impressionID)
+        w.key("value"); w.double(b.value)
+        w.key("shadow_price"); w.double(b.shadowPrice)
+        w.key("context"); w.beginObject()
+        var features = b.features
+        if request.auctionType == 1 { features.append(BiddingLearner.firstPriceFeature) }
+        for f in Set(features).sorted() {
+            w.key(f); w.double(1)
+        }
+        w.endObject()
+        w.endObject()
+        return w.bytes
+    }
+}
+
+extension Campaign {
+    /// The share of today's budget the plan has spent by `now`: even over the part of the
+    /// UTC day the flight covers.
+    public func planShare(at now: Int64) -> Double {
+        let dayStart = now - now % 86_400_000
+        let from = max(dayStart, start ?? dayStart), to = min(dayStart + 86_400_000, end ?? .max)
+        guard to > from else { return 1 }
+        return min(1, max(0, Double(now - from) / Double(to - from)))
+    }
+}
