@@ -42,7 +42,7 @@ echo "[run] Tansu broker on 127.0.0.1:$port (log: run/tansu.log)" >&2
 ARBITER_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port" ARBITER_ENGINE_SNAPSHOT_DIR="$run/snapshots" \
   ARBITER_HTTP_PORT="$http" "$arbiter" serve --config config/arbiter.yaml >"$run/arbiter.log" 2>&1 &
 serve_pid=$!
-echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics, POST /v1/decide, POST /v1/price, POST /v1/reward, /v1/surfaces, /v1/users/{user} (log: run/arbiter.log)" >&2
+echo "[run] arbiter serve: http://127.0.0.1:$http/healthz, /v1/status, /metrics, POST /v1/decide, POST /v1/price, POST /v1/bid, /v1/campaigns, POST /v1/reward, /v1/surfaces, /v1/users/{user} (log: run/arbiter.log)" >&2
 
 "$arbiter" produce --input replay-data/sample-events.jsonl --bootstrap-servers "127.0.0.1:$port" --rate "$rate" &
 produce_pid=$!
@@ -106,6 +106,44 @@ PY
       curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"decision_id\":\"$id\",\"value\":1}" "http://127.0.0.1:$http/v1/reward" >/dev/null 2>&1 || true
     fi
   done
+  # A bid request from an exchange (OpenRTB 2.6, the specification's example requests
+  # in turn); a won bid's exchange calls its win notice, a tenth of wins are clicked.
+  examples=("$root"/../shared/data/openrtb/6.2.[1-4]-request-*.json)
+  example="${examples[$((n % 4))]}"
+  if [ -f "$example" ]; then
+    request=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["id"]=f"demo-{sys.argv[2]}"; r.setdefault("user",{})["id"]=f"demo-{sys.argv[2]}"; print(json.dumps(r))' "$example" "$n")
+    bid=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$request" -D run/bid.headers "http://127.0.0.1:$http/v1/bid" 2>/dev/null || true)
+    if [ -n "$bid" ]; then
+      python3 - "$bid" "$http" "$n" <<'PY'
+import json, sys, urllib.request
+a, port, n = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+for b in a["seatbid"][0]["bid"]:
+    e = b["ext"]
+    print(f"[run] bid on {a['id']} imp {b['impid']}: {b['cid']}/{b['crid']} at {b['price']} {a['cur']} CPM "
+          f"(value {e['value_cpm']:.2f}, predicted rate {e['predicted_rate']:.4f}, μ {e['shadow_price']:.2f})", file=sys.stderr)
+    local = lambda url: f"http://127.0.0.1:{port}" + url[url.index("/v1/"):]
+    # The exchange's second price: most bids win at 60 % of the bid.
+    if n % 5 != 0:
+        urllib.request.urlopen(local(b["nurl"]).replace("${AUCTION_PRICE}", f"{0.6 * b['price']:.4f}"))
+        if n % 10 == 1:
+            urllib.request.urlopen(local(e["click_url"]))
+    else:
+        urllib.request.urlopen(local(b["lurl"]).replace("${AUCTION_LOSS}", "102"))
+PY
+    else
+      echo "[run] no bid on $(basename "$example"): $(grep -i '^x-arbiter-no-bid' run/bid.headers 2>/dev/null | cut -d' ' -f2- | tr -d '\r')" >&2
+    fi
+  fi
+  if ((n % 5 == 0)); then
+    campaigns=$(curl -fsS "http://127.0.0.1:$http/v1/campaigns" 2>/dev/null || true)
+    [ -n "$campaigns" ] && python3 - "$campaigns" <<'PY'
+import json, sys
+for c in json.loads(sys.argv[1])["campaigns"]:
+    t = c["today"]
+    print(f"[run] campaign {c['id']}: spent {t['spend']} of {c['daily_budget']} {c['currency']} (plan {t['planned']:.2f}), "
+          f"{t['bids']} bids, {t['wins']} wins, {t['clicks']} clicks", file=sys.stderr)
+PY
+  fi
   # What the engine holds of one user, from the owner of the user's partition.
   user=$(curl -fsS "http://127.0.0.1:$http/v1/users/demo-$n" 2>/dev/null || true)
   [ -n "$user" ] && python3 - "$user" <<'PY'
@@ -119,4 +157,4 @@ PY
 done
 kill -0 "$produce_pid" 2>/dev/null && kill "$produce_pid" 2>/dev/null || true
 wait "$produce_pid" 2>/dev/null || true
-curl -fsS "http://127.0.0.1:$http/metrics" 2>/dev/null | grep -E '^arbiter_(events_total|dead_letters_total|consumer_lag |snapshot_age|decisions_total|rewards|price_quotes)' >&2 || true
+curl -fsS "http://127.0.0.1:$http/metrics" 2>/dev/null | grep -E '^arbiter_(events_total|dead_letters_total|consumer_lag |snapshot_age|decisions_total|rewards|price_quotes|bids_total|no_bids_total|campaign_)' >&2 || true

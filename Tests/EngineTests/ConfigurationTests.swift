@@ -1,4 +1,5 @@
 import Bandits
+import Bidding
 import Foundation
 import Pricing
 import Testing
@@ -18,6 +19,9 @@ import Testing
         #expect(c.pricing[0].guardrails[1].endings == [990_000] && c.pricing[1].stock[0]?.units == 500)
         #expect(c.pricing[0].guardrails[1].sameUserSeconds == 900, "a product's guardrails replace the surface's key by key")
         expected.pricing = c.pricing
+        #expect(c.bidding.campaigns.map(\.id) == ["spring-shoes", "app-install", "car-video"] && c.bidding.campaigns[1].goal == .perAction(value: 4))
+        #expect(c.bidding.campaigns[0].frequencyCap?.impressions == 5 && c.bidding.campaigns[2].targeting.categories.contains("IAB2-1"))
+        expected.bidding = c.bidding
         #expect(c == expected)
     }
 

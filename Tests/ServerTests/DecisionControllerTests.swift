@@ -130,6 +130,9 @@ struct OpenAPIDocument: @unchecked Sendable {
         PriceController(service: engine.prices, maxBodyBytes: 4096, instance: "http").register(on: router)
         DecisionController(service: engine.decisions, maxBodyBytes: 4096, submitReward: { e, p in rewards.events.withLock { $0.append((e, p)) } }).register(on: router)
         SurfaceController(service: engine.decisions, adminToken: adminToken, maxBodyBytes: 4096).register(on: router)
+        BidController(service: engine.bids, maxBodyBytes: 4096, noticeURL: "http://bidder.example", instance: "http") { e, p in
+            rewards.events.withLock { $0.append((e, p)) }
+        }.register(on: router)
         let app = Application(router: router)
         try await app.test(.router) { client in
             try await body(Client(client: client, doc: doc), engine, rewards)
@@ -288,7 +291,7 @@ struct OpenAPIDocument: @unchecked Sendable {
             // Status and per-user routes have their own tests (they need an engine thread).
             for (path, operations) in doc.paths where !["/healthz", "/v1/status", "/metrics", "/v1/users/{user}"].contains(path) {
                 for method in operations.keys {
-                    let uri = path.replacingOccurrences(of: "{surface}", with: "banner").replacingOccurrences(of: "{arm}", with: "b")
+                    let uri = path.replacingOccurrences(of: "{surface}", with: "banner").replacingOccurrences(of: "{arm}", with: "b").replacingOccurrences(of: "{kind}", with: "win")
                     try await c.client.execute(uri: uri, method: HTTPRequest.Method(method.uppercased())!, headers: [.authorization: "Bearer s3cret"], body: ByteBuffer(string: "{}")) { response in
                         // The router's own 404 has no body; every route of ours answers JSON.
                         #expect(!(response.status == .notFound && response.body.readableBytes == 0), "\(method) \(path) is documented but not served")

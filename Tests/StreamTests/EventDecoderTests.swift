@@ -55,6 +55,9 @@ import Testing
         #expect(bid.body == .bidOutcome(BidOutcome(auctionID: "x", won: true, clearingPrice: Money(micros: 420_000), click: true, conversion: false)))
         let lost = try event(#"{"type":"bid_outcome","v":1,"ts":1,"auction_id":"x","won":false}"#)
         #expect(lost.body == .bidOutcome(BidOutcome(auctionID: "x", won: false, clearingPrice: nil)))
+        // A click notice follows the win that carried the price.
+        let clickNotice = try event(#"{"type":"bid_outcome","v":1,"ts":1,"auction_id":"x","won":true,"click":true,"notice":"click","user":"u"}"#)
+        #expect(clickNotice.body == .bidOutcome(BidOutcome(auctionID: "x", won: true, clearingPrice: nil, click: true, user: "u", notice: .click)))
 
         let spend = try event(#"{"type":"spend","v":1,"ts":"2018-07-01T00:00:00Z","channel":"tv","amount":1000,"day":"2018-07-01"}"#)
         #expect(spend.body == .spend(Spend(channel: "tv", amount: Money(micros: 1_000_000_000), day: Day(year: 2018, month: 7, day: 1)!)))
@@ -126,6 +129,10 @@ import Testing
         (#"{"type":"impression","v":1,"ts":1,"decision_id":"d","user":"u","action":"a","position":0}"#, .invalidField),
         (#"{"type":"reward","v":1,"ts":1,"decision_id":"d","value":1e300}"#, .invalidField),
         (#"{"type":"bid_outcome","v":1,"ts":1,"auction_id":"a","won":false,"click":true}"#, .invalidField),
+        (#"{"type":"bid_outcome","v":1,"ts":1,"auction_id":"a","won":true,"clearing_price":1,"notice":"won"}"#, .invalidField),
+        (#"{"type":"bid_outcome","v":1,"ts":1,"auction_id":"a","won":true,"clearing_price":1,"notice":"loss"}"#, .invalidField),
+        (#"{"type":"bid_outcome","v":1,"ts":1,"auction_id":"a","won":true,"notice":"win"}"#, .missingField),
+        (#"{"type":"bid_outcome","v":1,"ts":1,"auction_id":"a","won":true,"notice":"click"}"#, .invalidField),
         (#"{"type":"bid_outcome","v":1,"ts":1,"auction_id":"a","won":"yes","clearing_price":1}"#, .invalidField),
         (#"{"type":"spend","v":1,"ts":1,"channel":"tv","amount":5,"day":"2019-13-01"}"#, .invalidField),
         (#"{"type":"spend","v":1,"ts":1,"channel":"tv","amount":5,"day":"20190101"}"#, .invalidField),
@@ -209,6 +216,7 @@ import Testing
             Event(timestamp: 5, body: .impression(Impression(decisionID: "d", user: "u", action: "a", surface: "s", context: ["b": 2, "a": -1e-3], armFeatures: [1, 0.5]))),
             Event(timestamp: 6, body: .reward(Reward(decisionID: "d", value: 0.1, user: "u"))),
             Event(timestamp: 7, body: .bidOutcome(BidOutcome(auctionID: "x", won: true, clearingPrice: Money(micros: 1), click: false, conversion: true, user: "u"))),
+            Event(timestamp: 7, body: .bidOutcome(BidOutcome(auctionID: "x", won: false, clearingPrice: nil, user: "u", notice: .loss))),
             Event(timestamp: 8, body: .spend(Spend(channel: "tv", amount: Money(micros: 5_000_000), day: Day(daysSinceEpoch: 17_000)))),
         ]
         var decoder = EventDecoder()
