@@ -103,6 +103,30 @@ import Testing
         #expect(kept == 200 && (keptQuote["bound_by"] as? [String])?.contains("same_user") == true, "\(repeated)")
         #expect(quotes[keptQuote["decision_id"] as? String ?? ""]?.user == "shopper1")
 
+        // Bids: the specification's banner example for 20 users; each bid's win notice is
+        // called as an exchange would, and the campaign's spend in the group's view becomes
+        // the sum of the clearing prices / 1000.
+        let example = try String(contentsOfFile: Paths.root + "/../shared/data/openrtb/6.2.1-request-example-1-simple-banner.json", encoding: .utf8)
+        var bids: [String: Double] = [:]
+        var charged = 0.0
+        for k in 0..<20 {
+            let (code, a) = try await engine.post("/v1/bid", example.replacingOccurrences(of: "55816b39711f9b5acf3b90e313ed29e51665623f", with: "bidder\(k)"))
+            let bid = ((a["seatbid"] as? [[String: Any]])?.first?["bid"] as? [[String: Any]])?.first ?? [:]
+            #expect(code == 200 && bid["cid"] as? String == "spring-shoes" && a["cur"] as? String == "USD", "\(a)")
+            guard let id = bid["id"] as? String, let price = bid["price"] as? Double, let nurl = bid["nurl"] as? String, let path = nurl.range(of: "/v1/") else { continue }
+            bids[id] = price
+            let clearing = (price * 500).rounded() / 1000
+            charged += clearing / 1000
+            let (status, _) = try await engine.get(String(nurl[path.lowerBound...]).replacingOccurrences(of: "${AUCTION_PRICE}", with: "\(clearing)"))
+            #expect(status == 204)
+        }
+        try await engine.eventually(60, "win notices learnt") {
+            let (_, body) = try await engine.get("/v1/campaigns")
+            let campaigns = ((try JSONSerialization.jsonObject(with: body)) as? [String: Any])?["campaigns"] as? [[String: Any]] ?? []
+            let today = campaigns.first { $0["id"] as? String == "spring-shoes" }?["today"] as? [String: Any] ?? [:]
+            return today["wins"] as? Int == 20 && abs((today["spend"] as? Double ?? 0) - charged) < 1e-5
+        }
+
         // Decisions made just before SIGTERM are flushed to the topic before exit.
         for k in 0..<50 {
             let (code, d) = try await engine.post("/v1/decide", #"{"surface":"offer","user":"late\#(k)","context":{"orders":\#(k % 5)},"ranking":3}"#)
@@ -116,7 +140,10 @@ import Testing
         for d in decisions {
             #expect(byID[d.id]?.action == d.action && byID[d.id]?.propensity == d.propensity, "\(d.id)")
         }
-        let quoted = logged.filter { $0.value.price != nil }
+        let bidRecords = logged.filter { $0.value.surface == "bids" }
+        #expect(bidRecords.count == bids.count, "\(bidRecords.count) bid records for \(bids.count) bids")
+        for (id, price) in bids { #expect(bidRecords[id]?.price?.units == price && bidRecords[id]?.action == "spring-shoes", "\(id)") }
+        let quoted = logged.filter { $0.value.price != nil && $0.value.surface != "bids" }
         #expect(quoted.count == quotes.count, "\(quoted.count) quote records for \(quotes.count) quotes: a kept price is not logged again")
         for (id, q) in quotes { #expect(quoted[id]?.price?.units == q.price && quoted[id]?.user == q.user, "\(id)") }
 
