@@ -30,7 +30,9 @@ struct BiddingBench: ParsableCommand {
                     let tuned = day.run(&linear, budget: budget)
                     var constant = ConstantBidder(price: day.tuned(budget: budget) { ConstantBidder(price: $0) })
                     let flat = day.run(&constant, budget: budget)
-                    emit([("study", "pacing"), ("auctions", auctions), ("correlation", correlation), ("budget_share", share), ("seed", Int(seed)),
+                    var spendPaced = SpendPacedBidder(value: 20 * 1 / 0.002, budget: budget, auctions: auctions)
+                    let served = day.run(&spendPaced, budget: budget)
+                    emit([("study", "pacing"), ("served_clicks", served.expectedClicks), ("served_spend_share", served.spend / budget), ("auctions", auctions), ("correlation", correlation), ("budget_share", share), ("seed", Int(seed)),
                           ("paced_clicks", paced.expectedClicks), ("paced_spend_share", paced.spend / budget),
                           ("linear_clicks", tuned.expectedClicks), ("linear_spend_share", tuned.spend / budget),
                           ("constant_clicks", flat.expectedClicks), ("constant_spend_share", flat.spend / budget),

@@ -62,7 +62,7 @@ public final class BiddingService: Sendable {
     public let routing: UserRouting
     public let views: ViewBuilder
     public let configuration: BiddingConfiguration
-    private let campaigns: Mutex<[Campaign]>
+    private let campaigns: Mutex<[ServedCampaign]>
     private let log: any DecisionLog
     private let partitions: (any PartitionReader)?
     private let seed: UInt64
@@ -72,9 +72,8 @@ public final class BiddingService: Sendable {
     private let sequence = Atomic<UInt64>(0)
     private let prepared: Mutex<Prepared?> = Mutex(nil)
     private let turns = UserTurns()
-    /// What this process bid lately, per campaign: the hard stop counts it until the view
-    /// has the outcome (`exposureMillis`), and frequency caps until the partition has the bid.
-    private let recent = Mutex<[String: [(at: Int64, cost: Double, user: String, id: String)]]>([:])
+    /// What this process bid lately (`RecentBids`).
+    private let recent = Mutex(RecentBids(exposureMillis: BiddingService.exposureMillis, pendingMillis: BiddingLearner.pendingMillis))
     private let bidCounter = Counter(label: "arbiter_bids_total")
     private let noBidCounter = Counter(label: "arbiter_no_bids_total")
 
@@ -95,7 +94,7 @@ public final class BiddingService: Sendable {
         idPrefix: String, waitForLog: Bool = true, clock: @escaping @Sendable () -> Int64 = { WallClock.millis }
     ) {
         self.configuration = configuration
-        campaigns = Mutex(configuration.campaigns)
+        campaigns = Mutex(configuration.campaigns.map(ServedCampaign.init))
         self.views = views
         self.log = log
         self.partitions = partitions
@@ -107,7 +106,7 @@ public final class BiddingService: Sendable {
     }
 
     /// The campaigns as they are now.
-    public var currentCampaigns: [Campaign] { campaigns.withLock { $0 } }
+    public var currentCampaigns: [Campaign] { campaigns.withLock { $0.map(\.campaign) } }
 
     /// A view's bidding state ready to decide: model weights and, lazily, win curves.
     final class Prepared: Sendable {
@@ -154,12 +153,13 @@ public final class BiddingService: Sendable {
         let user = request.userKey
         let key = user ?? request.id
         let partition = routing.partition(of: key)
-        var candidates = currentCampaigns.filter { $0.running(at: now) && $0.admits(request) }
         // A cap cannot be kept for a request that names no user.
-        if user == nil { candidates.removeAll { $0.frequencyCap != nil } }
+        let candidates = campaigns.withLock { $0 }.filter {
+            $0.campaign.running(at: now) && $0.campaign.admits(request) && (user != nil || $0.campaign.frequencyCap == nil)
+        }
         guard !candidates.isEmpty else { return noBid(request, .noCampaign) }
 
-        let capped = candidates.filter { $0.frequencyCap != nil }
+        let capped = candidates.map(\.campaign).filter { $0.frequencyCap != nil }
         if !capped.isEmpty { await turns.take(key) }
         defer { if !capped.isEmpty { turns.give(key) } }
         var reasons = Set<NoBidReason>()
@@ -169,71 +169,76 @@ public final class BiddingService: Sendable {
 
         let state = preparation(of: views.view)
         let day = Day(epochMillis: now).daysSinceEpoch
-        let exposure = recentExposure(now: now)
         let base = idPrefix + String(sequence.wrappingAdd(1, ordering: .relaxed).newValue, radix: 36)
+        // What does not depend on the impression, once per campaign: spend, pacing, the
+        // campaign's own features' share of the click model's margin.
+        let priced = candidates.map { served in
+            let c = served.campaign
+            let budget = c.dailyBudget.units
+            let spent = (state.learner.campaigns[c.id]?.spend(on: day) ?? .zero).units
+            let model = c.goal.isPerClick ? state.clicks : state.conversions
+            let shadow = c.strategy == .paced ? configuration.pacer.logShadow(spent: spent, budget: budget, planned: budget * c.planShare(at: now)) : 0
+            return CampaignPrice(
+                campaign: c, spent: spent, pending: recent.withLock { $0.exposure(campaign: c.id, at: now) }, shadow: shadow,
+                ownMargin: model.margin(served.hashes.hashes(in: request).map { model.index(hash: $0) }))
+        }
         var bids: [PlacedBid] = []
-        var committed: [String: Double] = [:]
         var currency: String?
         for (i, imp) in request.impressions.enumerated() {
-            let shared = request.features(of: imp)
-            let sharedClicks = state.clicks.margin(shared.map(state.clicks.index))
-            let sharedConversions = state.conversions.margin(shared.map(state.conversions.index))
-            let id = "\(base).\(i)@\(partition)"
             guard let market = imp.market(for: configuration.seat) else {
                 reasons.insert(.privateAuction)
                 continue
             }
-            var best: PlacedBid?
-            for c in candidates where currency == nil || c.currency == currency {
-                guard let creative = c.creative(for: imp, in: request) else { continue }
-                if let cap = c.frequencyCap, shown[c.id, default: 0] >= cap.impressions {
+            let shared = request.featureHashes(of: imp)
+            let sharedClicks = state.clicks.margin(shared.map { state.clicks.index(hash: $0) })
+            let sharedConversions = state.conversions.margin(shared.map { state.conversions.index(hash: $0) })
+            let id = "\(base).\(i)@\(partition)"
+            let firstPrice = (market.deal?.auctionType ?? request.auctionType) == 1
+            var best: (bid: PlacedBid, k: Int)?
+            for (k, p) in priced.enumerated() where currency == nil || p.currency == currency {
+                guard let creative = Campaign.creative(from: p.creatives, for: imp, in: request) else { continue }
+                if let cap = p.capImpressions, shown[p.id, default: 0] >= cap {
                     reasons.insert(.dailyUserCap)
                     continue
                 }
                 // No exchange rates: a floor in another currency cannot be met knowingly.
-                if market.floor > 0, market.currency != c.currency { continue }
-                let budget = c.dailyBudget.units
-                let spent = (state.learner.campaigns[c.id]?.spend(on: day) ?? .zero).units
-                let pending = (exposure[c.id] ?? 0) + (committed[c.id] ?? 0)
-                guard spent + pending + c.bidCap / 1000 <= budget else {
+                if market.floor > 0, market.currency != p.currency { continue }
+                guard p.spent + p.pending + p.bidCap / 1000 <= p.budget else {
                     reasons.insert(.budgetSpent)
                     continue
                 }
-                let own = c.features(in: request)
-                let rate: Double
-                switch c.goal {
-                case .perClick: rate = state.clicks.probability(margin: sharedClicks + state.clicks.margin(own.map(state.clicks.index)))
-                case .perAction: rate = state.conversions.probability(margin: sharedConversions + state.conversions.margin(own.map(state.conversions.index)))
-                }
-                let value = 1000 * rate * c.goal.value
-                var shadow = 0.0
-                if c.strategy == .paced { shadow = configuration.pacer.logShadow(spent: spent, budget: budget, planned: budget * c.planShare(at: now)) }
-                var price = value / exp(shadow)
+                let rate = p.perClick
+                    ? state.clicks.probability(margin: sharedClicks + p.ownMargin) : state.conversions.probability(margin: sharedConversions + p.ownMargin)
+                let value = 1000 * rate * p.goalValue
+                var price = value / exp(p.shadow)
                 var propensity = 1.0
                 // Shaded once the curve has seen wins; before, the paced value is bid, which
                 // is what the curve then learns from.
-                if (market.deal?.auctionType ?? request.auctionType) == 1, let (curve, p) = state.curve(c.id) {
-                    var random = SeededRandom(decisionID: id + "/" + c.id, salt: seed)
+                if firstPrice, let (curve, probabilities) = state.curve(p.id) {
+                    var random = SeededRandom(decisionID: id + "/" + p.id, salt: seed)
                     let u = random.unit(), v = random.unit()
-                    price = BidShader(curve: curve, exploration: configuration.exploration).bid(value: price, probabilities: p, u: u, v: v)
+                    price = BidShader(curve: curve, exploration: configuration.exploration).bid(value: price, probabilities: probabilities, u: u, v: v)
                     propensity = u < configuration.exploration ? configuration.exploration : 1 - configuration.exploration
                 }
-                price = min(price, c.bidCap)
+                price = min(price, p.bidCap)
                 guard let money = Money(units: price), money > .zero, price >= market.floor else {
                     reasons.insert(.belowFloor)
                     continue
                 }
-                if best == nil || money > best!.price {
-                    best = PlacedBid(
-                        id: id, impressionID: imp.id, campaign: c.id, creative: creative, price: money, value: value, rate: rate, shadowPrice: exp(shadow) - 1,
-                        propensity: propensity, features: shared + own, dealID: market.deal?.id)
+                if best == nil || money > best!.bid.price {
+                    best = (
+                        PlacedBid(
+                            id: id, impressionID: imp.id, campaign: p.id, creative: creative, price: money, value: value, rate: rate, shadowPrice: exp(p.shadow) - 1,
+                            propensity: propensity, features: [], dealID: market.deal?.id), k
+                    )
                 }
             }
-            if let b = best {
+            if var (b, k) = best {
+                b.features = request.features(of: imp) + priced[k].campaign.features(in: request)
                 bids.append(b)
-                committed[b.campaign, default: 0] += b.price.units / 1000
+                priced[k].pending += b.price.units / 1000
                 if shown[b.campaign] != nil { shown[b.campaign]! += 1 }
-                currency = candidates.first { $0.id == b.campaign }!.currency
+                currency = priced[k].currency
             }
         }
         guard let currency, !bids.isEmpty else {
@@ -254,7 +259,7 @@ public final class BiddingService: Sendable {
             throw .refused(DecisionError(.unavailable, "the decision log is not accepting records: \(error)"))
         }
         recent.withLock { r in
-            for b in bids { r[b.campaign, default: []].append((now, b.price.units / 1000, key, b.id)) }
+            for b in bids { r.add(campaign: b.campaign, cost: b.price.units / 1000, user: key, id: b.id, capped: capped.contains { $0.id == b.campaign }, at: now) }
         }
         if waitForLog {
             for t in tickets {
@@ -270,27 +275,11 @@ public final class BiddingService: Sendable {
         return .noBid(requestID: r.id, reason)
     }
 
-    /// The worst case of what this process's recent bids cost, per campaign, pruning the
-    /// entries too old to matter to the budget or to a cap.
-    private func recentExposure(now: Int64) -> [String: Double] {
-        recent.withLock { r in
-            var out: [String: Double] = [:]
-            for (campaign, list) in r {
-                let kept = list.filter { now - $0.at <= max(Self.exposureMillis, BiddingLearner.pendingMillis) }
-                r[campaign] = kept.isEmpty ? nil : kept
-                out[campaign] = kept.reduce(0) { now - $1.at <= Self.exposureMillis ? $0 + $1.cost : $0 }
-            }
-            return out
-        }
-    }
-
     /// The user's impressions per capped campaign, read at the owner of the user's
     /// partition, with this process's bids the partition has not learnt yet.
     private func impressions(user: String, campaigns: [Campaign], partition: Int32, now: Int64) async throws(BidError) -> [String: Int] {
         guard let partitions else { return Dictionary(uniqueKeysWithValues: campaigns.map { ($0.id, 0) }) }
-        let mine = recent.withLock { r in
-            campaigns.map { c in (r[c.id] ?? []).filter { $0.user == user && now - $0.at <= BiddingLearner.pendingMillis }.map(\.id) }
-        }
+        let mine = recent.withLock { r in campaigns.map { r.pending(user: user, campaign: $0.id, at: now) } }
         let asked = campaigns.map { ($0.id, $0.frequencyCap!.windowMillis) }
         let read = await partitions.read(partition: partition) { state in
             let learner = state.learner(BiddingLearner.self)
@@ -325,12 +314,58 @@ public final class BiddingService: Sendable {
         w.key("context"); w.beginObject()
         var features = b.features
         if request.auctionType == 1 { features.append(BiddingLearner.firstPriceFeature) }
-        for f in Set(features).sorted() {
+        for f in features {
             w.key(f); w.double(1)
         }
         w.endObject()
         w.endObject()
         return w.bytes
+    }
+}
+
+/// A campaign's part of one request's pricing that no impression changes (a class: the
+/// impressions' loop reads it without copying the campaign).
+final class CampaignPrice {
+    let campaign: Campaign
+    // The campaign's fields the impressions' loop reads, copied out of it once.
+    let id: String
+    let currency: String
+    let creatives: [Creative]
+    let capImpressions: Int?
+    let bidCap: Double
+    let perClick: Bool
+    let goalValue: Double
+    let budget: Double
+    let spent: Double
+    /// This process's recent bids and the request's own, at their full price.
+    var pending: Double
+    /// log(1 + μ).
+    let shadow: Double
+    /// The campaign's own features' contribution to its model's margin.
+    let ownMargin: Double
+
+    init(campaign: Campaign, spent: Double, pending: Double, shadow: Double, ownMargin: Double) {
+        self.campaign = campaign
+        (id, currency, creatives, capImpressions, bidCap) = (campaign.id, campaign.currency, campaign.creatives, campaign.frequencyCap?.impressions, campaign.bidCap)
+        (perClick, goalValue, budget) = (campaign.goal.isPerClick, campaign.goal.value, campaign.dailyBudget.units)
+        (self.spent, self.pending, self.shadow, self.ownMargin) = (spent, pending, shadow, ownMargin)
+    }
+}
+
+/// A campaign as the service holds it: with its features' hashes made once.
+final class ServedCampaign: Sendable {
+    let campaign: Campaign
+    let hashes: CampaignFeatureHashes
+    init(_ campaign: Campaign) {
+        self.campaign = campaign
+        hashes = CampaignFeatureHashes(campaign)
+    }
+}
+
+extension CampaignGoal {
+    var isPerClick: Bool {
+        if case .perClick = self { return true }
+        return false
     }
 }
 

@@ -150,10 +150,15 @@ public struct Campaign: Sendable, Equatable {
     }
 
     /// The first creative that fills `imp` and that the request's blocks allow.
-    public func creative(for imp: BidImpression, in r: BidRequest) -> Creative? {
-        creatives.first { c in
-            c.fits(imp) && !r.blockedAdvertisers.contains(c.advertiserDomain) && !c.categories.contains(where: r.blockedCategories.contains)
+    public func creative(for imp: BidImpression, in r: BidRequest) -> Creative? { Self.creative(from: creatives, for: imp, in: r) }
+
+    /// The first of `creatives` that fills `imp` and that the request's blocks allow.
+    public static func creative(from creatives: [Creative], for imp: BidImpression, in r: BidRequest) -> Creative? {
+        for c in creatives where c.fits(imp) {
+            if r.blockedAdvertisers.isEmpty && r.blockedCategories.isEmpty { return c }
+            if !r.blockedAdvertisers.contains(c.advertiserDomain) && !c.categories.contains(where: r.blockedCategories.contains) { return c }
         }
+        return nil
     }
 }
 
@@ -175,20 +180,32 @@ extension BidRequest {
     /// its own (`Campaign.features(in:)`).
     public func features(of imp: BidImpression) -> [String] {
         var f: [String] = []
-        if let p = placement {
-            f.append("kind=" + p.kind.rawValue)
-            if let d = p.domain ?? p.bundle { f.append("domain=" + d) }
-            if let pub = p.publisherID { f.append("publisher=" + pub) }
-            for c in p.categories.prefix(4) { f.append("cat=" + c) }
-        }
-        if let t = device?.deviceType { f.append("device=\(t)") }
-        if let os = device?.os { f.append("os=" + os) }
-        if let c = country { f.append("country=" + c) }
-        if let b = imp.banner, let s = b.sizes.first { f.append("size=\(s.width)x\(s.height)") }
-        if imp.video != nil { f.append("video") }
-        if imp.native != nil { f.append("native") }
-        if imp.interstitial { f.append("interstitial") }
+        visitFeatures(of: imp) { name, value in f.append(name + value) }
         return f
+    }
+
+    /// The hashes of `features(of:)`, made without the strings.
+    public func featureHashes(of imp: BidImpression) -> [UInt64] {
+        var h: [UInt64] = []
+        visitFeatures(of: imp) { name, value in h.append(ClickModel.hash(value, from: ClickModel.hash(name))) }
+        return h
+    }
+
+    /// Each feature as its name (with "=") and value, the one list both forms read.
+    private func visitFeatures(of imp: BidImpression, _ body: (String, String) -> Void) {
+        if let p = placement {
+            body("kind=", p.kind.rawValue)
+            if let d = p.domain ?? p.bundle { body("domain=", d) }
+            if let pub = p.publisherID { body("publisher=", pub) }
+            for c in p.categories.prefix(4) { body("cat=", c) }
+        }
+        if let t = device?.deviceType { body("device=", String(t)) }
+        if let os = device?.os { body("os=", os) }
+        if let c = country { body("country=", c) }
+        if let b = imp.banner, let s = b.sizes.first { body("size=", "\(s.width)x\(s.height)") }
+        if imp.video != nil { body("video=", "1") }
+        if imp.native != nil { body("native=", "1") }
+        if imp.interstitial { body("interstitial=", "1") }
     }
 }
 
@@ -199,6 +216,23 @@ extension Campaign {
         let own = "campaign=" + id
         guard let d = r.placement?.domain ?? r.placement?.bundle else { return [own] }
         return [own, "campaign×domain=" + id + "|" + d]
+    }
+}
+
+/// The hashes of a campaign's own features (`Campaign.features(in:)`), made once: the
+/// request's domain completes the second, so pricing a request makes no string.
+public struct CampaignFeatureHashes: Sendable {
+    public let own: UInt64
+    private let crossPrefix: UInt64
+
+    public init(_ c: Campaign) {
+        own = ClickModel.hash("campaign=" + c.id)
+        crossPrefix = ClickModel.hash("campaign×domain=" + c.id + "|")
+    }
+
+    public func hashes(in r: BidRequest) -> [UInt64] {
+        guard let d = r.placement?.domain ?? r.placement?.bundle else { return [own] }
+        return [own, ClickModel.hash(d, from: crossPrefix)]
     }
 }
 

@@ -52,13 +52,23 @@ public struct ClickModel: Sendable, Equatable {
     }
 
     /// The coordinate of a feature; the intercept is feature "".
-    public func index(_ feature: String) -> UInt32 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in feature.utf8 {
-            h ^= UInt64(b)
-            h &*= 0x100_0000_01b3
+    public func index(_ feature: String) -> UInt32 { index(hash: Self.hash(feature)) }
+
+    /// The coordinate of a feature hashed by `hash`.
+    public func index(hash h: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: h % UInt64(settings.buckets)) }
+
+    /// FNV-1a of `s`'s UTF-8, continuing from `h` (the hash of a prefix), so a caller can
+    /// hash `prefix + s` without making the string.
+    public static func hash(_ s: String, from h: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+        func fold(_ bytes: some Sequence<UInt8>) -> UInt64 {
+            var h = h
+            for b in bytes {
+                h ^= UInt64(b)
+                h &*= 0x100_0000_01b3
+            }
+            return h
         }
-        return UInt32(truncatingIfNeeded: h % UInt64(settings.buckets))
+        return s.utf8.withContiguousStorageIfAvailable(fold) ?? fold(s.utf8)
     }
 
     /// The coordinates of `features` with the intercept first.
@@ -120,6 +130,7 @@ public struct ClickModel: Sendable, Equatable {
         let weights: [UInt32: Double]
         let model: ClickModel
         public func index(_ feature: String) -> UInt32 { model.index(feature) }
+        public func index(hash h: UInt64) -> UInt32 { model.index(hash: h) }
         public func margin(_ indices: [UInt32]) -> Double {
             var m = 0.0
             for i in indices { m += weights[i] ?? 0 }
