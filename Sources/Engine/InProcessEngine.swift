@@ -47,7 +47,7 @@ public final class InProcessEngine: PartitionReader, @unchecked Sendable {
         prices = try PricingService(
             configurations: pricing, views: views, log: log, partitions: self, routing: routing, seed: seed, idPrefix: decisions.idPrefix + "p.", clock: clock)
         bids = BiddingService(
-            configuration: bidding, views: views, log: log, partitions: self, routing: routing, seed: seed, idPrefix: decisions.idPrefix + "b.", clock: clock)
+            configuration: bidding, views: views, log: log, publisher: publisher, partitions: self, routing: routing, seed: seed, idPrefix: decisions.idPrefix + "b.", clock: clock)
     }
 
     /// The decision records logged so far, in order (and forgotten once applied).

@@ -23,11 +23,16 @@ public struct BidController: Sendable {
     let noticeURL: String
     let maxBodyBytes: Int
     let forwarder: Forwarder
+    let admin: AdminToken
 
     /// - Parameter noticeURL: where exchanges reach the group (the configured
     ///   `bidding.notice_url`, else this process's advertised URL).
-    public init(service: BiddingService, maxBodyBytes: Int, noticeURL: String, instance: String, forwarder: Forwarder? = nil, submit: @escaping EventSink) {
+    public init(
+        service: BiddingService, maxBodyBytes: Int, noticeURL: String, instance: String, adminToken: String = "", forwarder: Forwarder? = nil,
+        submit: @escaping EventSink
+    ) {
         self.service = service
+        admin = AdminToken(token: adminToken)
         self.maxBodyBytes = maxBodyBytes
         self.noticeURL = noticeURL
         self.submit = submit
@@ -95,6 +100,30 @@ public struct BidController: Sendable {
         }
         router.get("/v1/campaigns") { _, _ in
             await handle { json(BidController.campaigns(service), status: .ok) }
+        }
+        router.put("/v1/admin/campaigns/:campaign") { request, context in
+            await handle {
+                try admin.authorize(request)
+                let id = try context.parameters.require("campaign")
+                let existed = service.definition(id) != nil
+                // Checked as a JSON object first, so that the error of a malformed body is JSON's.
+                let (_, body) = try await JSONBodies(maxBodyBytes: maxBodyBytes).objectAndBody(request, known: nil)
+                let campaign: Campaign
+                do throws(ConfigurationError) { campaign = try BiddingConfiguration.campaign(id, text: String(buffer: body)) } catch {
+                    throw RouteError(.badRequest, error.message)
+                }
+                let d = try await service.put(campaign)
+                return json(BidController.campaign(d, service: service), status: existed ? .ok : .created)
+            }
+        }
+        for (action, paused) in [("pause", true), ("resume", false)] {
+            router.post("/v1/admin/campaigns/:campaign/\(action)") { request, context in
+                await handle {
+                    try admin.authorize(request)
+                    let d = try await service.setPaused(try context.parameters.require("campaign"), paused)
+                    return json(BidController.campaign(d, service: service), status: .ok)
+                }
+            }
         }
     }
 
@@ -177,42 +206,10 @@ public struct BidController: Sendable {
     /// `GET /v1/campaigns`: each campaign's settings and, from the group's view, its day.
     static func campaigns(_ service: BiddingService) -> [UInt8] {
         let learner = service.views.view.merged.learner(BiddingLearner.self)
-        let now = WallClock.millis
-        let day = Day(epochMillis: now).daysSinceEpoch
         var w = JSONWriter()
         w.beginObject()
         w.key("campaigns"); w.beginArray()
-        for c in service.currentCampaigns {
-            let ledger = learner?.campaigns[c.id]
-            let today = ledger?.day == day ? ledger!.today : CampaignLedger.Counts()
-            w.beginObject()
-            w.key("id"); w.string(c.id)
-            w.key("running"); w.bool(c.running(at: now))
-            w.key("paused"); w.bool(c.paused)
-            w.key("currency"); w.string(c.currency)
-            w.key("daily_budget"); w.raw(c.dailyBudget.description)
-            w.key("bid_cap"); w.double(c.bidCap)
-            w.key("strategy"); w.string(c.strategy.rawValue)
-            switch c.goal {
-            case .perClick(let v): w.key("goal"); w.beginObject(); w.key("cpc"); w.double(v); w.endObject()
-            case .perAction(let v): w.key("goal"); w.beginObject(); w.key("cpa"); w.double(v); w.endObject()
-            }
-            if let cap = c.frequencyCap {
-                w.key("frequency_cap"); w.beginObject()
-                w.key("impressions"); w.int(Int64(cap.impressions))
-                w.key("window_seconds"); w.int(cap.windowMillis / 1000)
-                w.endObject()
-            }
-            w.key("today"); w.beginObject()
-            w.key("spend"); w.raw(today.spend.description)
-            w.key("planned"); w.double(c.dailyBudget.units * c.planShare(at: now))
-            w.key("bids"); w.int(today.bids)
-            w.key("wins"); w.int(today.wins)
-            w.key("clicks"); w.int(today.clicks)
-            w.key("conversions"); w.int(today.conversions)
-            w.endObject()
-            w.endObject()
-        }
+        for d in service.views.campaignCatalogue.campaigns { write(d, learner: learner, into: &w) }
         w.endArray()
         if let learner {
             w.key("click_model"); w.beginObject()
@@ -222,5 +219,48 @@ public struct BidController: Sendable {
         }
         w.endObject()
         return w.bytes
+    }
+
+    /// One campaign, as an admin change answers it.
+    static func campaign(_ d: CampaignDefinition, service: BiddingService) -> [UInt8] {
+        var w = JSONWriter()
+        write(d, learner: service.views.view.merged.learner(BiddingLearner.self), into: &w)
+        return w.bytes
+    }
+
+    private static func write(_ d: CampaignDefinition, learner: BiddingLearner?, into w: inout JSONWriter) {
+        let c = d.campaign
+        let now = WallClock.millis
+        let day = Day(epochMillis: now).daysSinceEpoch
+        let ledger = learner?.campaigns[c.id]
+        let today = ledger?.day == day ? ledger!.today : CampaignLedger.Counts()
+        w.beginObject()
+        w.key("id"); w.string(c.id)
+        w.key("version"); w.int(d.version)
+        w.key("running"); w.bool(c.running(at: now))
+        w.key("paused"); w.bool(c.paused)
+        w.key("currency"); w.string(c.currency)
+        w.key("daily_budget"); w.raw(c.dailyBudget.description)
+        w.key("bid_cap"); w.double(c.bidCap)
+        w.key("strategy"); w.string(c.strategy.rawValue)
+        switch c.goal {
+        case .perClick(let v): w.key("goal"); w.beginObject(); w.key("cpc"); w.double(v); w.endObject()
+        case .perAction(let v): w.key("goal"); w.beginObject(); w.key("cpa"); w.double(v); w.endObject()
+        }
+        if let cap = c.frequencyCap {
+            w.key("frequency_cap"); w.beginObject()
+            w.key("impressions"); w.int(Int64(cap.impressions))
+            w.key("window_seconds"); w.int(cap.windowMillis / 1000)
+            w.endObject()
+        }
+        w.key("today"); w.beginObject()
+        w.key("spend"); w.raw(today.spend.description)
+        w.key("planned"); w.double(c.dailyBudget.units * c.planShare(at: now))
+        w.key("bids"); w.int(today.bids)
+        w.key("wins"); w.int(today.wins)
+        w.key("clicks"); w.int(today.clicks)
+        w.key("conversions"); w.int(today.conversions)
+        w.endObject()
+        w.endObject()
     }
 }

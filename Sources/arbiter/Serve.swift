@@ -109,7 +109,7 @@ struct Serve: AsyncParsableCommand {
             configurations: settings.pricing, views: views, log: decisionLog, partitions: pipeline, routing: routing, seed: settings.decisions.seed,
             idPrefix: decisions.idPrefix + "p.", waitForLog: settings.decisions.waitForLog)
         let bids = BiddingService(
-            configuration: settings.bidding, views: views, log: decisionLog, partitions: pipeline, routing: routing, seed: settings.decisions.seed,
+            configuration: settings.bidding, views: views, log: decisionLog, publisher: stateTopic, partitions: pipeline, routing: routing, seed: settings.decisions.seed,
             idPrefix: decisions.idPrefix + "b.", waitForLog: settings.decisions.waitForLog)
         logger.info("decision points ready", metadata: [
             "surfaces": "\(decisions.surfaceNames)", "pricing": "\(prices.names)", "campaigns": "\(settings.bidding.campaigns.map(\.id))", "decision_log": "\(settings.kafka.eventsTopic)", "partitions": "\(partitions)",
@@ -128,7 +128,8 @@ struct Serve: AsyncParsableCommand {
         let forwarder = Forwarder(instance: instance)
         BidController(
             service: bids, maxBodyBytes: settings.http.maxBodyBytes,
-            noticeURL: settings.bidding.noticeURL.isEmpty ? settings.advertisedURL : settings.bidding.noticeURL, instance: instance, forwarder: forwarder,
+            noticeURL: settings.bidding.noticeURL.isEmpty ? settings.advertisedURL : settings.bidding.noticeURL, instance: instance,
+            adminToken: settings.http.adminToken, forwarder: forwarder,
             submit: submit
         ).register(on: router)
         PriceController(service: prices, maxBodyBytes: settings.http.maxBodyBytes, instance: instance, forwarder: forwarder).register(on: router)

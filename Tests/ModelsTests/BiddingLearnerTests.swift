@@ -120,3 +120,20 @@ import Testing
         #expect(back.impressions(user: "u", campaign: "c", now: Self.t0 + 40 * 60_000, window: 86_400_000) == 2)
     }
 }
+
+/// A campaign travels the state topic as its definition: every setting comes back.
+@Suite struct CampaignDefinitionTests {
+    @Test func aCampaignRoundTripsThroughItsStateTopicRecord() throws {
+        let c = Campaign(
+            id: "spring", creatives: [Creative(id: "a", format: .banner(width: 300, height: 250), advertiserDomain: "x.example", categories: ["IAB18"]),
+                                      Creative(id: "v", format: .video, advertiserDomain: "x.example"), Creative(id: "n", format: .native, advertiserDomain: "y.example")],
+            targeting: Targeting(categories: ["IAB1", "IAB2"], deviceTypes: [1, 4], countries: ["USA"]), dailyBudget: Money(units: 12.5)!, currency: "EUR",
+            start: 1_796_083_200_000, end: nil, goal: .perAction(value: 3), bidCap: 7.5, frequencyCap: FrequencyCap(impressions: 3, windowMillis: 3_600_000),
+            strategy: .truthful, blockedDomains: ["bad.example"], paused: true)
+        let d = CampaignDefinition(campaign: c, version: 4)
+        #expect(try CampaignDefinition(serialized: d.serialized()) == d)
+        var damaged = d.serialized()
+        damaged[damaged.count / 2] ^= 0xFF
+        #expect(throws: StateFormatError.self) { try CampaignDefinition(serialized: damaged) }
+    }
+}

@@ -31,7 +31,7 @@ import Testing
         let engine = try InProcessEngine(surfaces: [], bidding: Self.bidding, partitions: 4, seed: 1, instance: "http", logger: Logger(label: "test"))
         let notices = QueuedRewards()
         let router = Router()
-        BidController(service: engine.bids, maxBodyBytes: 16_384, noticeURL: "http://bidder.example", instance: "http") { e, p in
+        BidController(service: engine.bids, maxBodyBytes: 16_384, noticeURL: "http://bidder.example", instance: "http", adminToken: "s3cret") { e, p in
             notices.events.withLock { $0.append((e, p)) }
         }.register(on: router)
         try await Application(router: router).test(.router) { client in
@@ -109,6 +109,30 @@ import Testing
             let a = try await c.call(.get, uri, route: "/v1/bid/notice/{kind}", expect: status)
             #expect((a["error"] as? String)?.contains(reason) == true, "\(a)")
             #expect(notices.events.withLock { $0.isEmpty })
+        }
+    }
+
+    /// Campaigns change at run time: a new one bids on the next request, a paused one
+    /// stops, a resumed one starts again; each change raises its version.
+    @Test func campaignsAreAddedPausedAndResumedThroughTheAdminAPI() async throws {
+        try await withServer { c, _, _, _ in
+            let body = #"{"currency":"USD","daily_budget":10,"goal":{"cpc":5},"bid_cap":9,"creatives":[{"id":"sky","size":"160x600","adomain":"sky.example"}]}"#
+            try await c.call(.put, "/v1/admin/campaigns/skyscraper", route: "/v1/admin/campaigns/{campaign}", json: body, expect: .unauthorized)
+            let made = try await c.call(.put, "/v1/admin/campaigns/skyscraper", route: "/v1/admin/campaigns/{campaign}", json: body, token: "s3cret", expect: .created)
+            #expect(made["version"] as? Double == 1 && made["running"] as? Bool == true && made["bid_cap"] as? Double == 9)
+            let request = #"{"id":"r","imp":[{"id":"1","banner":{"w":160,"h":600}}],"site":{"id":"s"},"user":{"id":"u"}}"#
+            let a = try await c.call(.post, "/v1/bid", json: request, expect: .ok)
+            #expect(((a["seatbid"] as? [[String: Any]])?.first?["bid"] as? [[String: Any]])?.first?["cid"] as? String == "skyscraper")
+            let paused = try await c.call(.post, "/v1/admin/campaigns/skyscraper/pause", route: "/v1/admin/campaigns/{campaign}/pause", token: "s3cret", expect: .ok)
+            #expect(paused["paused"] as? Bool == true && paused["version"] as? Double == 2)
+            try await c.call(.post, "/v1/bid", json: request, expect: .noContent)
+            try await c.call(.post, "/v1/admin/campaigns/skyscraper/resume", route: "/v1/admin/campaigns/{campaign}/resume", token: "s3cret", expect: .ok)
+            try await c.call(.post, "/v1/bid", json: request, expect: .ok)
+            let list = try await c.call(.get, "/v1/campaigns", expect: .ok)
+            #expect((list["campaigns"] as? [[String: Any]])?.map { $0["id"] as? String } == ["network", "video", "skyscraper"])
+            let bad = try await c.call(.put, "/v1/admin/campaigns/x", route: "/v1/admin/campaigns/{campaign}", json: #"{"currency":"USD"}"#, token: "s3cret", expect: .badRequest)
+            #expect((bad["error"] as? String)?.contains("daily_budget is required") == true, "\(bad)")
+            try await c.call(.post, "/v1/admin/campaigns/none/pause", route: "/v1/admin/campaigns/{campaign}/pause", token: "s3cret", expect: .notFound)
         }
     }
 

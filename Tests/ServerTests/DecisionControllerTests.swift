@@ -291,7 +291,7 @@ struct OpenAPIDocument: @unchecked Sendable {
             // Status and per-user routes have their own tests (they need an engine thread).
             for (path, operations) in doc.paths where !["/healthz", "/v1/status", "/metrics", "/v1/users/{user}"].contains(path) {
                 for method in operations.keys {
-                    let uri = path.replacingOccurrences(of: "{surface}", with: "banner").replacingOccurrences(of: "{arm}", with: "b").replacingOccurrences(of: "{kind}", with: "win")
+                    let uri = path.replacingOccurrences(of: "{surface}", with: "banner").replacingOccurrences(of: "{arm}", with: "b").replacingOccurrences(of: "{kind}", with: "win").replacingOccurrences(of: "{campaign}", with: "network")
                     try await c.client.execute(uri: uri, method: HTTPRequest.Method(method.uppercased())!, headers: [.authorization: "Bearer s3cret"], body: ByteBuffer(string: "{}")) { response in
                         // The router's own 404 has no body; every route of ours answers JSON.
                         #expect(!(response.status == .notFound && response.body.readableBytes == 0), "\(method) \(path) is documented but not served")

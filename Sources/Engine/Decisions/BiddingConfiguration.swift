@@ -71,7 +71,17 @@ public struct BiddingConfiguration: Sendable, Equatable {
             learning: learning)
     }
 
-    /// One campaign's settings; also what the admin API takes to add or replace one.
+    /// A campaign from a JSON (or YAML) object with the keys of `bidding.campaigns.<id>`:
+    /// what the admin API takes to add or replace one.
+    public static func campaign(_ id: String, text: String) throws(ConfigurationError) -> Campaign {
+        guard SurfaceConfiguration.isName(id) else { throw ConfigurationError("campaign id '\(id)' must be 1–128 bytes of letters, digits, '_', '-' or '.'") }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw ConfigurationError("the body is not a JSON object: \(error)") }
+        guard let node else { throw ConfigurationError("the body is empty") }
+        return try campaign(id, node, at: "campaign")
+    }
+
+    /// One campaign's settings.
     public static func campaign(_ id: String, _ node: Node, at: String) throws(ConfigurationError) -> Campaign {
         let f = try YAMLFields.fields(node, campaignKeys, at)
         guard let currency = f["currency"]?.scalar?.string, Money.isCurrencyCode(currency) else {

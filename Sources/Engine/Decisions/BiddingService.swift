@@ -62,7 +62,9 @@ public final class BiddingService: Sendable {
     public let routing: UserRouting
     public let views: ViewBuilder
     public let configuration: BiddingConfiguration
-    private let campaigns: Mutex<[ServedCampaign]>
+    private let publisher: any StatePublisher
+    /// The views' campaigns as served, remade when the catalogue changes.
+    private let served = Mutex<(generation: UInt64, campaigns: [ServedCampaign])>((.max, []))
     private let log: any DecisionLog
     private let partitions: (any PartitionReader)?
     private let seed: UInt64
@@ -90,11 +92,13 @@ public final class BiddingService: Sendable {
     }
 
     public init(
-        configuration: BiddingConfiguration, views: ViewBuilder, log: any DecisionLog, partitions: (any PartitionReader)?, routing: UserRouting, seed: UInt64,
-        idPrefix: String, waitForLog: Bool = true, clock: @escaping @Sendable () -> Int64 = { WallClock.millis }
+        configuration: BiddingConfiguration, views: ViewBuilder, log: any DecisionLog, publisher: any StatePublisher, partitions: (any PartitionReader)?,
+        routing: UserRouting, seed: UInt64, idPrefix: String, waitForLog: Bool = true, clock: @escaping @Sendable () -> Int64 = { WallClock.millis }
     ) {
         self.configuration = configuration
-        campaigns = Mutex(configuration.campaigns.map(ServedCampaign.init))
+        self.publisher = publisher
+        // As configured (version 0): what the group published since wins.
+        for c in configuration.campaigns { views.receive(campaign: CampaignDefinition(campaign: c, version: 0)) }
         self.views = views
         self.log = log
         self.partitions = partitions
@@ -106,7 +110,46 @@ public final class BiddingService: Sendable {
     }
 
     /// The campaigns as they are now.
-    public var currentCampaigns: [Campaign] { campaigns.withLock { $0.map(\.campaign) } }
+    public var currentCampaigns: [Campaign] { servedCampaigns().map(\.campaign) }
+
+    private func servedCampaigns() -> [ServedCampaign] {
+        let g = views.campaignGeneration
+        if let kept = served.withLock({ $0.generation == g ? $0.campaigns : nil }) { return kept }
+        let (generation, definitions) = views.campaignCatalogue
+        let list = definitions.map { ServedCampaign($0.campaign) }
+        served.withLock { $0 = (generation, list) }
+        return list
+    }
+
+    // MARK: Administration
+
+    /// The campaign `id` as the catalogue holds it.
+    public func definition(_ id: String) -> CampaignDefinition? { views.campaignCatalogue.campaigns.first { $0.campaign.id == id } }
+
+    /// Adds a campaign or replaces one's settings (what it spent and learnt stays: it is
+    /// kept by id), published to the group and applied here before it returns.
+    @discardableResult
+    public func put(_ campaign: Campaign) async throws(DecisionError) -> CampaignDefinition {
+        if let cap = campaign.frequencyCap, cap.windowMillis > configuration.learning.frequencyWindowMillis {
+            throw DecisionError(
+                .invalid,
+                "frequency_cap.window_seconds must be at most \(configuration.learning.frequencyWindowMillis / 1000): the partitions remember a user's impressions that long (the longest configured cap)")
+        }
+        let next = CampaignDefinition(campaign: campaign, version: (definition(campaign.id)?.version ?? 0) + 1)
+        do { try await publisher.publish(campaign: next) } catch {
+            throw DecisionError(.unavailable, "the change of campaign '\(campaign.id)' was not published: \(error)")
+        }
+        views.receive(campaign: next)
+        return definition(campaign.id) ?? next
+    }
+
+    /// Pauses or resumes campaign `id`.
+    @discardableResult
+    public func setPaused(_ id: String, _ paused: Bool) async throws(DecisionError) -> CampaignDefinition {
+        guard var c = definition(id)?.campaign else { throw DecisionError(.notFound, "no campaign '\(clipped(id))'") }
+        c.paused = paused
+        return try await put(c)
+    }
 
     /// A view's bidding state ready to decide: model weights and, lazily, win curves.
     final class Prepared: Sendable {
@@ -154,7 +197,7 @@ public final class BiddingService: Sendable {
         let key = user ?? request.id
         let partition = routing.partition(of: key)
         // A cap cannot be kept for a request that names no user.
-        let candidates = campaigns.withLock { $0 }.filter {
+        let candidates = servedCampaigns().filter {
             $0.campaign.running(at: now) && $0.campaign.admits(request) && (user != nil || $0.campaign.frequencyCap == nil)
         }
         guard !candidates.isEmpty else { return noBid(request, .noCampaign) }

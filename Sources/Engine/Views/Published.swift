@@ -1,3 +1,4 @@
+import Bidding
 import Common
 import StateFormat
 
@@ -102,4 +103,6 @@ public protocol StatePublisher: AnyObject, Sendable {
     func holding(_ partitions: [Int32])
     /// Publishes a changed surface definition and waits until it is durable (or fails).
     func publish(surface: SurfaceDefinition) async throws
+    /// Publishes a changed campaign and waits until it is durable (or fails).
+    func publish(campaign: CampaignDefinition) async throws
 }

@@ -1,3 +1,4 @@
+import Bidding
 import Common
 import Logging
 import StateFormat
@@ -7,7 +8,7 @@ import Stream
 /// their partitions' shared state (key `p/<partition>`, and `h/<partition>` heartbeats
 /// while it does not change), processes advertise their HTTP
 /// address and partitions (`m/<instance>`), and admin changes to the surface catalogue
-/// travel as whole definitions (`s/<surface>`). Every process reads all of it, from the
+/// and the campaigns travel as whole definitions (`s/<surface>`, `c/<campaign>`). Every process reads all of it, from the
 /// beginning, into its view builder, so every process decides on the same views.
 ///
 /// Threads: `state-publish` encodes and sends partition states handed over by the engine
@@ -96,6 +97,11 @@ public final class StateTopic: StatePublisher, @unchecked Sendable {
         guard await producer.delivered(sequence) else { throw KafkaError("the state topic did not acknowledge the change of surface '\(surface.name)'") }
     }
 
+    public func publish(campaign: CampaignDefinition) async throws {
+        let sequence = try producer.send(topic: topic, key: Array("c/\(campaign.campaign.id)".utf8), value: campaign.serialized())
+        guard await producer.delivered(sequence) else { throw KafkaError("the state topic did not acknowledge the change of campaign '\(campaign.campaign.id)'") }
+    }
+
     private func send(key: String, value: [UInt8]) {
         do {
             try producer.send(topic: topic, key: Array(key.utf8), value: value)
@@ -118,6 +124,9 @@ public final class StateTopic: StatePublisher, @unchecked Sendable {
                 } else if key.hasPrefix("s/") {
                     guard !value.isEmpty else { continue }
                     views.receive(surface: try SurfaceDefinition(serialized: value))
+                } else if key.hasPrefix("c/") {
+                    guard !value.isEmpty else { continue }
+                    views.receive(campaign: try CampaignDefinition(serialized: value))
                 } else if key.hasPrefix("m/") {
                     if value.isEmpty {
                         views.removeMember(String(key.dropFirst(2)))

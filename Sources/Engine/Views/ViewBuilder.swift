@@ -1,3 +1,4 @@
+import Bidding
 import Bandits
 import Common
 import Events
@@ -93,6 +94,10 @@ public final class ViewBuilder: @unchecked Sendable {
     private var order: [String]
     private let configured: [String: SurfaceDefinition]
     private var members: [String: Member] = [:]
+    /// The campaigns: configured (version 0) and as admin changes published them.
+    private var campaigns: [String: CampaignDefinition] = [:]
+    private var campaignOrder: [String] = []
+    private var campaignChanges: UInt64 = 0
     private var current: EngineView
     private var generation: UInt64 = 0
     private var built: UInt64 = 0
@@ -158,6 +163,26 @@ public final class ViewBuilder: @unchecked Sendable {
             generation += 1
             lock.broadcast()
         }
+    }
+
+    /// Takes a campaign definition (configured, or published by any process): the higher
+    /// version wins, and the same version again is the same change.
+    public func receive(campaign d: CampaignDefinition) {
+        lock.withLock {
+            if let held = campaigns[d.campaign.id], held.version >= d.version { return }
+            if campaigns[d.campaign.id] == nil { campaignOrder.append(d.campaign.id) }
+            campaigns[d.campaign.id] = d
+            campaignChanges += 1
+        }
+    }
+
+    /// Changes whenever a campaign does.
+    public var campaignGeneration: UInt64 { lock.withLock { campaignChanges } }
+
+    /// The campaigns in the order they were first known, with a counter that changes when
+    /// any of them does.
+    public var campaignCatalogue: (generation: UInt64, campaigns: [CampaignDefinition]) {
+        lock.withLock { (campaignChanges, campaignOrder.compactMap { campaigns[$0] }) }
     }
 
     public func receive(member: Member) {
@@ -260,5 +285,9 @@ public final class LocalStatePublisher: StatePublisher, @unchecked Sendable {
     public func publish(surface: SurfaceDefinition) async throws {
         views.receive(surface: surface)
         views.rebuild()
+    }
+
+    public func publish(campaign: CampaignDefinition) async throws {
+        views.receive(campaign: campaign)
     }
 }
