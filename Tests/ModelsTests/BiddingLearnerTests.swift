@@ -10,9 +10,10 @@ import Testing
 @Suite struct BiddingLearnerTests {
     static let t0 = Int64(1_796_126_400_000)  // 2026-12-01T12:00:00Z
 
-    static func bid(_ id: String, user: String, campaign: String = "c", cpm: Double = 2, at: Int64, features: [String] = ["domain=a"], firstPrice: Bool = false) -> Event {
+    static func bid(_ id: String, user: String, campaign: String = "c", cpm: Double = 2, at: Int64, features: [String] = ["domain=a"], firstPrice: Bool = false, capped: Bool = true) -> Event {
         var context = Dictionary(uniqueKeysWithValues: features.map { ($0, 1.0) })
         if firstPrice { context[BiddingLearner.firstPriceFeature] = 1 }
+        if capped { context[BiddingLearner.cappedFeature] = 1 }
         return Event(
             timestamp: at,
             body: .impression(Impression(decisionID: id, user: user, action: campaign, propensity: 1, surface: BiddingLearner.surface, context: context, price: Money(units: cpm))))
@@ -52,6 +53,15 @@ import Testing
         #expect(l.impressions(user: "u", campaign: "c", now: Self.t0 + 3_700_000, window: 3_600_000) == 0, "outside the window")
         #expect(l.impressions(user: "v", campaign: "c", now: Self.t0, window: 3_600_000) == 0)
         #expect(l.shared!.impressions(user: "u", campaign: "c", now: Self.t0 + 10, window: 3_600_000) == 0, "per user: not published")
+    }
+
+    @Test func onlyCappedCampaignsBidsAreRememberedPerUserAndAtMostAThousand() {
+        var l = BiddingLearner()
+        for n in 0..<1_500 { l.learn(Self.bid("b\(n)", user: "u", at: Self.t0 + Int64(n))) }
+        l.learn(Self.bid("free", user: "u", campaign: "uncapped", at: Self.t0 + 2_000, capped: false))
+        #expect(l.impressions(user: "u", campaign: "c", now: Self.t0 + 2_000, window: 3_600_000) == BiddingLearner.maximumPerUser)
+        #expect(l.impressions(user: "u", campaign: "uncapped", now: Self.t0 + 2_000, window: 3_600_000) == 0)
+        #expect(l.campaigns["uncapped"]?.today.bids == 1, "counted all the same")
     }
 
     @Test func aNewDayStartsItsCountsAfresh() {

@@ -105,7 +105,7 @@ public struct BiddingConfiguration: Sendable, Equatable {
         var frequency: FrequencyCap?
         if let node = f["frequency_cap"] {
             let c = try YAMLFields.fields(node, ["impressions", "window_seconds"], "\(at).frequency_cap")
-            let n = Int(try YAMLFields.number(c["impressions"], "\(at).frequency_cap.impressions", default: -1, in: 1...1_000_000, integer: true))
+            let n = Int(try YAMLFields.number(c["impressions"], "\(at).frequency_cap.impressions", default: -1, in: 1...Double(BiddingLearner.maximumPerUser), integer: true))
             let w = Int64(try YAMLFields.number(c["window_seconds"], "\(at).frequency_cap.window_seconds", default: 86_400, in: 1...(30 * 86_400), integer: true))
             guard n > 0 else { throw ConfigurationError("\(at).frequency_cap.impressions is required") }
             frequency = FrequencyCap(impressions: n, windowMillis: w * 1000)

@@ -296,7 +296,7 @@ public final class BiddingService: Sendable {
         var tickets: [DecisionLogTicket] = []
         do {
             for b in bids {
-                tickets.append(try log.append(partition: partition, key: Array(key.utf8), record: Self.record(b, request: request, user: key, at: now)))
+                tickets.append(try log.append(partition: partition, key: Array(key.utf8), record: Self.record(b, request: request, user: key, capped: capped.contains { $0.id == b.campaign }, at: now)))
             }
         } catch {
             throw .refused(DecisionError(.unavailable, "the decision log is not accepting records: \(error)"))
@@ -337,7 +337,7 @@ public final class BiddingService: Sendable {
     /// The decision log's record of a bid: an `impression` of surface `bids`, the campaign
     /// as `action`, the CPM as `price` and the request's features as `context`, so the
     /// partition's bidding learner joins it with its notices.
-    static func record(_ b: PlacedBid, request: BidRequest, user: String, at ts: Int64) -> [UInt8] {
+    static func record(_ b: PlacedBid, request: BidRequest, user: String, capped: Bool, at ts: Int64) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.beginObject()
         w.key("type"); w.string(EventKind.impression.wireName)
@@ -357,6 +357,7 @@ public final class BiddingService: Sendable {
         w.key("context"); w.beginObject()
         var features = b.features
         if request.auctionType == 1 { features.append(BiddingLearner.firstPriceFeature) }
+        if capped { features.append(BiddingLearner.cappedFeature) }
         for f in features {
             w.key(f); w.double(1)
         }

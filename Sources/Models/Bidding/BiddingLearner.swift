@@ -86,7 +86,7 @@ public struct CampaignLedger: Sendable, Equatable {
 /// The bidding in one partition of the event stream: each campaign's bids, wins, spend,
 /// clicks and conversions per day; the click and conversion models learnt from the won
 /// impressions; the first-price win curves; and, per user, the open bids and the
-/// impressions frequency caps count.
+/// impressions frequency caps count (of bids marked `frequency_capped`).
 ///
 /// Bids reach it as `impression` events with surface `bids` (the campaign as `action`,
 /// the bid CPM as `price`, the request's features as `context`); their notices as
@@ -107,6 +107,11 @@ public struct BiddingLearner: Learner, Equatable {
     public static let surface = "bids"
     /// The context key that marks a first-price auction's bid.
     public static let firstPriceFeature = "first_price"
+    /// The context key that marks the bid of a campaign with a frequency cap: only those
+    /// are remembered per user.
+    public static let cappedFeature = "frequency_capped"
+    /// The impressions remembered per user and campaign at most (a cap allows no more).
+    public static let maximumPerUser = 1000
     /// How long a bid without an outcome counts against a frequency cap: win notices
     /// come within seconds of the auction, and a bid that lost frees its slot.
     public static let pendingMillis: Int64 = 60_000
@@ -180,15 +185,20 @@ public struct BiddingLearner: Learner, Equatable {
         guard open[i.decisionID] == nil else { return }
         let context = i.context
         let bid = OpenBid(
-            campaign: i.action, user: i.user, features: context.keys.filter { $0 != Self.firstPriceFeature }.sorted(), cpm: cpm, decidedAt: ts,
-            due: ts + settings.attributionWindowMillis, firstPrice: context[Self.firstPriceFeature] != nil)
+            campaign: i.action, user: i.user, features: context.keys.filter { $0 != Self.firstPriceFeature && $0 != Self.cappedFeature }.sorted(), cpm: cpm,
+            decidedAt: ts, due: ts + settings.attributionWindowMillis, firstPrice: context[Self.firstPriceFeature] != nil)
         open[i.decisionID] = bid
         due.push(bid.due, i.decisionID)
         campaigns[i.action, default: CampaignLedger()].count(at: ts) { $0.bids += 1 }
-        let key = ServedKey(user: i.user, campaign: i.action)
-        served[key, default: []].removeAll { ts - $0.at > settings.frequencyWindowMillis }
-        served[key, default: []].append((ts, i.decisionID, false))
-        if served.count > settings.capacity { sweepServed(now: ts) }
+        if context[Self.cappedFeature] != nil {
+            let key = ServedKey(user: i.user, campaign: i.action)
+            var list = served.removeValue(forKey: key) ?? []
+            list.removeAll { ts - $0.at > settings.frequencyWindowMillis }
+            if list.count >= Self.maximumPerUser { list.removeFirst(list.count - Self.maximumPerUser + 1) }
+            list.append((ts, i.decisionID, false))
+            served[key] = list
+            if served.count > settings.capacity { sweepServed(now: ts) }
+        }
         while open.count > settings.capacity, let (_, id) = due.pop() {
             evicted += 1
             settle(id)
