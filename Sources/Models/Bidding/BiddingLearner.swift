@@ -91,11 +91,11 @@ public struct CampaignLedger: Sendable, Equatable {
 /// Bids reach it as `impression` events with surface `bids` (the campaign as `action`,
 /// the bid CPM as `price`, the request's features as `context`); their notices as
 /// `bid_outcome` events whose `auction_id` is the bid's id. A bid settles once: lost on
-/// a loss notice, or at the end of the attribution window — a won bid then teaches the
-/// click model whether it was clicked and the conversion model whether it converted, and
-/// every first-price bid teaches its campaign's win curve (a bid without a win notice
-/// by then counts as lost, as first-price exchanges rarely send loss notices). Stream
-/// time, so replays learn the same.
+/// a loss notice or when no win notice came within `pendingMillis` (first-price exchanges
+/// rarely send loss notices), won at the end of the attribution window — it then teaches
+/// the click model whether it was clicked and the conversion model whether it converted;
+/// every first-price bid teaches its campaign's win curve whether it won. Only won bids
+/// wait out the window. Stream time, so replays learn the same.
 ///
 /// Merge law: counts and win curves merge exactly; the click models merge their sums
 /// (`ClickModel`: close to, not bit-equal with, a sequential run). Open bids and
@@ -130,7 +130,8 @@ public struct BiddingLearner: Learner, Equatable {
     struct OpenBid: Sendable, Equatable {
         var campaign: String
         var user: String
-        var features: [String]
+        /// The features' hashes (`ClickModel.hash`): 8 bytes each while it waits.
+        var features: [UInt64]
         var cpm: Money
         var decidedAt: Int64
         var due: Int64
@@ -185,8 +186,9 @@ public struct BiddingLearner: Learner, Equatable {
         guard open[i.decisionID] == nil else { return }
         let context = i.context
         let bid = OpenBid(
-            campaign: i.action, user: i.user, features: context.keys.filter { $0 != Self.firstPriceFeature && $0 != Self.cappedFeature }.sorted(), cpm: cpm,
-            decidedAt: ts, due: ts + settings.attributionWindowMillis, firstPrice: context[Self.firstPriceFeature] != nil)
+            campaign: i.action, user: i.user,
+            features: context.keys.filter { $0 != Self.firstPriceFeature && $0 != Self.cappedFeature }.sorted().map { ClickModel.hash($0) }, cpm: cpm,
+            decidedAt: ts, due: ts + min(Self.pendingMillis, settings.attributionWindowMillis), firstPrice: context[Self.firstPriceFeature] != nil)
         open[i.decisionID] = bid
         due.push(bid.due, i.decisionID)
         campaigns[i.action, default: CampaignLedger()].count(at: ts) { $0.bids += 1 }
@@ -242,6 +244,13 @@ public struct BiddingLearner: Learner, Equatable {
     private mutating func settle(through ts: Int64) {
         while let (end, id) = due.peek(), end <= ts {
             _ = due.pop()
+            // A won bid waits for its click until the attribution window ends.
+            if var bid = open[id], bid.won, bid.due < bid.decidedAt + settings.attributionWindowMillis {
+                bid.due = bid.decidedAt + settings.attributionWindowMillis
+                open[id] = bid
+                due.push(bid.due, id)
+                continue
+            }
             settle(id)
         }
     }
@@ -249,9 +258,9 @@ public struct BiddingLearner: Learner, Equatable {
     private mutating func settle(_ id: String) {
         guard let bid = open.removeValue(forKey: id) else { return }
         if bid.won {
-            let x = clicks.indices(bid.features)
+            let x = clicks.indices(hashes: bid.features)
             clicks.learn(x, positive: bid.clicked)
-            conversions.learn(x, positive: bid.converted)
+            conversions.learn(conversions.indices(hashes: bid.features), positive: bid.converted)
         } else {
             let key = ServedKey(user: bid.user, campaign: bid.campaign)
             served[key]?.removeAll { $0.id == id }
@@ -390,8 +399,8 @@ public struct BiddingLearner: Learner, Equatable {
         for _ in 0..<(try r.readCount()) {
             let id = try r.readString()
             let campaign = try r.readString(), user = try r.readString()
-            var features: [String] = []
-            for _ in 0..<(try r.readCount()) { features.append(try r.readString()) }
+            var features: [UInt64] = []
+            for _ in 0..<(try r.readCount(elementSize: 8)) { features.append(try r.readUInt64()) }
             let cpm = try r.readMoney()
             let decidedAt = try r.readInt64(), end = try r.readInt64()
             let flags = try r.readUInt8()

@@ -76,6 +76,11 @@ public struct ClickModel: Sendable, Equatable {
         [index("")] + features.map(index)
     }
 
+    /// The coordinates of features hashed by `hash`, with the intercept first.
+    public func indices(hashes: [UInt64]) -> [UInt32] {
+        [index("")] + hashes.map { index(hash: $0) }
+    }
+
     private var offset: Double { log(settings.baseRate / (1 - settings.baseRate)) }
 
     /// The weight of coordinate `i`: 0 within the L1 threshold (so most stay 0).
