@@ -131,7 +131,8 @@ for b in a["seatbid"][0]["bid"]:
         urllib.request.urlopen(local(b["lurl"]).replace("${AUCTION_LOSS}", "102"))
 PY
     else
-      echo "[run] no bid on $(basename "$example"): $(grep -i '^x-arbiter-no-bid' run/bid.headers 2>/dev/null | cut -d' ' -f2- | tr -d '\r')" >&2
+      reason=$(grep -i '^x-arbiter-no-bid' run/bid.headers 2>/dev/null | cut -d' ' -f2- | tr -d '\r')
+      echo "[run] no bid on $(basename "$example"): ${reason:-$(head -1 run/bid.headers 2>/dev/null | tr -d '\r') (the engine is not answering yet)}" >&2
     fi
   fi
   if ((n % 5 == 0)); then
