@@ -1,6 +1,7 @@
 import Common
 import Events
 import Foundation
+import FoundationNetworking
 import Stream
 import Testing
 
@@ -254,7 +255,39 @@ import Testing
                 #expect((doc["open_decisions"] as? [[String: Any]])?.map { $0["surface"] as? String } == ["offer"], "\(doc)")
             }
         }
+
+        // A campaign paused through one process stops bidding on all of them (the change
+        // travels the state topic), and resumed through another bids again everywhere.
+        let bidRequest = try String(contentsOfFile: Paths.root + "/../shared/data/openrtb/6.2.1-request-example-1-simple-banner.json", encoding: .utf8)
+        func bids(_ k: Int) async throws -> [Int] {
+            var codes: [Int] = []
+            for (i, e) in engines.enumerated() {
+                codes.append(try await e.post("/v1/bid", bidRequest.replacingOccurrences(of: "55816b39711f9b5acf3b90e313ed29e51665623f", with: "grp-\(k)-\(i)")).status)
+            }
+            return codes
+        }
+        #expect(try await bids(0) == [200, 200, 200])
+        #expect(try await admin(engines[0], "/v1/admin/campaigns/spring-shoes/pause") == 200)
+        var round = 1
+        try await engines[1].eventually(30, "every process stops bidding for the paused campaign") {
+            round += 1
+            return try await bids(round) == [204, 204, 204]
+        }
+        #expect(try await admin(engines[2], "/v1/admin/campaigns/spring-shoes/resume") == 200)
+        try await engines[0].eventually(30, "every process bids again once it is resumed") {
+            round += 1
+            return try await bids(round) == [200, 200, 200]
+        }
         try await group.stop()
+    }
+
+    /// POSTs an admin call with the group's token; returns the status.
+    func admin(_ e: EngineProcess, _ path: String) async throws -> Int {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(e.httpPort)\(path)")!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer tok", forHTTPHeaderField: "Authorization")
+        let (_, response) = try await URLSession.shared.data(for: request)
+        return (response as! HTTPURLResponse).statusCode
     }
 
     @Test func killMinus9OfOneProcessLosesNothingCountsNothingTwiceAndTheOthersKeepAnswering() async throws {
