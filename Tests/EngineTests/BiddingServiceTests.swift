@@ -48,6 +48,7 @@ import Testing
               goal: { cpc: 0.4 }
               bid_cap: 3
               targeting: { countries: [DEU, FRA] }
+              traffic_profile: [0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 1, 0]
               creatives:
                 - { id: eu-mrec, size: 300x250, adomain: bikes.example }
         """
@@ -98,6 +99,7 @@ import Testing
         #expect(mobile.goal == .perClick(value: 0.8) && mobile.bidCap == 6 && mobile.dailyBudget == Money(units: 20))
         #expect(c.bidding.campaigns[0].creatives[0] == Creative(id: "net-mrec", format: .banner(width: 300, height: 250), advertiserDomain: "shoes.example", categories: ["IAB18"]))
         #expect(c.bidding.campaigns[2].creatives[0].format == .video && c.bidding.campaigns[2].goal == .perAction(value: 20))
+        #expect(c.bidding.campaigns[3].hourlyProfile?.count == 24 && c.bidding.campaigns[3].hourlyProfile?[20] == 3)
         #expect(c.bidding.noticeURL == "http://bidder.example" && c.bidding.learning.attributionWindowMillis == 60_000)
         #expect(c.learnerContext(partitions: 2).bidding == c.bidding.learning)
     }
@@ -114,6 +116,7 @@ import Testing
         ("bidding:\n  campaigns:\n    a: { currency: USD, daily_budget: 5, goal: { cpc: 1 }, bid_cap: 1, targeting: { device_types: [9] }, creatives: [{ id: c, size: 1x1, adomain: a.b }] }\n", "device types 1–8"),
         ("bidding:\n  campaigns:\n    a: { currency: USD, daily_budget: 5, goal: { cpc: 1 }, bid_cap: 1, start: \"2026-12-02T00:00:00Z\", end: \"2026-12-01T00:00:00Z\", creatives: [{ id: c, size: 1x1, adomain: a.b }] }\n", "end must be after start"),
         ("surfaces:\n  bids:\n    policy: ucb1\n", "names the bidder's logged bids"),
+        ("bidding:\n  campaigns:\n    a: { currency: USD, daily_budget: 5, goal: { cpc: 1 }, bid_cap: 1, traffic_profile: [1, 2], creatives: [{ id: c, size: 1x1, adomain: a.b }] }\n", "traffic_profile must be 24 weights"),
     ])
     func badBiddingConfigurationsAreRefusedWithAMessage(yaml: String, message: String) throws {
         do {

@@ -139,11 +139,34 @@ import Testing
                                       Creative(id: "v", format: .video, advertiserDomain: "x.example"), Creative(id: "n", format: .native, advertiserDomain: "y.example")],
             targeting: Targeting(categories: ["IAB1", "IAB2"], deviceTypes: [1, 4], countries: ["USA"]), dailyBudget: Money(units: 12.5)!, currency: "EUR",
             start: 1_796_083_200_000, end: nil, goal: .perAction(value: 3), bidCap: 7.5, frequencyCap: FrequencyCap(impressions: 3, windowMillis: 3_600_000),
-            strategy: .truthful, blockedDomains: ["bad.example"], paused: true)
+            strategy: .truthful, blockedDomains: ["bad.example"], paused: true, hourlyProfile: (0..<24).map { Double($0 % 5) })
         let d = CampaignDefinition(campaign: c, version: 4)
         #expect(try CampaignDefinition(serialized: d.serialized()) == d)
         var damaged = d.serialized()
         damaged[damaged.count / 2] ^= 0xFF
         #expect(throws: StateFormatError.self) { try CampaignDefinition(serialized: damaged) }
+    }
+}
+
+/// The plan a campaign is paced against: the share of the day's budget spent by now.
+@Suite struct PlanShareTests {
+    static let day = Int64(1_796_083_200_000)  // 2026-12-01T00:00:00Z
+
+    @Test func theEvenPlanFollowsTheClockOverTheFlightsPartOfTheDay() {
+        let c = Campaign(id: "c", creatives: [], dailyBudget: Money(units: 1)!, currency: "USD", goal: .perClick(value: 1), bidCap: 1)
+        #expect(c.planShare(at: Self.day) == 0 && c.planShare(at: Self.day + 43_200_000) == 0.5)
+        var late = c
+        late.start = Self.day + 43_200_000
+        #expect(late.planShare(at: Self.day + 64_800_000) == 0.5 && late.planShare(at: Self.day + 3_600_000) == 0)
+    }
+
+    @Test func aTrafficProfileSpendsTheBudgetByItsHours() {
+        // All of the day's traffic from 18:00 to 22:00, twice as much in the last two hours.
+        let profile = (0..<24).map { h -> Double in h >= 18 && h < 20 ? 1 : h >= 20 && h < 22 ? 2 : 0 }
+        let c = Campaign(id: "c", creatives: [], dailyBudget: Money(units: 1)!, currency: "USD", goal: .perClick(value: 1), bidCap: 1, hourlyProfile: profile)
+        #expect(c.planShare(at: Self.day + 17 * 3_600_000) == 0)
+        #expect(abs(c.planShare(at: Self.day + 19 * 3_600_000) - 1.0 / 6) < 1e-12)
+        #expect(abs(c.planShare(at: Self.day + 21 * 3_600_000) - 4.0 / 6) < 1e-12)
+        #expect(c.planShare(at: Self.day + 23 * 3_600_000) == 1)
     }
 }

@@ -39,6 +39,7 @@ public struct BiddingConfiguration: Sendable, Equatable {
     ]
     private static let campaignKeys: Set<String> = [
         "currency", "daily_budget", "goal", "bid_cap", "start", "end", "frequency_cap", "targeting", "blocked_domains", "strategy", "creatives", "paused",
+        "traffic_profile",
     ]
 
     /// Reads the `bidding` mapping.
@@ -145,8 +146,17 @@ public struct BiddingConfiguration: Sendable, Equatable {
             creatives.append(Creative(id: cid, format: format, advertiserDomain: domain, categories: try YAMLFields.strings(c["categories"], "\(cat).categories")))
         }
         let paused = f["paused"]?.scalar.flatMap { Bool($0.string) } ?? false
+        var profile: [Double]?
+        if let node = f["traffic_profile"] {
+            let weights = try YAMLFields.strings(node, "\(at).traffic_profile").compactMap { Double($0) }
+            guard weights.count == 24, weights.allSatisfy({ $0 >= 0 && $0.isFinite }), weights.reduce(0, +) > 0 else {
+                throw ConfigurationError("\(at).traffic_profile must be 24 weights (UTC hours 0–23), none negative, not all 0")
+            }
+            profile = weights
+        }
         return Campaign(
             id: id, creatives: creatives, targeting: targeting, dailyBudget: budget, currency: currency, start: start, end: end, goal: goal, bidCap: cap,
-            frequencyCap: frequency, strategy: strategy, blockedDomains: Set(try YAMLFields.strings(f["blocked_domains"], "\(at).blocked_domains")), paused: paused)
+            frequencyCap: frequency, strategy: strategy, blockedDomains: Set(try YAMLFields.strings(f["blocked_domains"], "\(at).blocked_domains")), paused: paused,
+            hourlyProfile: profile)
     }
 }

@@ -413,13 +413,4 @@ extension CampaignGoal {
     }
 }
 
-extension Campaign {
-    /// The share of today's budget the plan has spent by `now`: even over the part of the
-    /// UTC day the flight covers.
-    public func planShare(at now: Int64) -> Double {
-        let dayStart = now - now % 86_400_000
-        let from = max(dayStart, start ?? dayStart), to = min(dayStart + 86_400_000, end ?? .max)
-        guard to > from else { return 1 }
-        return min(1, max(0, Double(now - from) / Double(to - from)))
-    }
-}
+

@@ -113,12 +113,17 @@ public struct Campaign: Sendable, Equatable {
     public var blockedDomains: Set<String>
     /// Paused at run time through the admin API.
     public var paused: Bool
+    /// The share of a day's traffic in each UTC hour (24 weights), which the plan spends
+    /// the budget by; nil: evenly over the day.
+    public var hourlyProfile: [Double]?
 
     public init(
         id: String, creatives: [Creative], targeting: Targeting = .everything, dailyBudget: Money, currency: String, start: Int64? = nil, end: Int64? = nil,
         goal: CampaignGoal, bidCap: Double, frequencyCap: FrequencyCap? = nil, strategy: BidStrategy = .paced, blockedDomains: Set<String> = [],
-        paused: Bool = false
+        paused: Bool = false, hourlyProfile: [Double]? = nil
     ) {
+        precondition(hourlyProfile.map { $0.count == 24 && $0.allSatisfy { $0 >= 0 } && $0.reduce(0, +) > 0 } ?? true, "24 weights, not all 0")
+        self.hourlyProfile = hourlyProfile
         self.id = id
         self.creatives = creatives
         self.targeting = targeting
@@ -132,6 +137,26 @@ public struct Campaign: Sendable, Equatable {
         self.strategy = strategy
         self.blockedDomains = blockedDomains
         self.paused = paused
+    }
+
+    /// The share of today's budget the plan has spent by `now`: the traffic profile's (or
+    /// the clock's) share of the part of the UTC day the flight covers that has gone by.
+    public func planShare(at now: Int64) -> Double {
+        let day: Int64 = 86_400_000
+        let dayStart = now - now % day
+        let from = max(dayStart, start ?? dayStart), to = min(dayStart + day, end ?? .max)
+        guard to > from else { return 1 }
+        let t = min(max(now, from), to)
+        guard let profile = hourlyProfile else { return Double(t - from) / Double(to - from) }
+        // The profile's weight from the day's start to `x`, piecewise constant per hour.
+        func weight(_ x: Int64) -> Double {
+            let hours = Int((x - dayStart) / 3_600_000)
+            let full = profile.prefix(hours).reduce(0, +)
+            return hours < 24 ? full + profile[hours] * Double((x - dayStart) % 3_600_000) / 3_600_000 : full
+        }
+        let total = weight(to) - weight(from)
+        guard total > 0 else { return Double(t - from) / Double(to - from) }
+        return min(1, max(0, (weight(t) - weight(from)) / total))
     }
 
     /// Whether the campaign runs at `now` (flight and pause).

@@ -54,6 +54,8 @@ public struct CampaignDefinition: Sendable, Equatable {
         w.write(c.strategy.rawValue)
         Self.write(c.blockedDomains.sorted(), &w)
         w.write(c.paused)
+        w.writeVarint(UInt64(c.hourlyProfile?.count ?? 0))
+        for x in c.hourlyProfile ?? [] { w.write(x) }
         w.write(version)
         return Envelope.seal(w.bytes)
     }
@@ -89,11 +91,16 @@ public struct CampaignDefinition: Sendable, Equatable {
         guard let strategy = BidStrategy(rawValue: try r.readString()) else { throw StateFormatError("campaign record: unknown strategy") }
         let blocked = Set(try Self.strings(&r))
         let paused = try r.readBool()
+        var profile: [Double] = []
+        for _ in 0..<(try r.readCount(elementSize: 8)) { profile.append(try r.readDouble()) }
+        guard profile.isEmpty || (profile.count == 24 && profile.allSatisfy { $0 >= 0 } && profile.reduce(0, +) > 0) else {
+            throw StateFormatError("campaign record: a traffic profile of 24 weights, not all 0")
+        }
         campaign = Campaign(
             id: id, creatives: creatives, targeting: targeting, dailyBudget: budget, currency: currency, start: start == .min ? nil : start,
             end: end == .min ? nil : end, goal: goal, bidCap: cap,
             frequencyCap: impressions > 0 ? FrequencyCap(impressions: Int(impressions), windowMillis: window) : nil, strategy: strategy, blockedDomains: blocked,
-            paused: paused)
+            paused: paused, hourlyProfile: profile.isEmpty ? nil : profile)
         version = try r.readInt64()
     }
 
