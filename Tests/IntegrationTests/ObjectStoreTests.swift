@@ -16,12 +16,23 @@ import Testing
         let env = s3.engineEnvironment(bucket: "snap", prefix: "team/a")
         let engine = EngineProcess(broker: broker, group: "objects", snapshots: dir + "/local", name: "a", extra: env)
         try engine.start()
-        try await waitForExit(try produce(Paths.sampleEvents, to: broker), 60, "produce")
-        try await engine.eventually(90, "all events consumed and snapshotted") {
-            let s = try await engine.status()
-            let durable = (s["partitions"] as? [[String: Any]] ?? []).allSatisfy { ($0["durable_offset"] as? Int) == ($0["next_offset"] as? Int) }
-            return s.accepted == 29_081 && durable
+        // Two halves, each waited on until a snapshot covers it, so every partition has at
+        // least two snapshots however fast the engine consumes (it snapshots every 5 s).
+        let lines = try String(contentsOfFile: Paths.sampleEvents, encoding: .utf8).split(separator: "\n").map(String.init)
+        let halves = [Array(lines[..<(lines.count / 2)]), Array(lines[(lines.count / 2)...])]
+        var produced = 0
+        for (n, half) in halves.enumerated() {
+            let file = dir + "/half\(n).jsonl"
+            try (half.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            try await waitForExit(try produce(file, to: broker), 60, "produce half \(n)")
+            produced += half.count
+            try await engine.eventually(90, "half \(n) consumed and snapshotted") {
+                let s = try await engine.status()
+                let durable = (s["partitions"] as? [[String: Any]] ?? []).allSatisfy { ($0["durable_offset"] as? Int) == ($0["next_offset"] as? Int) }
+                return s.accepted == produced && durable
+            }
         }
+        #expect(produced == 29_081)
         try await engine.terminate()
         #expect(!FileManager.default.fileExists(atPath: dir + "/local/arbiter.events"), "no snapshot on the local disk")
         let fromStore = try stateDigest(snapshots: "s3://snap/team/a", environment: ["ARBITER_ENGINE_S3_ENDPOINT": s3.endpoint, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"])
