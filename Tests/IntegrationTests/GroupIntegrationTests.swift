@@ -257,7 +257,9 @@ import Testing
         }
 
         // A campaign paused through one process stops bidding on all of them (the change
-        // travels the state topic), and resumed through another bids again everywhere.
+        // travels the state topic), and resumed through another bids again everywhere: the
+        // resume is built on the pause (version 2, not a second version 1 that the others
+        // would refuse as already held), even when that process had not yet read the pause.
         let bidRequest = try String(contentsOfFile: Paths.root + "/../shared/data/openrtb/6.2.1-request-example-1-simple-banner.json", encoding: .utf8)
         func bids(_ k: Int) async throws -> [Int] {
             var codes: [Int] = []
@@ -267,13 +269,21 @@ import Testing
             return codes
         }
         #expect(try await bids(0) == [200, 200, 200])
-        #expect(try await admin(engines[0], "/v1/admin/campaigns/spring-shoes/pause") == 200)
+        let paused = try await admin(engines[0], "/v1/admin/campaigns/spring-shoes/pause")
+        #expect(paused.status == 200 && paused.body["version"] as? Int == 1, "\(paused)")
         var round = 1
         try await engines[1].eventually(30, "every process stops bidding for the paused campaign") {
             round += 1
             return try await bids(round) == [204, 204, 204]
         }
-        #expect(try await admin(engines[2], "/v1/admin/campaigns/spring-shoes/resume") == 200)
+        let resumed = try await admin(engines[2], "/v1/admin/campaigns/spring-shoes/resume")
+        #expect(resumed.status == 200 && resumed.body["version"] as? Int == 2 && resumed.body["paused"] as? Bool == false, "\(resumed)")
+        // Back to back through different processes, no wait between: each change is built
+        // on the one before.
+        for (k, (e, action)) in [(engines[1], "pause"), (engines[0], "resume"), (engines[2], "pause"), (engines[1], "resume")].enumerated() {
+            let a = try await admin(e, "/v1/admin/campaigns/spring-shoes/\(action)")
+            #expect(a.status == 200 && a.body["version"] as? Int == 3 + k && a.body["paused"] as? Bool == (action == "pause"), "\(action) \(k): \(a)")
+        }
         try await engines[0].eventually(30, "every process bids again once it is resumed") {
             round += 1
             return try await bids(round) == [200, 200, 200]
@@ -281,13 +291,13 @@ import Testing
         try await group.stop()
     }
 
-    /// POSTs an admin call with the group's token; returns the status.
-    func admin(_ e: EngineProcess, _ path: String) async throws -> Int {
+    /// POSTs an admin call with the group's token; returns the status and the answer.
+    func admin(_ e: EngineProcess, _ path: String) async throws -> (status: Int, body: [String: Any]) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(e.httpPort)\(path)")!)
         request.httpMethod = "POST"
         request.setValue("Bearer tok", forHTTPHeaderField: "Authorization")
-        let (_, response) = try await URLSession.shared.data(for: request)
-        return (response as! HTTPURLResponse).statusCode
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
     }
 
     @Test func killMinus9OfOneProcessLosesNothingCountsNothingTwiceAndTheOthersKeepAnswering() async throws {

@@ -74,6 +74,7 @@ public final class BiddingService: Sendable {
     private let sequence = Atomic<UInt64>(0)
     private let prepared: Mutex<Prepared?> = Mutex(nil)
     private let turns = UserTurns()
+    private let editor = SerialEditor()
     /// What this process bid lately (`RecentBids`).
     private let recent = Mutex(RecentBids(exposureMillis: BiddingService.exposureMillis, pendingMillis: BiddingLearner.pendingMillis))
     private let bidCounter = Counter(label: "arbiter_bids_total")
@@ -135,20 +136,40 @@ public final class BiddingService: Sendable {
                 .invalid,
                 "frequency_cap.window_seconds must be at most \(configuration.learning.frequencyWindowMillis / 1000): the partitions remember a user's impressions that long (the longest configured cap)")
         }
-        let next = CampaignDefinition(campaign: campaign, version: (definition(campaign.id)?.version ?? 0) + 1)
-        do { try await publisher.publish(campaign: next) } catch {
-            throw DecisionError(.unavailable, "the change of campaign '\(campaign.id)' was not published: \(error)")
-        }
-        views.receive(campaign: next)
-        return definition(campaign.id) ?? next
+        return try await change(campaign.id) { _ in campaign }
     }
 
     /// Pauses or resumes campaign `id`.
     @discardableResult
     public func setPaused(_ id: String, _ paused: Bool) async throws(DecisionError) -> CampaignDefinition {
-        guard var c = definition(id)?.campaign else { throw DecisionError(.notFound, "no campaign '\(clipped(id))'") }
-        c.paused = paused
-        return try await put(c)
+        try await change(id) { (held) throws(DecisionError) in
+            guard var c = held else { throw DecisionError(.notFound, "no campaign '\(clipped(id))'") }
+            c.paused = paused
+            return c
+        }
+    }
+
+    /// Publishes `body`'s campaign as the next version of campaign `id`, built on the
+    /// group's definition: read once this process has applied every change published
+    /// before the call, so a change made through another process a moment ago is neither
+    /// undone nor given the same version. One change at a time per process.
+    private func change(_ id: String, _ body: @escaping @Sendable (Campaign?) throws(DecisionError) -> Campaign) async throws(DecisionError) -> CampaignDefinition {
+        let result: Result<CampaignDefinition, DecisionError> = await editor.run { [self] in
+            guard await publisher.readToPresent(timeoutMillis: 30_000) else {
+                return .failure(DecisionError(.unavailable, "the group's latest changes could not be read from the state topic, so campaign '\(clipped(id))' was not changed"))
+            }
+            let held = definition(id)
+            let next: CampaignDefinition
+            do throws(DecisionError) { next = CampaignDefinition(campaign: try body(held?.campaign), version: (held?.version ?? 0) + 1) } catch {
+                return .failure(error)
+            }
+            do { try await publisher.publish(campaign: next) } catch {
+                return .failure(DecisionError(.unavailable, "the change of campaign '\(clipped(id))' was not published: \(error)"))
+            }
+            views.receive(campaign: next)
+            return .success(definition(id) ?? next)
+        }
+        return try result.get()
     }
 
     /// A view's bidding state ready to decide: model weights and, lazily, win curves.

@@ -305,12 +305,16 @@ public final class DecisionService: Sendable {
         }
     }
 
-    /// Applies `body` to the surface's current definition; when it reports a change, the
-    /// new definition is published to the group and applied here before this returns.
-    /// One change at a time per process, so two admin calls never publish the same
+    /// Applies `body` to the surface's current definition — the group's, once this
+    /// process has read every change published before the call — and when it reports a
+    /// change, publishes the new definition to the group and waits until it is applied
+    /// here. One change at a time per process, so two admin calls never publish the same
     /// version.
     private func modify(_ surface: String, _ body: @escaping @Sendable (inout SurfaceDefinition) throws(DecisionError) -> Bool) async throws(DecisionError) -> Bool {
         let result: Result<Bool, DecisionError> = await editor.run { [self] in
+            guard await publisher.readToPresent(timeoutMillis: 30_000) else {
+                return .failure(DecisionError(.unavailable, "the group's latest changes could not be read from the state topic, so none was made"))
+            }
             guard var d = views.definition(surface) else { return .failure(DecisionError(.notFound, "no surface '\(clipped(surface))'")) }
             do throws(DecisionError) {
                 guard try body(&d) else { return .success(false) }
@@ -389,25 +393,5 @@ struct RecentDecisions<Answer: Sendable>: Sendable {
                 head = 0
             }
         }
-    }
-}
-
-/// Runs async bodies one at a time, in arrival order.
-actor SerialEditor {
-    private var busy = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    func run<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
-        if busy {
-            await withCheckedContinuation { waiting.append($0) }
-        }
-        busy = true
-        let result = await body()
-        if waiting.isEmpty {
-            busy = false
-        } else {
-            waiting.removeFirst().resume()
-        }
-        return result
     }
 }

@@ -105,4 +105,9 @@ public protocol StatePublisher: AnyObject, Sendable {
     func publish(surface: SurfaceDefinition) async throws
     /// Publishes a changed campaign and waits until it is durable (or fails).
     func publish(campaign: CampaignDefinition) async throws
+    /// Waits until this process has applied every change the group published before the
+    /// call (true), or `timeoutMillis` passed (false): an admin change is built on it, so
+    /// that a change made through one process and then another through a second process
+    /// never builds on what the first replaced.
+    func readToPresent(timeoutMillis: Int) async -> Bool
 }

@@ -102,6 +102,10 @@ public final class StateTopic: StatePublisher, @unchecked Sendable {
         guard await producer.delivered(sequence) else { throw KafkaError("the state topic did not acknowledge the change of campaign '\(campaign.campaign.id)'") }
     }
 
+    public func readToPresent(timeoutMillis: Int) async -> Bool {
+        await reader.readToPresent(timeoutMillis: timeoutMillis)
+    }
+
     private func send(key: String, value: [UInt8]) {
         do {
             try producer.send(topic: topic, key: Array(key.utf8), value: value)

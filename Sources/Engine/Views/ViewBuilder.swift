@@ -166,10 +166,11 @@ public final class ViewBuilder: @unchecked Sendable {
     }
 
     /// Takes a campaign definition (configured, or published by any process): the higher
-    /// version wins, and the same version again is the same change.
+    /// version wins. Of two changes made at once through two processes (the same
+    /// version), the one later in the state topic wins, so every process ends on it.
     public func receive(campaign d: CampaignDefinition) {
         lock.withLock {
-            if let held = campaigns[d.campaign.id], held.version >= d.version { return }
+            if let held = campaigns[d.campaign.id], held.version > d.version { return }
             if campaigns[d.campaign.id] == nil { campaignOrder.append(d.campaign.id) }
             campaigns[d.campaign.id] = d
             campaignChanges += 1
@@ -290,4 +291,7 @@ public final class LocalStatePublisher: StatePublisher, @unchecked Sendable {
     public func publish(campaign: CampaignDefinition) async throws {
         views.receive(campaign: campaign)
     }
+
+    /// Nothing is published elsewhere: what this process holds is the present.
+    public func readToPresent(timeoutMillis: Int) async -> Bool { true }
 }

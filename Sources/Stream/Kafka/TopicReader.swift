@@ -8,7 +8,8 @@ import Logging
 ///
 /// One thread (`state-reader`) owns the consumer; it hands each poll's messages to
 /// `handle` as (key, value) pairs, in log order per partition. `caughtUp` turns true once
-/// every partition has been read to the end it had when reading began.
+/// every partition has been read to the end it had when reading began; `readToPresent`
+/// waits likewise for the end the topic has at the call.
 public final class TopicReader: @unchecked Sendable {
     public struct Message: Sendable {
         public var partition: Int32
@@ -28,6 +29,11 @@ public final class TopicReader: @unchecked Sendable {
     private var ends: [Int32: Int64] = [:]
     private var positions: [Int32: Int64] = [:]
     private var isCaughtUp = false
+    private var partitionIDs: [Int32] = []
+    /// `readToPresent` calls whose ends the reading thread has yet to ask the broker for.
+    private var presentAsked: [(deadline: UInt64, reply: CheckedContinuation<Bool, Never>)] = []
+    /// Those whose ends it knows, waiting until the positions reach them.
+    private var presentWaiting: [(ends: [Int32: Int64], deadline: UInt64, reply: CheckedContinuation<Bool, Never>)] = []
 
     public init(topic: String, properties: KafkaProperties, logger: Logger) throws(KafkaError) {
         self.topic = topic
@@ -69,6 +75,7 @@ public final class TopicReader: @unchecked Sendable {
             }
         }
         isCaughtUp = ends.allSatisfy { positions[$0.key]! >= $0.value }
+        lock.withLock { partitionIDs = Array(0..<count) }
         let err = rd_kafka_assign(consumer, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("assign \(topic)", err) }
         thread = WorkerThread(name: "state-reader", priority: .background) { [self] in loop(handle) }
@@ -88,14 +95,79 @@ public final class TopicReader: @unchecked Sendable {
         }
     }
 
+    /// Returns once everything the topic holds now (each partition's end as the broker
+    /// gives it at the call) has been handed to `handle`, true; false when that takes
+    /// longer than `timeoutMillis`, the broker cannot say, or the reader stops. What a
+    /// change to shared state is built on, so that it never builds on a record another
+    /// process has already replaced. The reading thread asks the broker (it owns the
+    /// consumer), so this answers within one poll (100 ms) plus the round trip.
+    public func readToPresent(timeoutMillis: Int) async -> Bool {
+        let deadline = MonotonicClock.nanos + UInt64(max(0, timeoutMillis)) * 1_000_000
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            let refused: Bool = lock.withLock {
+                // Not started (no partitions) or stopping: no thread would answer.
+                if stopping || partitionIDs.isEmpty { return true }
+                presentAsked.append((deadline, c))
+                return false
+            }
+            if refused { c.resume(returning: false) }
+        }
+    }
+
     public func stop() {
-        lock.withLock {
+        let unanswered = lock.withLock {
             stopping = true
             lock.broadcast()
+            defer { (presentAsked, presentWaiting) = ([], []) }
+            return presentAsked.map(\.reply) + presentWaiting.map(\.reply)
         }
+        for c in unanswered { c.resume(returning: false) }
         thread?.join()
         thread = nil
         rd_kafka_consumer_close(consumer)
+    }
+
+    /// On the reading thread: asks the broker for the ends `readToPresent` callers wait
+    /// for, then answers those whose ends are read or whose time is up.
+    private func answerPresent() {
+        let asked = lock.withLock {
+            defer { presentAsked = [] }
+            return presentAsked
+        }
+        var known: [(ends: [Int32: Int64], deadline: UInt64, reply: CheckedContinuation<Bool, Never>)] = []
+        if !asked.isEmpty {
+            var ends: [Int32: Int64]? = [:]
+            for p in lock.withLock({ partitionIDs }) {
+                var low: Int64 = 0, high: Int64 = 0
+                guard rd_kafka_query_watermark_offsets(consumer, topic, p, &low, &high, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    ends = nil
+                    break
+                }
+                ends![p] = high
+            }
+            guard let ends else {
+                logger.warning("the state topic's ends could not be read from the broker", metadata: ["topic": "\(topic)"])
+                for a in asked { a.reply.resume(returning: false) }
+                return
+            }
+            known = asked.map { (ends, $0.deadline, $0.reply) }
+        }
+        let now = MonotonicClock.nanos
+        var answers: [(CheckedContinuation<Bool, Never>, Bool)] = []
+        lock.withLock {
+            if stopping {
+                answers = known.map { ($0.reply, false) }
+                return
+            }
+            presentWaiting += known
+            presentWaiting.removeAll { w in
+                let read = w.ends.allSatisfy { (positions[$0.key] ?? 0) >= $0.value }
+                guard read || now >= w.deadline else { return false }
+                answers.append((w.reply, read))
+                return true
+            }
+        }
+        for (c, read) in answers { c.resume(returning: read) }
     }
 
     private func partitionCount(timeoutMillis: Int32) -> Int32? {
@@ -116,6 +188,7 @@ public final class TopicReader: @unchecked Sendable {
         let messages = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
         defer { messages.deallocate() }
         while !lock.withLock({ stopping }) {
+            answerPresent()
             let n = rd_kafka_consume_batch_queue(queue, 100, messages, capacity)
             guard n > 0 else { continue }
             var batch: [Message] = []
