@@ -65,6 +65,7 @@ int arbiter_http_request(const char *method, const char *url, const char *const 
     list = curl_slist_append(list, "Expect:");
     upload up = {body, body_length, 0};
     download down = {NULL, 0, 0};
+    download heads = {NULL, 0, 0};
     char error[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(handle, CURLOPT_URL, url);
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, list);
@@ -74,6 +75,9 @@ int arbiter_http_request(const char *method, const char *url, const char *const 
     curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, write_body);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, &down);
+    // A header line arrives like a piece of the body: appended the same way.
+    curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, write_body);
+    curl_easy_setopt(handle, CURLOPT_HEADERDATA, &heads);
     if (strcmp(method, "PUT") == 0) {
         curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(handle, CURLOPT_READFUNCTION, read_body);
@@ -95,11 +99,14 @@ int arbiter_http_request(const char *method, const char *url, const char *const 
     if (code != CURLE_OK) {
         strncpy(out->error, error[0] ? error : curl_easy_strerror(code), sizeof out->error - 1);
         free(down.data);
+        free(heads.data);
         return (int)code;
     }
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &out->status);
     out->body = down.data;
     out->body_length = down.length;
+    out->headers = heads.data;
+    out->headers_length = heads.length;
     return 0;
 }
 
@@ -107,4 +114,7 @@ void arbiter_http_free(arbiter_http_result *result) {
     free(result->body);
     result->body = NULL;
     result->body_length = 0;
+    free(result->headers);
+    result->headers = NULL;
+    result->headers_length = 0;
 }

@@ -6,7 +6,7 @@ import Stream
 
 /// Sends a request for a partition this process does not hold to the member that holds
 /// it (from the members the state topic advertises) and returns the owner's answer
-/// unchanged, so every process answers alike. Per-user state lives only with the owner.
+/// unchanged (status, body and header fields), so every process answers alike. Per-user state lives only with the owner.
 /// One per process, shared by the routes that forward: its threads are `forward-0…3`.
 public struct Forwarder: Sendable {
     /// Marks a forwarded request, so that a stale owner answers 503 instead of forwarding
@@ -15,6 +15,11 @@ public struct Forwarder: Sendable {
 
     let instance: String
     let pool: BlockingPool
+
+    /// The owner's header fields that describe its connection or the body's framing,
+    /// which this process's own response sets: every other field (a no-bid's reason, a
+    /// retry's delay) is passed on as the owner gave it.
+    static let framing: Set<String> = ["content-length", "content-type", "transfer-encoding", "connection", "keep-alive", "date", "server"]
 
     public init(instance: String) {
         self.instance = instance
@@ -41,7 +46,11 @@ public struct Forwarder: Sendable {
         }
         switch result {
         case .success(let r):
-            return json(r.body, status: HTTPResponse.Status(code: r.status))
+            var response = json(r.body, status: HTTPResponse.Status(code: r.status))
+            for (name, value) in r.headers where !Forwarder.framing.contains(name.lowercased()) {
+                if let field = HTTPField.Name(name) { response.headers.append(HTTPField(name: field, value: value)) }
+            }
+            return response
         case .failure(let e):
             throw RouteError(.serviceUnavailable, "the owner of the user's partition (\(member.instance)) did not answer: \(e.message)")
         }

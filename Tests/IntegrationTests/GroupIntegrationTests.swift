@@ -288,6 +288,16 @@ import Testing
             round += 1
             return try await bids(round) == [200, 200, 200]
         }
+
+        // A user at the campaign's frequency cap (5) is refused alike by every process:
+        // the two that do not hold the user's partition forward to its owner, and pass on
+        // its 204 with the no-bid reason's header fields.
+        let cappedUser = bidRequest.replacingOccurrences(of: "55816b39711f9b5acf3b90e313ed29e51665623f", with: "grp-capped")
+        for k in 0..<5 { #expect(try await engines[k % 3].post("/v1/bid", cappedUser).status == 200) }
+        for (i, e) in engines.enumerated() {
+            let (code, headers) = try await e.postForHeaders("/v1/bid", cappedUser)
+            #expect(code == 204 && headers["x-openrtb-nbr"] == "9" && headers["x-arbiter-no-bid"]?.contains("frequency cap") == true, "engine \(i): \(code) \(headers)")
+        }
         try await group.stop()
     }
 

@@ -317,6 +317,21 @@ final class EngineProcess: @unchecked Sendable {
         return ((response as! HTTPURLResponse).statusCode, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
     }
 
+    /// POSTs a JSON body; returns the status and the response's header fields (names
+    /// lowercased).
+    func postForHeaders(_ path: String, _ json: String, timeout: Double = 5) async throws -> (status: Int, headers: [String: String]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)\(path)")!)
+        request.httpMethod = "POST"
+        request.timeoutInterval = timeout
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(json.utf8)
+        let (_, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { headers["\(name)".lowercased()] = "\(value)" }
+        return (http.statusCode, headers)
+    }
+
     func status() async throws -> [String: Any] {
         let (code, body) = try await get("/v1/status")
         guard code == 200, let json = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {

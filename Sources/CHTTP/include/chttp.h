@@ -10,6 +10,10 @@ typedef struct {
     /// The response body (malloc'd; free with arbiter_http_free).
     unsigned char *body;
     size_t body_length;
+    /// The response's header lines as they came, CRLF-terminated, status line first
+    /// (malloc'd; freed with the body).
+    unsigned char *headers;
+    size_t headers_length;
     /// libcurl's reason when the request failed below HTTP.
     char error[256];
 } arbiter_http_result;

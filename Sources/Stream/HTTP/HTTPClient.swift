@@ -12,6 +12,14 @@ public enum HTTPClient {
     public struct Response: Sendable {
         public var status: Int
         public var body: [UInt8]
+        /// The response's header fields (name, value) in the order they came; of a
+        /// response preceded by an interim one (100 Continue), the final one's only.
+        public var headers: [(name: String, value: String)] = []
+
+        /// The first value of header `name` (case-insensitive).
+        public func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
     }
 
     /// AWS Signature Version 4 for a request.
@@ -57,7 +65,24 @@ public enum HTTPClient {
             throw Failure(message: "\(method) \(url): \(reason)")
         }
         let bytes = result.body_length > 0 ? Array(UnsafeBufferPointer(start: result.body, count: result.body_length)) : []
-        return Response(status: Int(result.status), body: bytes)
+        let head = result.headers_length > 0 ? Array(UnsafeBufferPointer(start: result.headers, count: result.headers_length)) : []
+        return Response(status: Int(result.status), body: bytes, headers: fields(head))
+    }
+
+    /// The fields of the last response head in `head` (each head starts with its status
+    /// line; folded continuation lines are not used by HTTP/1.1 servers and are dropped).
+    static func fields(_ head: [UInt8]) -> [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = []
+        for line in String(decoding: head, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("HTTP/") {
+                out = []
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix(" "), !line.hasPrefix("\t") else { continue }
+            let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+            out.append((String(line[..<colon]), String(value.reversed().drop { $0 == " " || $0 == "\t" }.reversed())))
+        }
+        return out
     }
 }
 
