@@ -107,29 +107,40 @@ PY
     fi
   done
   # A bid request from an exchange (OpenRTB 2.6, the specification's example requests
-  # in turn); a won bid's exchange calls its win notice, a tenth of wins are clicked.
+  # in turn). The exchange then calls the bid's notices, GET /v1/bid/notice/{win,billing,
+  # loss,click,conversion} (its nurl, burl, lurl and ext click/conversion URLs with the
+  # macros replaced): most bids win at 60 % of the bid and are billed, a tenth of wins are
+  # clicked and a fifth of those convert; each notice becomes a bid_outcome event.
   examples=("$root"/../shared/data/openrtb/6.2.[1-4]-request-*.json)
   example="${examples[$((n % 4))]}"
   if [ -f "$example" ]; then
     request=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["id"]=f"demo-{sys.argv[2]}"; r.setdefault("user",{})["id"]=f"demo-{sys.argv[2]}"; print(json.dumps(r))' "$example" "$n")
     bid=$(curl -fsS -X POST -H 'Content-Type: application/json' -d "$request" -D run/bid.headers "http://127.0.0.1:$http/v1/bid" 2>/dev/null || true)
     if [ -n "$bid" ]; then
-      python3 - "$bid" "$http" "$n" <<'PY'
-import json, sys, urllib.request
-a, port, n = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+      notices=$(python3 - "$bid" "$n" <<'PY'
+import json, sys
+a, n = json.loads(sys.argv[1]), int(sys.argv[2])
 for b in a["seatbid"][0]["bid"]:
     e = b["ext"]
     print(f"[run] bid on {a['id']} imp {b['impid']}: {b['cid']}/{b['crid']} at {b['price']} {a['cur']} CPM "
           f"(value {e['value_cpm']:.2f}, predicted rate {e['predicted_rate']:.4f}, μ {e['shadow_price']:.2f})", file=sys.stderr)
-    local = lambda url: f"http://127.0.0.1:{port}" + url[url.index("/v1/"):]
-    # The exchange's second price: most bids win at 60 % of the bid.
+    path = lambda url: url[url.index("/v1/"):]
     if n % 5 != 0:
-        urllib.request.urlopen(local(b["nurl"]).replace("${AUCTION_PRICE}", f"{0.6 * b['price']:.4f}"))
+        cleared = f"{0.6 * b['price']:.4f}"
+        print(path(b["nurl"]).replace("${AUCTION_PRICE}", cleared))
+        print(path(b["burl"]).replace("${AUCTION_PRICE}", cleared))
         if n % 10 == 1:
-            urllib.request.urlopen(local(e["click_url"]))
+            print(path(e["click_url"]))
+            if n % 50 == 1:
+                print(path(e["conversion_url"]))
     else:
-        urllib.request.urlopen(local(b["lurl"]).replace("${AUCTION_LOSS}", "102"))
+        print(path(b["lurl"]).replace("${AUCTION_LOSS}", "102"))
 PY
+)
+      for notice in $notices; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http$notice" || true)
+        echo "[run] notice GET ${notice%%\?*} → $code" >&2
+      done
     else
       reason=$(grep -i '^x-arbiter-no-bid' run/bid.headers 2>/dev/null | cut -d' ' -f2- | tr -d '\r')
       echo "[run] no bid on $(basename "$example"): ${reason:-$(head -1 run/bid.headers 2>/dev/null | tr -d '\r') (the engine is not answering yet)}" >&2
