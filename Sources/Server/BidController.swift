@@ -247,6 +247,12 @@ public struct BidController: Sendable {
         case .perClick(let v): w.key("goal"); w.beginObject(); w.key("cpc"); w.double(v); w.endObject()
         case .perAction(let v): w.key("goal"); w.beginObject(); w.key("cpa"); w.double(v); w.endObject()
         }
+        if let channel = c.channel {
+            w.key("channel"); w.string(channel)
+            w.key("channel_marginal_roi"); if let m = c.channelMarginalROI { w.double(m) } else { w.null() }
+        }
+        // What a click (or conversion) is worth now: the goal, scaled by the channel's marginal ROI.
+        w.key("goal_value"); w.double(c.goalValue)
         if let cap = c.frequencyCap {
             w.key("frequency_cap"); w.beginObject()
             w.key("impressions"); w.int(Int64(cap.impressions))

@@ -116,7 +116,7 @@ struct Serve: AsyncParsableCommand {
             "snapshots": "\(store.location)", "wait_for_log": "\(settings.decisions.waitForLog)",
         ])
 
-        let refitter = try makeRefitter(settings, views: views, decisions: decisions, instance: instance, logger: logger)
+        let refitter = try makeRefitter(settings, views: views, decisions: decisions, bids: bids, instance: instance, logger: logger)
 
         let router = Router()
         StatusController(statistics: pipeline.statistics, health: source.health, registry: registry, views: views, instance: instance).register(on: router)
@@ -158,9 +158,10 @@ struct Serve: AsyncParsableCommand {
     /// surface maps arms to channels. Every process watches its priors file; only the
     /// owner of partition 0 refits (every process would fit the same view), and the
     /// priors it applies reach the whole group through the catalogue.
-    func makeRefitter(_ settings: Configuration, views: ViewBuilder, decisions: DecisionService, instance: String, logger: Logger) throws -> MixRefitter? {
+    func makeRefitter(_ settings: Configuration, views: ViewBuilder, decisions: DecisionService, bids: BiddingService, instance: String, logger: Logger) throws -> MixRefitter? {
         let m = settings.mmm
-        guard m.refitIntervalMillis > 0 || settings.surfaces.contains(where: { $0.channelPriors != nil }) else { return nil }
+        guard m.refitIntervalMillis > 0 || settings.surfaces.contains(where: { $0.channelPriors != nil }) || settings.bidding.campaigns.contains(where: { $0.channel != nil })
+        else { return nil }
         var model = MixConfiguration()
         if !m.modelConfig.isEmpty {
             let text: String
@@ -179,14 +180,20 @@ struct Serve: AsyncParsableCommand {
                 guard view.owner(of: 0)?.instance == instance else { return nil }
                 return view.merged.learner(MediaLedger.self)
             },
-            apply: { roi in
-                // The refit thread waits for the change to reach the group.
-                let done = Mailbox<[DecisionService.PriorChange]>()
-                Task { done.put(await decisions.applyChannelPriors(roi: roi)) }
-                for change in done.take(timeoutMillis: 60_000) ?? [] {
+            apply: { channels in
+                // The refit thread waits for the changes to reach the group.
+                let done = Mailbox<([DecisionService.PriorChange], [BiddingService.ChannelValueChange])>()
+                Task { done.put((await decisions.applyChannelPriors(roi: channels.roi), await bids.applyChannelValues(marginalROI: channels.marginalROI))) }
+                let (priors, values) = done.take(timeoutMillis: 60_000) ?? ([], [])
+                for change in priors {
                     logger.info("arm prior from the marketing-mix model", metadata: [
                         "surface": "\(change.surface)", "arm": "\(change.arm)", "channel": "\(change.channel)",
                         "trials": "\(change.prior.trials)", "reward_sum": "\(change.prior.rewardSum)",
+                    ])
+                }
+                for change in values {
+                    logger.info("campaign goal valued by the marketing-mix model", metadata: [
+                        "campaign": "\(change.campaign)", "channel": "\(change.channel)", "marginal_roi": "\(change.marginalROI)", "goal_value": "\(change.goalValue)",
                     ])
                 }
             },

@@ -282,4 +282,30 @@ import Testing
         #expect(try await bid(e, floor) == .noBid(requestID: "r", .belowFloor))
         #expect(e.pendingRecords == 0, "no bid, nothing logged")
     }
+
+    /// A campaign mapped to a marketing-mix channel values its clicks at the goal × the
+    /// channel's marginal ROI from the priors file; the others keep the goal's value.
+    @Test func aChannelsMarginalROIScalesTheValueOfTheMappedCampaignsClicksOnly() async throws {
+        let yaml = Self.yaml.replacingOccurrences(of: "goal: { cpc: 0.5 }\n", with: "goal: { cpc: 0.5 }\n      channel: display\n")
+        let e = try Self.engine(Clock(), yaml: yaml)
+        #expect(e.bids.definition("network")?.campaign.channel == "display")
+        func value(_ a: BidAnswer) -> Double {
+            if case .bids(_, _, _, let b) = a { return b[0].value }
+            return .nan
+        }
+        let banner = try Self.example("6.2.1")
+        let before = value(try await bid(e, banner))
+        let changes = await e.bids.applyChannelValues(marginalROI: ["display": 1.5, "search": 3])
+        #expect(changes == [BiddingService.ChannelValueChange(campaign: "network", channel: "display", marginalROI: 1.5, goalValue: 0.75)])
+        let after = value(try await bid(e, banner))
+        #expect(abs(after / before - 1.5) < 1e-9, "\(before) → \(after)")
+        #expect(await e.bids.applyChannelValues(marginalROI: ["display": 1.5]).isEmpty, "the same value again changes nothing")
+        #expect(e.bids.definition("network")?.version == 1 && e.bids.definition("mobile")?.version == 0)
+        // An admin change of other settings keeps the refit's value until the next refit.
+        var c = try #require(e.bids.definition("network")?.campaign)
+        c.bidCap = 3.9
+        c.channelMarginalROI = nil
+        let put = try await e.bids.put(c)
+        #expect(put.campaign.channelMarginalROI == 1.5 && put.campaign.bidCap == 3.9 && put.version == 2)
+    }
 }

@@ -58,10 +58,10 @@ import Testing
         let file = temporaryDirectory("mmm-refit") + "/priors.json"
         var model = MixConfiguration()
         model.fit = FitSettings(chains: 4, sampler: NUTSSettings(warmup: 500, draws: 500, targetAcceptance: 0.9), seed: 23)
-        let received = Mutex<[[String: Double]]>([])
+        let received = Mutex<[MixPriorsFile.Channels]>([])
         let refitter = MixRefitter(
             settings: .init(intervalMillis: 0, minimumPeriods: 26, model: model, priorsFile: file), ledger: { ledger },
-            apply: { roi in received.withLock { $0.append(roi) } }, logger: Logger(label: "test"))
+            apply: { channels in received.withLock { $0.append(channels) } }, logger: Logger(label: "test"))
         #expect(!refitter.reloadPriors(), "no file yet")
         guard case .written = refitter.refit() else {
             Issue.record("the refit did not converge")
@@ -69,7 +69,8 @@ import Testing
         }
         #expect(refitter.reloadPriors())
         #expect(!refitter.reloadPriors(), "the same content is applied once")
-        let roi = try #require(received.withLock { $0.first })
+        let applied = try #require(received.withLock { $0.first })
+        let roi = applied.roi
         #expect(Set(roi.keys) == ["ch0", "ch1", "ch2"])
         // Exactly the posterior a fit of the ledger's weekly series gives (same seed), and
         // near the truth the events were drawn from.
@@ -77,6 +78,7 @@ import Testing
         let fit = MixFit.fit(try MixModel(data: data), settings: model.fit)
         for (c, truth) in sim.trueEffects.enumerated() {
             #expect(roi["ch\(c)"] == fit.channels[c].roi.mean)
+            #expect(applied.marginalROI["ch\(c)"] == fit.channels[c].marginalROI.mean)
             #expect(abs(roi["ch\(c)"]! / truth.roi - 1) < 0.5, "ch\(c): \(roi["ch\(c)"]!) vs \(truth.roi)")
         }
         // A file that is not a priors file changes nothing.

@@ -4,8 +4,9 @@ import Testing
 
 /// The marketing-mix refit inside `arbiter serve`, against a real broker: spend and
 /// purchase events flow in, the engine refits in the background, writes the priors file
-/// and gives the arms mapped to a channel their new priors, while decisions go on; the
-/// unmapped arm and the other surface keep theirs.
+/// and gives the arms mapped to a channel their new priors, and the campaign mapped to one
+/// the channel's marginal ROI, while decisions go on; the unmapped arm, the other surface
+/// and the unmapped campaign keep theirs.
 @Suite(.serialized) struct MixRefitIntegrationTests {
     @Test func theEngineRefitsAndHotReloadsTheMappedArmsPriors() async throws {
         let broker = try Broker()
@@ -27,6 +28,21 @@ import Testing
                 policy: ucb1
                 reward: click
                 arms: [a, b]
+            bidding:
+              campaigns:
+                tv-campaign:
+                  currency: USD
+                  daily_budget: 50
+                  goal: { cpc: 0.5 }
+                  channel: ch0
+                  bid_cap: 4
+                  creatives: [{ id: tv-mrec, size: 300x250, adomain: tv.example }]
+                house-campaign:
+                  currency: USD
+                  daily_budget: 50
+                  goal: { cpc: 0.5 }
+                  bid_cap: 4
+                  creatives: [{ id: house-mrec, size: 300x250, adomain: house.example }]
             mmm:
               refit_interval_ms: 1000
               period: week
@@ -81,6 +97,20 @@ import Testing
         let plain = try await arms(engine, "plain")
         #expect(plain.values.allSatisfy { $0.trials == 0 }, "a surface without a mapping is untouched")
         #expect(Set(roi.keys) == ["ch0", "ch1", "ch2"])
+        // The campaign mapped to ch0 values a click at its goal × ch0's marginal ROI.
+        let channels = try MixPriorsFile.channels(Array(try Data(contentsOf: URL(fileURLWithPath: priorsFile))))
+        var campaigns: [String: [String: Any]] = [:]
+        try await engine.eventually(30, "the mapped campaign takes the channel's marginal ROI") {
+            let (_, body) = try await engine.get("/v1/campaigns")
+            let list = (try JSONSerialization.jsonObject(with: body) as? [String: Any])?["campaigns"] as? [[String: Any]] ?? []
+            campaigns = Dictionary(uniqueKeysWithValues: list.map { ($0["id"] as! String, $0) })
+            // JSONSerialization's parse of a double is not always the nearest: a relative 1e-12.
+            guard let m = (campaigns["tv-campaign"]?["channel_marginal_roi"] as? NSNumber)?.doubleValue, let expected = channels.marginalROI["ch0"] else { return false }
+            return abs(m - expected) <= 1e-12 * expected
+        }
+        let tv = try #require(campaigns["tv-campaign"]), house = try #require(campaigns["house-campaign"])
+        #expect(abs((tv["goal_value"] as! Double) - 0.5 * channels.marginalROI["ch0"]!) < 1e-9, "\(tv)")
+        #expect(house["goal_value"] as? Double == 0.5 && house["channel"] == nil, "\(house)")
         #expect(try String(contentsOfFile: engine.logPath, encoding: .utf8).contains("marketing-mix refit converged"))
         try await engine.terminate()
     }

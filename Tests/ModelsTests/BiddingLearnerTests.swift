@@ -139,12 +139,31 @@ import Testing
                                       Creative(id: "v", format: .video, advertiserDomain: "x.example"), Creative(id: "n", format: .native, advertiserDomain: "y.example")],
             targeting: Targeting(categories: ["IAB1", "IAB2"], deviceTypes: [1, 4], countries: ["USA"]), dailyBudget: Money(units: 12.5)!, currency: "EUR",
             start: 1_796_083_200_000, end: nil, goal: .perAction(value: 3), bidCap: 7.5, frequencyCap: FrequencyCap(impressions: 3, windowMillis: 3_600_000),
-            strategy: .truthful, blockedDomains: ["bad.example"], paused: true, hourlyProfile: (0..<24).map { Double($0 % 5) })
+            strategy: .truthful, blockedDomains: ["bad.example"], paused: true, hourlyProfile: (0..<24).map { Double($0 % 5) }, channel: "display",
+            channelMarginalROI: 1.25)
         let d = CampaignDefinition(campaign: c, version: 4)
         #expect(try CampaignDefinition(serialized: d.serialized()) == d)
+        #expect(c.goalValue == 3.75)
         var damaged = d.serialized()
         damaged[damaged.count / 2] ^= 0xFF
         #expect(throws: StateFormatError.self) { try CampaignDefinition(serialized: damaged) }
+    }
+
+    /// A record written before campaigns had a channel (version 1: no channel fields) is
+    /// read as a campaign without one.
+    @Test func aVersionOneRecordReadsAsACampaignWithoutAChannel() throws {
+        let c = Campaign(
+            id: "old", creatives: [Creative(id: "a", format: .video, advertiserDomain: "x.example")], dailyBudget: Money(units: 5)!, currency: "USD",
+            goal: .perClick(value: 0.5), bidCap: 2)
+        let d = CampaignDefinition(campaign: c, version: 2)
+        var payload = try Envelope.open(d.serialized())
+        // Version 2 appends the channel (an empty string: 1 byte) and its ROI (8 bytes)
+        // before the definition's version (8 bytes).
+        payload.removeSubrange((payload.count - 17)..<(payload.count - 8))
+        var w = StateWriter()
+        w.write(UInt16(1))
+        payload.replaceSubrange(0..<2, with: w.bytes)
+        #expect(try CampaignDefinition(serialized: Envelope.seal(payload)) == d)
     }
 }
 

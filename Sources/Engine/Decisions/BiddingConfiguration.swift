@@ -39,7 +39,7 @@ public struct BiddingConfiguration: Sendable, Equatable {
     ]
     private static let campaignKeys: Set<String> = [
         "currency", "daily_budget", "goal", "bid_cap", "start", "end", "frequency_cap", "targeting", "blocked_domains", "strategy", "creatives", "paused",
-        "traffic_profile",
+        "traffic_profile", "channel",
     ]
 
     /// Reads the `bidding` mapping.
@@ -154,9 +154,16 @@ public struct BiddingConfiguration: Sendable, Equatable {
             }
             profile = weights
         }
+        var channel: String?
+        if let node = f["channel"] {
+            guard let name = node.scalar?.string, !name.isEmpty, name.utf8.count <= 128 else {
+                throw ConfigurationError("\(at).channel must be the name of a marketing-mix channel (1–128 bytes)")
+            }
+            channel = name
+        }
         return Campaign(
             id: id, creatives: creatives, targeting: targeting, dailyBudget: budget, currency: currency, start: start, end: end, goal: goal, bidCap: cap,
             frequencyCap: frequency, strategy: strategy, blockedDomains: Set(try YAMLFields.strings(f["blocked_domains"], "\(at).blocked_domains")), paused: paused,
-            hourlyProfile: profile)
+            hourlyProfile: profile, channel: channel)
     }
 }

@@ -136,7 +136,12 @@ public final class BiddingService: Sendable {
                 .invalid,
                 "frequency_cap.window_seconds must be at most \(configuration.learning.frequencyWindowMillis / 1000): the partitions remember a user's impressions that long (the longest configured cap)")
         }
-        return try await change(campaign.id) { _ in campaign }
+        return try await change(campaign.id) { held in
+            // The marketing-mix refit's value of its channel stays until the next refit.
+            var c = campaign
+            if let held, held.channel == c.channel { c.channelMarginalROI = held.channelMarginalROI }
+            return c
+        }
     }
 
     /// Pauses or resumes campaign `id`.
@@ -149,10 +154,43 @@ public final class BiddingService: Sendable {
         }
     }
 
+    /// One campaign whose goal's value a marketing-mix priors file changed.
+    public struct ChannelValueChange: Sendable, Equatable {
+        public var campaign: String
+        public var channel: String
+        public var marginalROI: Double
+        /// What a click (or conversion) is now worth to the campaign.
+        public var goalValue: Double
+    }
+
+    /// Gives every campaign mapped to a channel (`channel`) that channel's posterior mean
+    /// marginal ROI from a marketing-mix priors file, each change published to the group
+    /// like an admin change. Campaigns not mapped, mapped to a channel `marginalROI`
+    /// lacks, or already holding that value are left as they are.
+    @discardableResult
+    public func applyChannelValues(marginalROI: [String: Double]) async -> [ChannelValueChange] {
+        var changes: [ChannelValueChange] = []
+        for d in views.campaignCatalogue.campaigns {
+            guard let channel = d.campaign.channel, let m = marginalROI[channel], m.isFinite, m >= 0, d.campaign.channelMarginalROI != m else { continue }
+            // Built on the group's definition, which may have moved to another channel since.
+            let changed = try? await change(d.campaign.id) { (held) throws(DecisionError) in
+                guard var c = held else { throw DecisionError(.notFound, "no campaign '\(clipped(d.campaign.id))'") }
+                if let now = c.channel, let value = marginalROI[now], value.isFinite, value >= 0 { c.channelMarginalROI = value }
+                return c
+            }
+            if let changed, changed.version > d.version, let now = changed.campaign.channel, let value = changed.campaign.channelMarginalROI {
+                changes.append(ChannelValueChange(campaign: changed.campaign.id, channel: now, marginalROI: value, goalValue: changed.campaign.goalValue))
+            }
+        }
+        return changes
+    }
+
     /// Publishes `body`'s campaign as the next version of campaign `id`, built on the
     /// group's definition: read once this process has applied every change published
     /// before the call, so a change made through another process a moment ago is neither
-    /// undone nor given the same version. One change at a time per process.
+    /// undone nor given the same version. A campaign `body` leaves as it was is not
+    /// published again: the definition held is the answer. One change at a time per
+    /// process.
     private func change(_ id: String, _ body: @escaping @Sendable (Campaign?) throws(DecisionError) -> Campaign) async throws(DecisionError) -> CampaignDefinition {
         let result: Result<CampaignDefinition, DecisionError> = await editor.run { [self] in
             guard await publisher.readToPresent(timeoutMillis: 30_000) else {
@@ -163,6 +201,7 @@ public final class BiddingService: Sendable {
             do throws(DecisionError) { next = CampaignDefinition(campaign: try body(held?.campaign), version: (held?.version ?? 0) + 1) } catch {
                 return .failure(error)
             }
+            if let held, held.campaign == next.campaign { return .success(held) }
             do { try await publisher.publish(campaign: next) } catch {
                 return .failure(DecisionError(.unavailable, "the change of campaign '\(clipped(id))' was not published: \(error)"))
             }
@@ -412,7 +451,7 @@ final class CampaignPrice {
     init(campaign: Campaign, spent: Double, pending: Double, shadow: Double, ownMargin: Double) {
         self.campaign = campaign
         (id, currency, creatives, capImpressions, bidCap) = (campaign.id, campaign.currency, campaign.creatives, campaign.frequencyCap?.impressions, campaign.bidCap)
-        (perClick, goalValue, budget) = (campaign.goal.isPerClick, campaign.goal.value, campaign.dailyBudget.units)
+        (perClick, goalValue, budget) = (campaign.goal.isPerClick, campaign.goalValue, campaign.dailyBudget.units)
         (self.spent, self.pending, self.shadow, self.ownMargin) = (spent, pending, shadow, ownMargin)
     }
 }

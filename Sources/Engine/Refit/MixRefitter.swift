@@ -54,7 +54,7 @@ public final class MixRefitter: @unchecked Sendable {
 
     private let settings: Settings
     private let ledger: @Sendable () -> MediaLedger?
-    private let apply: @Sendable ([String: Double]) -> Void
+    private let apply: @Sendable (MixPriorsFile.Channels) -> Void
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private var thread: WorkerThread?
@@ -63,8 +63,8 @@ public final class MixRefitter: @unchecked Sendable {
 
     /// - Parameters:
     ///   - ledger: the merged media ledger of the group's view; nil where this process does not refit.
-    ///   - apply: hands channel → posterior mean ROI to the decision points.
-    public init(settings: Settings, ledger: @escaping @Sendable () -> MediaLedger?, apply: @escaping @Sendable ([String: Double]) -> Void, logger: Logger) {
+    ///   - apply: hands each channel's posterior mean ROI and marginal ROI to the decision points.
+    public init(settings: Settings, ledger: @escaping @Sendable () -> MediaLedger?, apply: @escaping @Sendable (MixPriorsFile.Channels) -> Void, logger: Logger) {
         self.settings = settings
         self.ledger = ledger
         self.apply = apply
@@ -126,9 +126,9 @@ public final class MixRefitter: @unchecked Sendable {
         guard FileIO.exists(settings.priorsFile), let bytes = try? FileIO.readAll(settings.priorsFile), bytes != applied else { return false }
         applied = bytes
         do throws(MixError) {
-            let roi = try MixPriorsFile.roi(bytes)
-            apply(roi)
-            logger.info("marketing-mix priors applied", metadata: ["file": "\(settings.priorsFile)", "channels": "\(roi.keys.sorted())"])
+            let channels = try MixPriorsFile.channels(bytes)
+            apply(channels)
+            logger.info("marketing-mix priors applied", metadata: ["file": "\(settings.priorsFile)", "channels": "\(channels.roi.keys.sorted())"])
             return true
         } catch {
             logger.error("marketing-mix priors file refused; priors unchanged", metadata: ["file": "\(settings.priorsFile)", "reason": "\(error.message)"])

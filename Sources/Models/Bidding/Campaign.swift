@@ -116,12 +116,27 @@ public struct Campaign: Sendable, Equatable {
     /// The share of a day's traffic in each UTC hour (24 weights), which the plan spends
     /// the budget by; nil: evenly over the day.
     public var hourlyProfile: [Double]?
+    /// The marketing-mix channel the campaign buys, nil: none.
+    public var channel: String?
+    /// The channel's posterior mean marginal ROI in the marketing-mix priors file last
+    /// applied, nil until a file names the channel.
+    public var channelMarginalROI: Double?
+
+    /// What a click (or a conversion) is worth to the campaign: the goal's value, times
+    /// its channel's marginal ROI once a marketing-mix refit has given one — a click
+    /// bought at the goal's cost returns that cost × the marginal ROI in the model's KPI,
+    /// so bids rise on channels that return more than they cost at the margin and fall on
+    /// those that return less.
+    public var goalValue: Double { goal.value * (channelMarginalROI ?? 1) }
 
     public init(
         id: String, creatives: [Creative], targeting: Targeting = .everything, dailyBudget: Money, currency: String, start: Int64? = nil, end: Int64? = nil,
         goal: CampaignGoal, bidCap: Double, frequencyCap: FrequencyCap? = nil, strategy: BidStrategy = .paced, blockedDomains: Set<String> = [],
-        paused: Bool = false, hourlyProfile: [Double]? = nil
+        paused: Bool = false, hourlyProfile: [Double]? = nil, channel: String? = nil, channelMarginalROI: Double? = nil
     ) {
+        precondition(channelMarginalROI.map { $0.isFinite && $0 >= 0 } ?? true, "a marginal ROI is finite and not negative")
+        self.channel = channel
+        self.channelMarginalROI = channelMarginalROI
         precondition(hourlyProfile.map { $0.count == 24 && $0.allSatisfy { $0 >= 0 } && $0.reduce(0, +) > 0 } ?? true, "24 weights, not all 0")
         self.hourlyProfile = hourlyProfile
         self.id = id

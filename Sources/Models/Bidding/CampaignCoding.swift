@@ -4,7 +4,8 @@ import StateFormat
 /// A campaign as the group's catalogue holds it: the settings and a version that an admin
 /// change raises (0: as configured, never published).
 public struct CampaignDefinition: Sendable, Equatable {
-    public static let stateVersion: UInt16 = 1
+    /// 2 added the marketing-mix channel; version 1 records are still read.
+    public static let stateVersion: UInt16 = 2
     public var campaign: Campaign
     public var version: Int64
 
@@ -56,13 +57,16 @@ public struct CampaignDefinition: Sendable, Equatable {
         w.write(c.paused)
         w.writeVarint(UInt64(c.hourlyProfile?.count ?? 0))
         for x in c.hourlyProfile ?? [] { w.write(x) }
+        w.write(c.channel ?? "")
+        w.write(c.channelMarginalROI ?? -1)
         w.write(version)
         return Envelope.seal(w.bytes)
     }
 
     public init(serialized bytes: [UInt8]) throws(StateFormatError) {
         var r = StateReader(try Envelope.open(bytes))
-        guard try r.readUInt16() == Self.stateVersion else { throw StateFormatError("campaign record of another version") }
+        let recordVersion = try r.readUInt16()
+        guard (1...Self.stateVersion).contains(recordVersion) else { throw StateFormatError("campaign record of version \(recordVersion); this build reads 1–\(Self.stateVersion)") }
         let id = try r.readString()
         var creatives: [Creative] = []
         for _ in 0..<(try r.readCount()) {
@@ -96,11 +100,14 @@ public struct CampaignDefinition: Sendable, Equatable {
         guard profile.isEmpty || (profile.count == 24 && profile.allSatisfy { $0 >= 0 } && profile.reduce(0, +) > 0) else {
             throw StateFormatError("campaign record: a traffic profile of 24 weights, not all 0")
         }
+        var channel = "", roi = -1.0
+        if recordVersion >= 2 { (channel, roi) = (try r.readString(), try r.readDouble()) }
+        guard roi == -1 || (roi.isFinite && roi >= 0) else { throw StateFormatError("campaign record: a channel's marginal ROI out of range") }
         campaign = Campaign(
             id: id, creatives: creatives, targeting: targeting, dailyBudget: budget, currency: currency, start: start == .min ? nil : start,
             end: end == .min ? nil : end, goal: goal, bidCap: cap,
             frequencyCap: impressions > 0 ? FrequencyCap(impressions: Int(impressions), windowMillis: window) : nil, strategy: strategy, blockedDomains: blocked,
-            paused: paused, hourlyProfile: profile.isEmpty ? nil : profile)
+            paused: paused, hourlyProfile: profile.isEmpty ? nil : profile, channel: channel.isEmpty ? nil : channel, channelMarginalROI: roi < 0 ? nil : roi)
         version = try r.readInt64()
     }
 

@@ -61,20 +61,32 @@ public enum MixPriorsFile {
         return w.bytes
     }
 
-    /// Each channel's posterior mean ROI from a priors file's bytes; anything that is not
-    /// this format is refused whole.
-    public static func roi(_ bytes: [UInt8]) throws(MixError) -> [String: Double] {
+    /// What the decision points take from a priors file, per channel: the posterior mean
+    /// ROI (bandit arms' priors) and marginal ROI (the value of a campaign's clicks).
+    public struct Channels: Sendable, Equatable {
+        public var roi: [String: Double]
+        public var marginalROI: [String: Double]
+    }
+
+    /// Each channel's posterior mean ROI and marginal ROI from a priors file's bytes;
+    /// anything that is not this format is refused whole.
+    public static func channels(_ bytes: [UInt8]) throws(MixError) -> Channels {
         let top: JSONValue
         do { top = try JSONValue.parse(bytes) } catch { throw MixError("the priors file is not JSON: \(error)") }
         guard top["format"] == .string(format) else { throw MixError("the priors file is not in the \(format) format") }
         guard case .object(let channels) = top["channels"] else { throw MixError("the priors file has no channels") }
-        var out: [String: Double] = [:]
+        var out = Channels(roi: [:], marginalROI: [:])
         for member in channels {
-            guard case .number(let roi) = member.value["roi"]?["mean"], roi.isFinite, roi >= 0 else {
-                throw MixError("the priors file has no usable ROI for channel '\(member.key)'")
+            for (key, name) in [("roi", "ROI"), ("marginal_roi", "marginal ROI")] {
+                guard case .number(let x) = member.value[key]?["mean"], x.isFinite, x >= 0 else {
+                    throw MixError("the priors file has no usable \(name) for channel '\(member.key)'")
+                }
+                if key == "roi" { out.roi[member.key] = x } else { out.marginalROI[member.key] = x }
             }
-            out[member.key] = roi
         }
         return out
     }
+
+    /// Each channel's posterior mean ROI from a priors file's bytes.
+    public static func roi(_ bytes: [UInt8]) throws(MixError) -> [String: Double] { try channels(bytes).roi }
 }
