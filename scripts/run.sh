@@ -110,7 +110,7 @@ PY
   # in turn). The exchange then calls the bid's notices, GET /v1/bid/notice/{win,billing,
   # loss,click,conversion} (its nurl, burl, lurl and ext click/conversion URLs with the
   # macros replaced): most bids win at 60 % of the bid and are billed, a tenth of wins are
-  # clicked and a fifth of those convert; each notice becomes a bid_outcome event.
+  # clicked and half of those convert; each notice becomes a bid_outcome event.
   examples=("$root"/../shared/data/openrtb/6.2.[1-4]-request-*.json)
   example="${examples[$((n % 4))]}"
   if [ -f "$example" ]; then
@@ -131,7 +131,7 @@ for b in a["seatbid"][0]["bid"]:
         print(path(b["burl"]).replace("${AUCTION_PRICE}", cleared))
         if n % 10 == 1:
             print(path(e["click_url"]))
-            if n % 50 == 1:
+            if n % 20 == 11:
                 print(path(e["conversion_url"]))
     else:
         print(path(b["lurl"]).replace("${AUCTION_LOSS}", "102"))
@@ -142,7 +142,8 @@ PY
         echo "[run] notice GET ${notice%%\?*} → $code" >&2
       done
     else
-      reason=$(grep -i '^x-arbiter-no-bid' run/bid.headers 2>/dev/null | cut -d' ' -f2- | tr -d '\r')
+      # No match (a 503 while the engine starts) must not end the demo under pipefail.
+      reason=$( (grep -i '^x-arbiter-no-bid' run/bid.headers 2>/dev/null || true) | cut -d' ' -f2- | tr -d '\r')
       echo "[run] no bid on $(basename "$example"): ${reason:-$(head -1 run/bid.headers 2>/dev/null | tr -d '\r') (the engine is not answering yet)}" >&2
     fi
   fi
@@ -153,7 +154,8 @@ import json, sys
 for c in json.loads(sys.argv[1])["campaigns"]:
     t = c["today"]
     print(f"[run] campaign {c['id']}: spent {t['spend']} of {c['daily_budget']} {c['currency']} (plan {t['planned']:.2f}), "
-          f"{t['bids']} bids, {t['wins']} wins, {t['clicks']} clicks", file=sys.stderr)
+          f"{t['bids']} bids, {t['wins']} wins, {t['clicks']} clicks; a goal is worth {c['goal_value']:.2f}"
+          + (f" (channel {c['channel']}: marginal ROI " + (f"{c['channel_marginal_roi']:.3f} from the priors file)" if c["channel_marginal_roi"] is not None else "not given by a priors file yet)") if "channel" in c else ""), file=sys.stderr)
 PY
   fi
   # What the engine holds of one user, from the owner of the user's partition.
