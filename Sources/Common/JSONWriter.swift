@@ -43,6 +43,17 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// The key `first + second`, written without joining the two strings first.
+    public mutating func key(_ first: String, _ second: String) {
+        separator()
+        bytes.append(UInt8(ascii: "\""))
+        appendEscaped(first)
+        appendEscaped(second)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
     public mutating func string(_ value: String) {
         separator()
         appendQuoted(value)
@@ -103,13 +114,18 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendQuoted(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        appendEscaped(s)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `s` as the inside of a JSON string.
+    private mutating func appendEscaped(_ s: String) {
         // Most strings need no escape: copied whole rather than appended byte by byte, on
         // the path of every decision answered; scanned and copied in place when contiguous
         // (native strings are), which costs a fraction of going through the UTF-8 view.
         let escape = s.utf8.withContiguousStorageIfAvailable(Self.needsEscape) ?? Self.needsEscape(s.utf8)
         if !escape {
             if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil { bytes.append(contentsOf: s.utf8) }
-            bytes.append(UInt8(ascii: "\""))
             return
         }
         for b in s.utf8 {
@@ -125,6 +141,5 @@ public struct JSONWriter: Sendable {
             default: bytes.append(b)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 }

@@ -29,8 +29,9 @@ import Testing
         w.key("i"); w.double(3)
         w.key("n"); w.double(.nan)
         w.key("a"); w.beginArray(); w.int(-1); w.bool(true); w.null(); w.endArray()
+        w.key("site=", "a\"b"); w.int(1)
         w.endObject()
-        #expect(String(decoding: w.bytes, as: UTF8.self) == #"{"s":"a\"b\\c\n\u0001é","plain":"décision 7","d":0.1,"i":3,"n":null,"a":[-1,true,null]}"#)
+        #expect(String(decoding: w.bytes, as: UTF8.self) == #"{"s":"a\"b\\c\n\u0001é","plain":"décision 7","d":0.1,"i":3,"n":null,"a":[-1,true,null],"site=a\"b":1}"#)
     }
 
     @Test func base64MatchesRFC4648Vectors() {

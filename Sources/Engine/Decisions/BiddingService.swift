@@ -29,8 +29,6 @@ public struct PlacedBid: Sendable, Equatable {
     /// The probability of how the price was chosen: 1, or for a first-price bid the
     /// share of shaded (1 − exploration) or exploring bids it belongs to.
     public var propensity: Double
-    /// The click model's features of the impression for the campaign.
-    public var features: [String]
     /// The deal the bid is made in (a private marketplace), nil for the open auction.
     public var dealID: String?
 }
@@ -258,11 +256,11 @@ public final class BiddingService: Sendable {
         let partition = routing.partition(of: key)
         // A cap cannot be kept for a request that names no user.
         let candidates = servedCampaigns().filter {
-            $0.campaign.running(at: now) && $0.campaign.admits(request) && (user != nil || $0.campaign.frequencyCap == nil)
+            $0.campaign.running(at: now) && $0.campaign.admits(request) && (user != nil || $0.capImpressions == nil)
         }
         guard !candidates.isEmpty else { return noBid(request, .noCampaign) }
 
-        let capped = candidates.map(\.campaign).filter { $0.frequencyCap != nil }
+        let capped = candidates.filter { $0.capImpressions != nil }
         if !capped.isEmpty { await turns.take(key) }
         defer { if !capped.isEmpty { turns.give(key) } }
         var reasons = Set<NoBidReason>()
@@ -275,17 +273,16 @@ public final class BiddingService: Sendable {
         let base = idPrefix + String(sequence.wrappingAdd(1, ordering: .relaxed).newValue, radix: 36)
         // What does not depend on the impression, once per campaign: spend, pacing, the
         // campaign's own features' share of the click model's margin.
-        let priced = candidates.map { served in
-            let c = served.campaign
-            let budget = c.dailyBudget.units
+        let priced = candidates.map { c in
             let spent = (state.learner.campaigns[c.id]?.spend(on: day) ?? .zero).units
-            let model = c.goal.isPerClick ? state.clicks : state.conversions
-            let shadow = c.strategy == .paced ? configuration.pacer.logShadow(spent: spent, budget: budget, planned: budget * c.planShare(at: now)) : 0
+            let model = c.perClick ? state.clicks : state.conversions
+            let shadow = c.paced ? configuration.pacer.logShadow(spent: spent, budget: c.budget, planned: c.budget * c.campaign.planShare(at: now)) : 0
             return CampaignPrice(
-                campaign: c, spent: spent, pending: recent.withLock { $0.exposure(campaign: c.id, at: now) }, shadow: shadow,
-                ownMargin: model.margin(served.hashes.hashes(in: request).map { model.index(hash: $0) }))
+                c, spent: spent, pending: recent.withLock { $0.exposure(campaign: c.id, at: now) }, shadow: shadow, ownMargin: c.hashes.margin(in: request, model))
         }
         var bids: [PlacedBid] = []
+        // Each bid's impression and campaign, which its log record describes.
+        var made: [(BidImpression, ServedCampaign)] = []
         var currency: String?
         for (i, imp) in request.impressions.enumerated() {
             guard let market = imp.market(for: configuration.seat) else {
@@ -332,13 +329,13 @@ public final class BiddingService: Sendable {
                     best = (
                         PlacedBid(
                             id: id, impressionID: imp.id, campaign: p.id, creative: creative, price: money, value: value, rate: rate, shadowPrice: exp(p.shadow) - 1,
-                            propensity: propensity, features: [], dealID: market.deal?.id), k
+                            propensity: propensity, dealID: market.deal?.id), k
                     )
                 }
             }
-            if var (b, k) = best {
-                b.features = request.features(of: imp) + priced[k].campaign.features(in: request)
+            if let (b, k) = best {
                 bids.append(b)
+                made.append((imp, priced[k].served))
                 priced[k].pending += b.price.units / 1000
                 if shown[b.campaign] != nil { shown[b.campaign]! += 1 }
                 currency = priced[k].currency
@@ -355,14 +352,15 @@ public final class BiddingService: Sendable {
         // bid an exchange may charge for is in the log.
         var tickets: [DecisionLogTicket] = []
         do {
-            for b in bids {
-                tickets.append(try log.append(partition: partition, key: Array(key.utf8), record: Self.record(b, request: request, user: key, capped: capped.contains { $0.id == b.campaign }, at: now)))
+            for (b, (imp, served)) in zip(bids, made) {
+                let record = Self.record(b, impression: imp, campaign: served.campaign, request: request, user: key, capped: served.capImpressions != nil, at: now)
+                tickets.append(try log.append(partition: partition, key: Array(key.utf8), record: record))
             }
         } catch {
             throw .refused(DecisionError(.unavailable, "the decision log is not accepting records: \(error)"))
         }
         recent.withLock { r in
-            for b in bids { r.add(campaign: b.campaign, cost: b.price.units / 1000, user: key, id: b.id, capped: capped.contains { $0.id == b.campaign }, at: now) }
+            for (b, (_, served)) in zip(bids, made) { r.add(campaign: b.campaign, cost: b.price.units / 1000, user: key, id: b.id, capped: served.capImpressions != nil, at: now) }
         }
         if waitForLog {
             for t in tickets {
@@ -380,10 +378,10 @@ public final class BiddingService: Sendable {
 
     /// The user's impressions per capped campaign, read at the owner of the user's
     /// partition, with this process's bids the partition has not learnt yet.
-    private func impressions(user: String, campaigns: [Campaign], partition: Int32, now: Int64) async throws(BidError) -> [String: Int] {
+    private func impressions(user: String, campaigns: [ServedCampaign], partition: Int32, now: Int64) async throws(BidError) -> [String: Int] {
         guard let partitions else { return Dictionary(uniqueKeysWithValues: campaigns.map { ($0.id, 0) }) }
         let mine = recent.withLock { r in campaigns.map { r.pending(user: user, campaign: $0.id, at: now) } }
-        let asked = campaigns.map { ($0.id, $0.frequencyCap!.windowMillis) }
+        let asked = campaigns.map { ($0.id, $0.capWindowMillis) }
         let read = await partitions.read(partition: partition) { state in
             let learner = state.learner(BiddingLearner.self)
             return zip(asked, mine).map { a, ids in
@@ -397,7 +395,7 @@ public final class BiddingService: Sendable {
     /// The decision log's record of a bid: an `impression` of surface `bids`, the campaign
     /// as `action`, the CPM as `price` and the request's features as `context`, so the
     /// partition's bidding learner joins it with its notices.
-    static func record(_ b: PlacedBid, request: BidRequest, user: String, capped: Bool, at ts: Int64) -> [UInt8] {
+    static func record(_ b: PlacedBid, impression imp: BidImpression, campaign: Campaign, request: BidRequest, user: String, capped: Bool, at ts: Int64) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.beginObject()
         w.key("type"); w.string(EventKind.impression.wireName)
@@ -415,12 +413,15 @@ public final class BiddingService: Sendable {
         w.key("value"); w.double(b.value)
         w.key("shadow_price"); w.double(b.shadowPrice)
         w.key("context"); w.beginObject()
-        var features = b.features
-        if request.auctionType == 1 { features.append(BiddingLearner.firstPriceFeature) }
-        if capped { features.append(BiddingLearner.cappedFeature) }
-        for f in features {
-            w.key(f); w.double(1)
+        // The click model's features of the impression for the campaign.
+        let feature = { (name: String, value: String) in
+            w.key(name, value)
+            w.double(1)
         }
+        request.forEachFeature(of: imp, feature)
+        campaign.forEachFeature(in: request, feature)
+        if request.auctionType == 1 { w.key(BiddingLearner.firstPriceFeature); w.double(1) }
+        if capped { w.key(BiddingLearner.cappedFeature); w.double(1) }
         w.endObject()
         w.endObject()
         return w.bytes
@@ -428,18 +429,9 @@ public final class BiddingService: Sendable {
 }
 
 /// A campaign's part of one request's pricing that no impression changes (a class: the
-/// impressions' loop reads it without copying the campaign).
+/// impressions' loop reads it without copying anything).
 final class CampaignPrice {
-    let campaign: Campaign
-    // The campaign's fields the impressions' loop reads, copied out of it once.
-    let id: String
-    let currency: String
-    let creatives: [Creative]
-    let capImpressions: Int?
-    let bidCap: Double
-    let perClick: Bool
-    let goalValue: Double
-    let budget: Double
+    let served: ServedCampaign
     let spent: Double
     /// This process's recent bids and the request's own, at their full price.
     var pending: Double
@@ -448,21 +440,52 @@ final class CampaignPrice {
     /// The campaign's own features' contribution to its model's margin.
     let ownMargin: Double
 
-    init(campaign: Campaign, spent: Double, pending: Double, shadow: Double, ownMargin: Double) {
-        self.campaign = campaign
-        (id, currency, creatives, capImpressions, bidCap) = (campaign.id, campaign.currency, campaign.creatives, campaign.frequencyCap?.impressions, campaign.bidCap)
-        (perClick, goalValue, budget) = (campaign.goal.isPerClick, campaign.goalValue, campaign.dailyBudget.units)
-        (self.spent, self.pending, self.shadow, self.ownMargin) = (spent, pending, shadow, ownMargin)
+    init(_ served: ServedCampaign, spent: Double, pending: Double, shadow: Double, ownMargin: Double) {
+        (self.served, self.spent, self.pending, self.shadow, self.ownMargin) = (served, spent, pending, shadow, ownMargin)
     }
+
+    var id: String { served.id }
+    var currency: String { served.currency }
+    var creatives: [Creative] { served.creatives }
+    var capImpressions: Int? { served.capImpressions }
+    var bidCap: Double { served.bidCap }
+    var perClick: Bool { served.perClick }
+    var goalValue: Double { served.goalValue }
+    var budget: Double { served.budget }
 }
 
-/// A campaign as the service holds it: with its features' hashes made once.
+/// A campaign as the service holds it: the fields a bid reads copied out of it once
+/// (reading them off the struct each time copied the whole campaign, retains and all),
+/// its features' hashes made once.
 final class ServedCampaign: Sendable {
     let campaign: Campaign
     let hashes: CampaignFeatureHashes
+    let id: String
+    let currency: String
+    let creatives: [Creative]
+    let capImpressions: Int?
+    let capWindowMillis: Int64
+    let bidCap: Double
+    let perClick: Bool
+    let paced: Bool
+    let goalValue: Double
+    let budget: Double
+
     init(_ campaign: Campaign) {
         self.campaign = campaign
         hashes = CampaignFeatureHashes(campaign)
+        (id, currency, creatives, bidCap) = (campaign.id, campaign.currency, campaign.creatives, campaign.bidCap)
+        (capImpressions, capWindowMillis) = (campaign.frequencyCap?.impressions, campaign.frequencyCap?.windowMillis ?? 0)
+        (perClick, paced, goalValue, budget) = (campaign.goal.isPerClick, campaign.strategy == .paced, campaign.goalValue, campaign.dailyBudget.units)
+    }
+}
+
+extension CampaignFeatureHashes {
+    /// The campaign's own features' share of `model`'s margin for request `r`.
+    func margin(in r: BidRequest, _ model: ClickModel.Weights) -> Double {
+        var m = model.weight(of: own)
+        if let d = r.placement?.domain ?? r.placement?.bundle { m += model.weight(of: cross(domain: d)) }
+        return m
     }
 }
 

@@ -217,22 +217,23 @@ extension BidRequest {
 
     /// The request's features for the click model, as `name=value` strings (hashed by
     /// `ClickModel`): where the ad shows, on what, where, and the slot. A campaign adds
-    /// its own (`Campaign.features(in:)`).
+    /// its own (`Campaign.forEachFeature(in:)`).
     public func features(of imp: BidImpression) -> [String] {
         var f: [String] = []
-        visitFeatures(of: imp) { name, value in f.append(name + value) }
+        forEachFeature(of: imp) { name, value in f.append(name + value) }
         return f
     }
 
     /// The hashes of `features(of:)`, made without the strings.
     public func featureHashes(of imp: BidImpression) -> [UInt64] {
         var h: [UInt64] = []
-        visitFeatures(of: imp) { name, value in h.append(ClickModel.hash(value, from: ClickModel.hash(name))) }
+        forEachFeature(of: imp) { name, value in h.append(ClickModel.hash(value, from: ClickModel.hash(name))) }
         return h
     }
 
-    /// Each feature as its name (with "=") and value, the one list both forms read.
-    private func visitFeatures(of imp: BidImpression, _ body: (String, String) -> Void) {
+    /// Each feature as its name (with "=") and value, the one list every form reads (the
+    /// logged bid writes them without joining the two).
+    public func forEachFeature(of imp: BidImpression, _ body: (String, String) -> Void) {
         if let p = placement {
             body("kind=", p.kind.rawValue)
             if let d = p.domain ?? p.bundle { body("domain=", d) }
@@ -252,14 +253,13 @@ extension BidRequest {
 extension Campaign {
     /// The campaign's own features: itself, and itself where the ad shows, so that each
     /// campaign's rate can differ by placement.
-    public func features(in r: BidRequest) -> [String] {
-        let own = "campaign=" + id
-        guard let d = r.placement?.domain ?? r.placement?.bundle else { return [own] }
-        return [own, "campaign×domain=" + id + "|" + d]
+    public func forEachFeature(in r: BidRequest, _ body: (String, String) -> Void) {
+        body("campaign=", id)
+        if let d = r.placement?.domain ?? r.placement?.bundle { body("campaign×domain=", id + "|" + d) }
     }
 }
 
-/// The hashes of a campaign's own features (`Campaign.features(in:)`), made once: the
+/// The hashes of a campaign's own features (`Campaign.forEachFeature(in:)`), made once: the
 /// request's domain completes the second, so pricing a request makes no string.
 public struct CampaignFeatureHashes: Sendable {
     public let own: UInt64
@@ -270,10 +270,8 @@ public struct CampaignFeatureHashes: Sendable {
         crossPrefix = ClickModel.hash("campaign×domain=" + c.id + "|")
     }
 
-    public func hashes(in r: BidRequest) -> [UInt64] {
-        guard let d = r.placement?.domain ?? r.placement?.bundle else { return [own] }
-        return [own, ClickModel.hash(d, from: crossPrefix)]
-    }
+    /// The hash of the campaign × `domain` feature.
+    public func cross(domain d: String) -> UInt64 { ClickModel.hash(d, from: crossPrefix) }
 }
 
 extension BidImpression {

@@ -141,6 +141,8 @@ public struct ClickModel: Sendable, Equatable {
             for i in indices { m += weights[i] ?? 0 }
             return m
         }
+        /// The weight of the feature hashed `h`.
+        public func weight(of h: UInt64) -> Double { weights[index(hash: h)] ?? 0 }
         public func probability(margin: Double) -> Double { 1 / (1 + exp(-(offset + margin))) }
         public var nonZero: Int { weights.count }
     }
