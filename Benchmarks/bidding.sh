@@ -10,7 +10,8 @@
 # in-process bids on one core: a request of three impressions against 20 campaigns on a
 # learnt click model (arbiter-bench bid-serving), BENCH_RUNS runs; POST /v1/bid on
 # loopback (release `arbiter serve`, local Tansu broker, every bid logged to the events
-# topic before the answer): p50/p90/p99/p99.9 at BENCH_RATE requests/s (h2load,
+# topic, answered with and without waiting for the broker's acknowledgement
+# (decisions.wait_for_log)): p50/p90/p99/p99.9 at BENCH_RATE requests/s (h2load,
 # BENCH_CLIENTS connections) for that request against GET /healthz at the same rate,
 # BENCH_HTTP_RUNS fresh engines, medians.
 #   BENCH_AUCTIONS (100,000)  BENCH_SEEDS (5)  BENCH_DAYS (40)  BENCH_RUNS (3)
@@ -48,13 +49,17 @@ cat >"$work/bid.json" <<'JSON'
 JSON
 : >"$work/http.jsonl"
 for i in $(seq "${BENCH_HTTP_RUNS:-3}"); do
-  echo "[bidding] POST /v1/bid at $rate/s, run $i" >&2
-  bench_serve_start "$work" "$port" "$http" "$work/serve.yaml"
-  h2load --h1 -c 4 -n 2000 -d "$work/bid.json" -H "Content-Type: application/json" "http://127.0.0.1:$http/v1/bid" >/dev/null 2>&1  # warm-up
-  bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /healthz healthz >>"$work/http.jsonl"
-  bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/bid bid "$work/bid.json" >>"$work/http.jsonl"
-  curl -fsS "http://127.0.0.1:$http/metrics" | grep -E '^arbiter_(bids_total|no_bids_total|decision_log_failures_total)' | sed "s/^/run $i: /" >&2 || true
-  bench_serve_stop
+  # Answered once the broker has acknowledged the bid's log record (the default), and
+  # without that wait: what the engine itself costs.
+  for wait in false true; do
+    echo "[bidding] POST /v1/bid at $rate/s, run $i, wait_for_log $wait" >&2
+    bench_serve_start "$work" "$port" "$http" "$work/serve.yaml" ARBITER_DECISIONS_WAIT_FOR_LOG="$wait"
+    h2load --h1 -c 4 -n 2000 -d "$work/bid.json" -H "Content-Type: application/json" "http://127.0.0.1:$http/v1/bid" >/dev/null 2>&1  # warm-up
+    bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /healthz "healthz/$wait" >>"$work/http.jsonl"
+    bench_paced "$work" "$http" "$rate" "$clients" "$seconds" /v1/bid "bid/$wait" "$work/bid.json" >>"$work/http.jsonl"
+    curl -fsS "http://127.0.0.1:$http/metrics" | grep -E '^arbiter_(bids_total|no_bids_total|decision_log_failures_total)' | sed "s/^/run $i, wait $wait: /" >&2 || true
+    bench_serve_stop
+  done
 done
 
 python3 - "$work/pacing.jsonl" "$work/serving.jsonl" "$work/http.jsonl" <<'PY'
@@ -85,12 +90,16 @@ print(f"\n## In-process bids, one core ({serving[0]['campaigns']} campaigns, {se
 print(f"{m('requests_per_s'):,.0f} requests/s, {m('bids_per_s'):,.0f} bids/s (impressions answered), {m('campaign_prices_per_s'):,.0f} campaign prices/s; per run {[round(r['bids_per_s']) for r in serving]} bids/s")
 http = [json.loads(l) for l in open(sys.argv[3])]
 if http:
-    print(f"\n## HTTP on loopback, the same rate for both (median of {len(http) // 2} runs)\n")
-    print("| request | requests/s | p50 µs | p90 µs | p99 µs | p99.9 µs | non-2xx/errors |\n|---|---:|---:|---:|---:|---:|---:|")
-    for label, name in (("healthz", "GET /healthz (the floor)"), ("bid", "POST /v1/bid, 3 impressions, 20 campaigns")):
-        sel = [r for r in http if r["wait"] == label]
-        q = lambda f: statistics.median(r[f] for r in sel)
-        print(f"| {name} | {q('requests_per_s'):,.0f} | {q('p50_us'):.0f} | {q('p90_us'):.0f} | {q('p99_us'):.0f} | {q('p999_us'):.0f} | {sum(r['errors'] for r in sel)} |")
-    print(f"\np99 of /v1/bid / p99 of /healthz: {statistics.median(r['p99_us'] for r in http if r['wait'] == 'bid') / max(1, statistics.median(r['p99_us'] for r in http if r['wait'] == 'healthz')):.2f}; "
-          f"per-run p99 (µs): {[r['p99_us'] for r in http if r['wait'] == 'bid']}")
+    print(f"\n## HTTP on loopback, the same rate asked of each (median of {len(http) // 4} runs)\n")
+    print("| request | wait_for_log | requests/s | p50 µs | p90 µs | p99 µs | p99.9 µs | non-2xx/errors |\n|---|---|---:|---:|---:|---:|---:|---:|")
+    p99 = lambda label: statistics.median(r["p99_us"] for r in http if r["wait"] == label)
+    for wait in ("false", "true"):
+        for label, name in (("healthz", "GET /healthz (the floor)"), ("bid", "POST /v1/bid, 3 impressions, 20 campaigns")):
+            sel = [r for r in http if r["wait"] == f"{label}/{wait}"]
+            q = lambda f: statistics.median(r[f] for r in sel)
+            print(f"| {name} | {wait} | {q('requests_per_s'):,.0f} | {q('p50_us'):.0f} | {q('p90_us'):.0f} | {q('p99_us'):.0f} | {q('p999_us'):.0f} | {sum(r['errors'] for r in sel)} |")
+    for wait in ("false", "true"):
+        print(f"\nwait_for_log {wait}: p99 of /v1/bid / p99 of /healthz {p99(f'bid/{wait}') / max(1, p99(f'healthz/{wait}')):.2f}; "
+              f"per-run p99 (µs): {[r['p99_us'] for r in http if r['wait'] == f'bid/{wait}']}", end="")
+    print()
 PY
