@@ -308,28 +308,27 @@ final class EngineProcess: @unchecked Sendable {
 
     /// POSTs a JSON body; returns the status and the parsed JSON answer.
     func post(_ path: String, _ json: String, timeout: Double = 5) async throws -> (status: Int, body: [String: Any]) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)\(path)")!)
-        request.httpMethod = "POST"
-        request.timeoutInterval = timeout
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(json.utf8)
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await URLSession.shared.data(for: postRequest(path, json, timeout: timeout))
         return ((response as! HTTPURLResponse).statusCode, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
     }
 
     /// POSTs a JSON body; returns the status and the response's header fields (names
     /// lowercased).
     func postForHeaders(_ path: String, _ json: String, timeout: Double = 5) async throws -> (status: Int, headers: [String: String]) {
+        let (_, response) = try await URLSession.shared.data(for: postRequest(path, json, timeout: timeout))
+        let http = response as! HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { headers["\(name)".lowercased()] = "\(value)" }
+        return (http.statusCode, headers)
+    }
+
+    private func postRequest(_ path: String, _ json: String, timeout: Double) -> URLRequest {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(httpPort)\(path)")!)
         request.httpMethod = "POST"
         request.timeoutInterval = timeout
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(json.utf8)
-        let (_, response) = try await URLSession.shared.data(for: request)
-        let http = response as! HTTPURLResponse
-        var headers: [String: String] = [:]
-        for (name, value) in http.allHeaderFields { headers["\(name)".lowercased()] = "\(value)" }
-        return (http.statusCode, headers)
+        return request
     }
 
     func status() async throws -> [String: Any] {
