@@ -189,3 +189,25 @@ import Testing
         #expect(c.planShare(at: Self.day + 23 * 3_600_000) == 1)
     }
 }
+
+/// The click model's weights as served: the same as the model's own, coordinate by
+/// coordinate, including those it has none for.
+@Suite struct ClickModelWeightsTests {
+    @Test func servedWeightsEqualTheModelsForEveryCoordinateAndZeroElsewhere() {
+        var model = ClickModel(settings: ClickModel.Settings(l1: 0.01, buckets: 1 << 12))
+        var random = SeededRandom(seed: 3)
+        for _ in 0..<3000 {
+            let features = (0..<6).map { _ in "f=\(Int(random.unit() * 2000))" }
+            model.learn(model.indices(features), positive: random.unit() < 0.3)
+        }
+        let served = model.prepared()
+        var nonZero = 0
+        for i in UInt32(0)..<(1 << 12) {
+            #expect(served.margin([i]) == model.weight(i), "coordinate \(i)")
+            if model.weight(i) != 0 { nonZero += 1 }
+        }
+        #expect(served.nonZero == nonZero && nonZero > 500, "\(nonZero) weights: the table is exercised with collisions")
+        let x = model.indices(["f=7", "f=8"])
+        #expect(abs(served.probability(margin: served.margin(x)) - model.probability(x)) < 1e-12)
+    }
+}

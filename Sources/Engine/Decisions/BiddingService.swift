@@ -281,15 +281,16 @@ public final class BiddingService: Sendable {
                 c, spent: spent, pending: recent.withLock { $0.exposure(campaign: c.id, at: now) }, shadow: shadow, ownMargin: c.hashes.margin(in: request, model))
         }
         var bids: [PlacedBid] = []
-        // Each bid's impression and campaign, which its log record describes.
-        var made: [(BidImpression, ServedCampaign)] = []
+        // Each bid's impression's features and campaign, which its log record describes.
+        var made: [([(name: String, value: String)], ServedCampaign)] = []
         var currency: String?
         for (i, imp) in request.impressions.enumerated() {
             guard let market = imp.market(for: configuration.seat) else {
                 reasons.insert(.privateAuction)
                 continue
             }
-            let shared = request.featureHashes(of: imp)
+            let pairs = request.featurePairs(of: imp)
+            let shared = pairs.map { ClickModel.hash($0.value, from: ClickModel.hash($0.name)) }
             let sharedClicks = state.clicks.margin(shared.map { state.clicks.index(hash: $0) })
             let sharedConversions = state.conversions.margin(shared.map { state.conversions.index(hash: $0) })
             let id = "\(base).\(i)@\(partition)"
@@ -335,7 +336,7 @@ public final class BiddingService: Sendable {
             }
             if let (b, k) = best {
                 bids.append(b)
-                made.append((imp, priced[k].served))
+                made.append((pairs, priced[k].served))
                 priced[k].pending += b.price.units / 1000
                 if shown[b.campaign] != nil { shown[b.campaign]! += 1 }
                 currency = priced[k].currency
@@ -352,8 +353,8 @@ public final class BiddingService: Sendable {
         // bid an exchange may charge for is in the log.
         var tickets: [DecisionLogTicket] = []
         do {
-            for (b, (imp, served)) in zip(bids, made) {
-                let record = Self.record(b, impression: imp, campaign: served.campaign, request: request, user: key, capped: served.capImpressions != nil, at: now)
+            for (b, (features, served)) in zip(bids, made) {
+                let record = Self.record(b, features: features, campaign: served.campaign, request: request, user: key, capped: served.capImpressions != nil, at: now)
                 tickets.append(try log.append(partition: partition, key: Array(key.utf8), record: record))
             }
         } catch {
@@ -395,7 +396,9 @@ public final class BiddingService: Sendable {
     /// The decision log's record of a bid: an `impression` of surface `bids`, the campaign
     /// as `action`, the CPM as `price` and the request's features as `context`, so the
     /// partition's bidding learner joins it with its notices.
-    static func record(_ b: PlacedBid, impression imp: BidImpression, campaign: Campaign, request: BidRequest, user: String, capped: Bool, at ts: Int64) -> [UInt8] {
+    static func record(
+        _ b: PlacedBid, features: [(name: String, value: String)], campaign: Campaign, request: BidRequest, user: String, capped: Bool, at ts: Int64
+    ) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.beginObject()
         w.key("type"); w.string(EventKind.impression.wireName)
@@ -414,12 +417,14 @@ public final class BiddingService: Sendable {
         w.key("shadow_price"); w.double(b.shadowPrice)
         w.key("context"); w.beginObject()
         // The click model's features of the impression for the campaign.
-        let feature = { (name: String, value: String) in
+        for f in features {
+            w.key(f.name, f.value)
+            w.double(1)
+        }
+        campaign.forEachFeature(in: request) { name, value in
             w.key(name, value)
             w.double(1)
         }
-        request.forEachFeature(of: imp, feature)
-        campaign.forEachFeature(in: request, feature)
         if request.auctionType == 1 { w.key(BiddingLearner.firstPriceFeature); w.double(1) }
         if capped { w.key(BiddingLearner.cappedFeature); w.double(1) }
         w.endObject()

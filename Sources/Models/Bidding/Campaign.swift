@@ -224,11 +224,12 @@ extension BidRequest {
         return f
     }
 
-    /// The hashes of `features(of:)`, made without the strings.
-    public func featureHashes(of imp: BidImpression) -> [UInt64] {
-        var h: [UInt64] = []
-        forEachFeature(of: imp) { name, value in h.append(ClickModel.hash(value, from: ClickModel.hash(name))) }
-        return h
+    /// The features of `features(of:)` as (name with "=", value) pairs, made once per
+    /// impression: a bid hashes them, and its log record writes them without joining.
+    public func featurePairs(of imp: BidImpression) -> [(name: String, value: String)] {
+        var f: [(name: String, value: String)] = []
+        forEachFeature(of: imp) { name, value in f.append((name, value)) }
+        return f
     }
 
     /// Each feature as its name (with "=") and value, the one list every form reads (the

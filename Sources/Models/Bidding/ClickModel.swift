@@ -121,30 +121,71 @@ public struct ClickModel: Sendable, Equatable {
     /// The weights that are not 0, for serving: a lookup per coordinate instead of the
     /// threshold arithmetic.
     public func prepared() -> Weights {
-        var w: [UInt32: Double] = [:]
+        var w: [(UInt32, Double)] = []
         for i in z.keys {
             let x = weight(i)
-            if x != 0 { w[i] = x }
+            if x != 0 { w.append((i, x)) }
         }
-        return Weights(offset: offset, weights: w, model: self)
+        return Weights(offset: offset, weights: WeightTable(w), buckets: settings.buckets)
     }
 
     /// A model's weights frozen for decisions.
     public struct Weights: Sendable {
         public let offset: Double
-        let weights: [UInt32: Double]
-        let model: ClickModel
-        public func index(_ feature: String) -> UInt32 { model.index(feature) }
-        public func index(hash h: UInt64) -> UInt32 { model.index(hash: h) }
+        let weights: WeightTable
+        let buckets: UInt32
+        public func index(_ feature: String) -> UInt32 { index(hash: ClickModel.hash(feature)) }
+        public func index(hash h: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: h % UInt64(buckets)) }
         public func margin(_ indices: [UInt32]) -> Double {
             var m = 0.0
-            for i in indices { m += weights[i] ?? 0 }
+            for i in indices { m += weights[i] }
             return m
         }
         /// The weight of the feature hashed `h`.
-        public func weight(of h: UInt64) -> Double { weights[index(hash: h)] ?? 0 }
+        public func weight(of h: UInt64) -> Double { weights[index(hash: h)] }
         public func probability(margin: Double) -> Double { 1 / (1 + exp(-(offset + margin))) }
         public var nonZero: Int { weights.count }
+    }
+
+    /// The non-zero weights for serving, in an open-addressing table keyed by coordinate:
+    /// a multiply and a probe or two per lookup, where a dictionary would hash each key
+    /// with SipHash on the path of every bid.
+    struct WeightTable: Sendable {
+        /// `empty` marks a free slot: no coordinate reaches it (coordinates are below
+        /// `buckets`, itself a `UInt32`).
+        private static let empty = UInt32.max
+        private let keys: [UInt32]
+        private let values: [Double]
+        private let mask: Int
+        let count: Int
+
+        init(_ weights: [(UInt32, Double)]) {
+            var capacity = 16
+            while capacity < 2 * weights.count { capacity *= 2 }
+            var k = [UInt32](repeating: Self.empty, count: capacity), v = [Double](repeating: 0, count: capacity)
+            let mask = capacity - 1
+            for (key, value) in weights {
+                var slot = Self.slot(key, mask)
+                while k[slot] != Self.empty { slot = (slot + 1) & mask }
+                k[slot] = key
+                v[slot] = value
+            }
+            (keys, values, self.mask, count) = (k, v, mask, weights.count)
+        }
+
+        /// Fibonacci hashing: the high bits of the key times 2⁶⁴/φ.
+        private static func slot(_ key: UInt32, _ mask: Int) -> Int { Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask }
+
+        /// The weight of coordinate `key`, 0 when it has none.
+        subscript(key: UInt32) -> Double {
+            var slot = Self.slot(key, mask)
+            while true {
+                let k = keys[slot]
+                if k == key { return values[slot] }
+                if k == Self.empty { return 0 }
+                slot = (slot + 1) & mask
+            }
+        }
     }
 
     // MARK: State
