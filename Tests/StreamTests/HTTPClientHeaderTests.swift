@@ -9,8 +9,6 @@ import Testing
         let fields = HTTPClient.fields(head)
         #expect(fields.map(\.name) == ["X-OpenRTB-NBR", "X-Arbiter-No-Bid", "Empty"])
         #expect(fields.map(\.value) == ["9", "every campaign is capped", ""])
-        let response = HTTPClient.Response(status: 204, body: [], headers: fields)
-        #expect(response.header("x-openrtb-nbr") == "9" && response.header("X-Interim") == nil)
     }
 
     @Test func aValueMayHoldColonsAndALineWithoutOneIsSkipped() {

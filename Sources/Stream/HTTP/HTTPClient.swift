@@ -15,11 +15,6 @@ public enum HTTPClient {
         /// The response's header fields (name, value) in the order they came; of a
         /// response preceded by an interim one (100 Continue), the final one's only.
         public var headers: [(name: String, value: String)] = []
-
-        /// The first value of header `name` (case-insensitive).
-        public func header(_ name: String) -> String? {
-            headers.first { $0.name.lowercased() == name.lowercased() }?.value
-        }
     }
 
     /// AWS Signature Version 4 for a request.
