@@ -264,7 +264,7 @@ import Testing
         let w = learner.clicks.prepared()
         func rate(_ domain: String) -> Double {
             let r = try! BidRequest.parse(Array(#"{"id":"x","imp":[{"id":"1","banner":{"w":300,"h":250}}],"site":{"id":"s","domain":"\#(domain)"}}"#.utf8))
-            let features = r.features(of: r.impressions[0]) + ["campaign=small", "campaign×domain=small|" + domain]
+            let features = r.featurePairs(of: r.impressions[0]).map { $0.name + $0.value } + ["campaign=small", "campaign×domain=small|" + domain]
             return w.probability(margin: w.margin(features.map(w.index)))
         }
         // From the base rate (0.002), the hot placement's rate rises toward its truth and

@@ -290,38 +290,41 @@ public final class BiddingService: Sendable {
                 continue
             }
             let pairs = request.featurePairs(of: imp)
-            let shared = pairs.map { ClickModel.hash($0.value, from: ClickModel.hash($0.name)) }
-            let sharedClicks = state.clicks.margin(shared.map { state.clicks.index(hash: $0) })
-            let sharedConversions = state.conversions.margin(shared.map { state.conversions.index(hash: $0) })
+            var sharedClicks = 0.0, sharedConversions = 0.0
+            for f in pairs {
+                let h = ClickModel.hash(f.value, from: ClickModel.hash(f.name))
+                sharedClicks += state.clicks.weight(of: h)
+                sharedConversions += state.conversions.weight(of: h)
+            }
             let id = "\(base).\(i)@\(partition)"
             let firstPrice = (market.deal?.auctionType ?? request.auctionType) == 1
             var best: (bid: PlacedBid, k: Int)?
-            for (k, p) in priced.enumerated() where currency == nil || p.currency == currency {
-                guard let creative = Campaign.creative(from: p.creatives, for: imp, in: request) else { continue }
-                if let cap = p.capImpressions, shown[p.id, default: 0] >= cap {
+            for (k, p) in priced.enumerated() where currency == nil || p.served.currency == currency {
+                guard let creative = Campaign.creative(from: p.served.creatives, for: imp, in: request) else { continue }
+                if let cap = p.served.capImpressions, shown[p.served.id, default: 0] >= cap {
                     reasons.insert(.dailyUserCap)
                     continue
                 }
                 // No exchange rates: a floor in another currency cannot be met knowingly.
-                if market.floor > 0, market.currency != p.currency { continue }
-                guard p.spent + p.pending + p.bidCap / 1000 <= p.budget else {
+                if market.floor > 0, market.currency != p.served.currency { continue }
+                guard p.spent + p.pending + p.served.bidCap / 1000 <= p.served.budget else {
                     reasons.insert(.budgetSpent)
                     continue
                 }
-                let rate = p.perClick
+                let rate = p.served.perClick
                     ? state.clicks.probability(margin: sharedClicks + p.ownMargin) : state.conversions.probability(margin: sharedConversions + p.ownMargin)
-                let value = 1000 * rate * p.goalValue
+                let value = 1000 * rate * p.served.goalValue
                 var price = value / exp(p.shadow)
                 var propensity = 1.0
                 // Shaded once the curve has seen wins; before, the paced value is bid, which
                 // is what the curve then learns from.
-                if firstPrice, let (curve, probabilities) = state.curve(p.id) {
-                    var random = SeededRandom(decisionID: id + "/" + p.id, salt: seed)
+                if firstPrice, let (curve, probabilities) = state.curve(p.served.id) {
+                    var random = SeededRandom(decisionID: id + "/" + p.served.id, salt: seed)
                     let u = random.unit(), v = random.unit()
                     price = BidShader(curve: curve, exploration: configuration.exploration).bid(value: price, probabilities: probabilities, u: u, v: v)
                     propensity = u < configuration.exploration ? configuration.exploration : 1 - configuration.exploration
                 }
-                price = min(price, p.bidCap)
+                price = min(price, p.served.bidCap)
                 guard let money = Money(units: price), money > .zero, price >= market.floor else {
                     reasons.insert(.belowFloor)
                     continue
@@ -329,7 +332,7 @@ public final class BiddingService: Sendable {
                 if best == nil || money > best!.bid.price {
                     best = (
                         PlacedBid(
-                            id: id, impressionID: imp.id, campaign: p.id, creative: creative, price: money, value: value, rate: rate, shadowPrice: exp(p.shadow) - 1,
+                            id: id, impressionID: imp.id, campaign: p.served.id, creative: creative, price: money, value: value, rate: rate, shadowPrice: exp(p.shadow) - 1,
                             propensity: propensity, dealID: market.deal?.id), k
                     )
                 }
@@ -339,7 +342,7 @@ public final class BiddingService: Sendable {
                 made.append((pairs, priced[k].served))
                 priced[k].pending += b.price.units / 1000
                 if shown[b.campaign] != nil { shown[b.campaign]! += 1 }
-                currency = priced[k].currency
+                currency = priced[k].served.currency
             }
         }
         guard let currency, !bids.isEmpty else {
@@ -449,14 +452,6 @@ final class CampaignPrice {
         (self.served, self.spent, self.pending, self.shadow, self.ownMargin) = (served, spent, pending, shadow, ownMargin)
     }
 
-    var id: String { served.id }
-    var currency: String { served.currency }
-    var creatives: [Creative] { served.creatives }
-    var capImpressions: Int? { served.capImpressions }
-    var bidCap: Double { served.bidCap }
-    var perClick: Bool { served.perClick }
-    var goalValue: Double { served.goalValue }
-    var budget: Double { served.budget }
 }
 
 /// A campaign as the service holds it: the fields a bid reads copied out of it once

@@ -215,17 +215,11 @@ extension BidRequest {
         return nil
     }
 
-    /// The request's features for the click model, as `name=value` strings (hashed by
-    /// `ClickModel`): where the ad shows, on what, where, and the slot. A campaign adds
-    /// its own (`Campaign.forEachFeature(in:)`).
-    public func features(of imp: BidImpression) -> [String] {
-        var f: [String] = []
-        forEachFeature(of: imp) { name, value in f.append(name + value) }
-        return f
-    }
-
-    /// The features of `features(of:)` as (name with "=", value) pairs, made once per
-    /// impression: a bid hashes them, and its log record writes them without joining.
+    /// The request's features for the click model as (name with "=", value) pairs — the
+    /// feature is `name + value`, hashed by `ClickModel` —: where the ad shows, on what,
+    /// where, and the slot; a campaign adds its own (`Campaign.forEachFeature(in:)`). Made
+    /// once per impression: a bid hashes them, and its log record writes them without
+    /// joining.
     public func featurePairs(of imp: BidImpression) -> [(name: String, value: String)] {
         var f: [(name: String, value: String)] = []
         forEachFeature(of: imp) { name, value in f.append((name, value)) }
