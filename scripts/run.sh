@@ -155,7 +155,9 @@ for c in json.loads(sys.argv[1])["campaigns"]:
     t = c["today"]
     print(f"[run] campaign {c['id']}: spent {t['spend']} of {c['daily_budget']} {c['currency']} (plan {t['planned']:.2f}), "
           f"{t['bids']} bids, {t['wins']} wins, {t['clicks']} clicks; a goal is worth {c['goal_value']:.2f}"
-          + (f" (channel {c['channel']}: marginal ROI " + (f"{c['channel_marginal_roi']:.3f} from the priors file)" if c["channel_marginal_roi"] is not None else "not given by a priors file yet)") if "channel" in c else ""), file=sys.stderr)
+          + (f" (channel {c['channel']}: marginal ROI " + (f"{c['channel_marginal_roi']:.3f} from the priors file)" if c["channel_marginal_roi"] is not None else "not given by a priors file yet)") if "channel" in c else "")
+          + (f"; strategy rl: " + ("bidding by its plan" if c["plan"]["solved_at_ms"] else "paced until its plan")
+             + f" ({c['plan']['market_outcomes']:.0f} market outcomes, {c['plan']['candidacies_today']:.0f} auctions today)" if "plan" in c else ""), file=sys.stderr)
 PY
   fi
   # What the engine holds of one user, from the owner of the user's partition.

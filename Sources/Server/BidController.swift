@@ -209,7 +209,7 @@ public struct BidController: Sendable {
         var w = JSONWriter()
         w.beginObject()
         w.key("campaigns"); w.beginArray()
-        for d in service.views.campaignCatalogue.campaigns { write(d, learner: learner, into: &w) }
+        for d in service.views.campaignCatalogue.campaigns { write(d, learner: learner, service: service, into: &w) }
         w.endArray()
         if let learner {
             w.key("click_model"); w.beginObject()
@@ -224,11 +224,11 @@ public struct BidController: Sendable {
     /// One campaign, as an admin change answers it.
     static func campaign(_ d: CampaignDefinition, service: BiddingService) -> [UInt8] {
         var w = JSONWriter()
-        write(d, learner: service.views.view.merged.learner(BiddingLearner.self), into: &w)
+        write(d, learner: service.views.view.merged.learner(BiddingLearner.self), service: service, into: &w)
         return w.bytes
     }
 
-    private static func write(_ d: CampaignDefinition, learner: BiddingLearner?, into w: inout JSONWriter) {
+    private static func write(_ d: CampaignDefinition, learner: BiddingLearner?, service: BiddingService, into w: inout JSONWriter) {
         let c = d.campaign
         let now = WallClock.millis
         let day = Day(epochMillis: now).daysSinceEpoch
@@ -257,6 +257,15 @@ public struct BidController: Sendable {
             w.key("frequency_cap"); w.beginObject()
             w.key("impressions"); w.int(Int64(cap.impressions))
             w.key("window_seconds"); w.int(cap.windowMillis / 1000)
+            w.endObject()
+        }
+        if c.strategy == .rl {
+            let plan = service.planStatus(c.id, at: now)
+            w.key("plan"); w.beginObject()
+            w.key("solved_at_ms"); if let t = plan.solvedAtMillis { w.int(t) } else { w.null() }
+            w.key("market_outcomes"); w.double(ledger?.market.observations ?? 0)
+            w.key("market_wins"); w.double(ledger?.market.wins ?? 0)
+            w.key("candidacies_today"); w.double(plan.candidaciesToday)
             w.endObject()
         }
         w.key("today"); w.beginObject()

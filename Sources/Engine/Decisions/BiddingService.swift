@@ -24,13 +24,16 @@ public struct PlacedBid: Sendable, Equatable {
     public var value: Double
     /// The predicted probability of the campaign's goal (a click, or a conversion).
     public var rate: Double
-    /// The budget's shadow price μ the bid was paced with.
+    /// The budget's shadow price μ the bid was paced with (for a reinforcement-learning
+    /// bid, the one it implies: value / price − 1).
     public var shadowPrice: Double
     /// The probability of how the price was chosen: 1, or for a first-price bid the
     /// share of shaded (1 − exploration) or exploring bids it belongs to.
     public var propensity: Double
     /// The deal the bid is made in (a private marketplace), nil for the open auction.
     public var dealID: String?
+    /// Priced by a reinforcement-learning plan (`strategy: rl`), not paced.
+    public var planned = false
 }
 
 /// The answer to a bid request: bids (one per impression at most), or why none.
@@ -47,7 +50,9 @@ public enum BidAnswer: Sendable, Equatable {
 ///
 /// A campaign bids value / (1 + μ): the value from the predicted rate of its goal, μ from
 /// its spend today against the day's plan (`SpendPacer`), shaded on its win curve in a
-/// first-price auction, never above its cap, never below the floor. It stops when the
+/// first-price auction, never above its cap, never below the floor; a campaign with
+/// `strategy: rl` bids in second-price auctions by its plan (`ReinforcementPlans`) once it
+/// has one. It stops when the
 /// group's spend in the view, with what this process bid since, would pass the budget:
 /// the hard stop. Other processes' bids since the view was built are what it cannot see,
 /// so a group overspends at most by the view's age × the campaign's spend rate (plus
@@ -75,6 +80,7 @@ public final class BiddingService: Sendable {
     private let editor = SerialEditor()
     /// What this process bid lately (`RecentBids`).
     private let recent = Mutex(RecentBids(exposureMillis: BiddingService.exposureMillis, pendingMillis: BiddingLearner.pendingMillis))
+    private let plans = ReinforcementPlans()
     private let bidCounter = Counter(label: "arbiter_bids_total")
     private let noBidCounter = Counter(label: "arbiter_no_bids_total")
 
@@ -277,9 +283,12 @@ public final class BiddingService: Sendable {
             let spent = (state.learner.campaigns[c.id]?.spend(on: day) ?? .zero).units
             let model = c.perClick ? state.clicks : state.conversions
             let shadow = c.paced ? configuration.pacer.logShadow(spent: spent, budget: c.budget, planned: c.budget * c.campaign.planShare(at: now)) : 0
-            return CampaignPrice(
-                c, spent: spent, pending: recent.withLock { $0.exposure(campaign: c.id, at: now) }, shadow: shadow, ownMargin: c.hashes.margin(in: request, model))
+            let pending = recent.withLock { $0.exposure(campaign: c.id, at: now) }
+            let plan = c.reinforced ? plans.bidder(for: c, ledger: state.learner.campaigns[c.id], budgetLeft: c.budget - spent - pending, now: now, day: day) : nil
+            return CampaignPrice(c, spent: spent, pending: pending, shadow: shadow, ownMargin: c.hashes.margin(in: request, model), plan: plan)
         }
+        // The reinforcement-learning campaigns' auctions, bid in or not (`ReinforcementPlans`).
+        var candidacies: [(campaign: String, rate: Double)] = []
         var bids: [PlacedBid] = []
         // Each bid's impression's features and campaign, which its log record describes.
         var made: [([(name: String, value: String)], ServedCampaign)] = []
@@ -314,11 +323,15 @@ public final class BiddingService: Sendable {
                 let rate = p.served.perClick
                     ? state.clicks.probability(margin: sharedClicks + p.ownMargin) : state.conversions.probability(margin: sharedConversions + p.ownMargin)
                 let value = 1000 * rate * p.served.goalValue
+                if p.served.reinforced { candidacies.append((p.served.id, rate)) }
                 var price = value / exp(p.shadow)
                 var propensity = 1.0
-                // Shaded once the curve has seen wins; before, the paced value is bid, which
-                // is what the curve then learns from.
-                if firstPrice, let (curve, probabilities) = state.curve(p.served.id) {
+                if !firstPrice, let (values, left) = p.plan {
+                    // Cai et al.'s bid, in clicks (or conversions), never above the value.
+                    price = min(value, 1000 * values.bid(ctr: rate, auctionsLeft: left, budgetLeft: p.served.budget - p.spent - p.pending))
+                } else if firstPrice, let (curve, probabilities) = state.curve(p.served.id) {
+                    // Shaded once the curve has seen wins; before, the paced value is bid,
+                    // which is what the curve then learns from.
                     var random = SeededRandom(decisionID: id + "/" + p.served.id, salt: seed)
                     let u = random.unit(), v = random.unit()
                     price = BidShader(curve: curve, exploration: configuration.exploration).bid(value: price, probabilities: probabilities, u: u, v: v)
@@ -330,10 +343,11 @@ public final class BiddingService: Sendable {
                     continue
                 }
                 if best == nil || money > best!.bid.price {
+                    let shadowPrice = !firstPrice && p.plan != nil ? max(0, value / price - 1) : exp(p.shadow) - 1
                     best = (
                         PlacedBid(
-                            id: id, impressionID: imp.id, campaign: p.served.id, creative: creative, price: money, value: value, rate: rate, shadowPrice: exp(p.shadow) - 1,
-                            propensity: propensity, dealID: market.deal?.id), k
+                            id: id, impressionID: imp.id, campaign: p.served.id, creative: creative, price: money, value: value, rate: rate, shadowPrice: shadowPrice,
+                            propensity: propensity, dealID: market.deal?.id, planned: !firstPrice && p.plan != nil), k
                     )
                 }
             }
@@ -345,6 +359,7 @@ public final class BiddingService: Sendable {
                 currency = priced[k].served.currency
             }
         }
+        plans.count(candidacies: candidacies, logged: bids.map(\.campaign), day: day)
         guard let currency, !bids.isEmpty else {
             // The reason nearest to a bid.
             let order: [NoBidReason] = [.belowFloor, .budgetSpent, .dailyUserCap, .privateAuction]
@@ -374,6 +389,16 @@ public final class BiddingService: Sendable {
         bidCounter.increment(by: bids.count)
         return .bids(requestID: request.id, currency: currency, user: key, bids)
     }
+
+    /// A reinforcement-learning campaign's plan: when it was last solved (nil: it is
+    /// paced) and the auctions this process counted it a candidate for today.
+    public func planStatus(_ id: String, at now: Int64) -> (solvedAtMillis: Int64?, candidaciesToday: Double) {
+        let s = plans.status(id, day: Day(epochMillis: now).daysSinceEpoch)
+        return (s.solvedAtMillis, s.candidacies)
+    }
+
+    /// Waits for the reinforcement-learning plans being solved (a test's determinism).
+    func plansSolved() async { await plans.solved() }
 
     private func noBid(_ r: BidRequest, _ reason: NoBidReason) -> BidAnswer {
         noBidCounter.increment()
@@ -447,9 +472,11 @@ final class CampaignPrice {
     let shadow: Double
     /// The campaign's own features' contribution to its model's margin.
     let ownMargin: Double
+    /// A reinforcement-learning campaign's plan and auctions left, nil: paced.
+    let plan: (values: BiddingValues, auctionsLeft: Int)?
 
-    init(_ served: ServedCampaign, spent: Double, pending: Double, shadow: Double, ownMargin: Double) {
-        (self.served, self.spent, self.pending, self.shadow, self.ownMargin) = (served, spent, pending, shadow, ownMargin)
+    init(_ served: ServedCampaign, spent: Double, pending: Double, shadow: Double, ownMargin: Double, plan: (values: BiddingValues, auctionsLeft: Int)?) {
+        (self.served, self.spent, self.pending, self.shadow, self.ownMargin, self.plan) = (served, spent, pending, shadow, ownMargin, plan)
     }
 
 }
@@ -467,7 +494,9 @@ final class ServedCampaign: Sendable {
     let capWindowMillis: Int64
     let bidCap: Double
     let perClick: Bool
+    /// Paced, or (`strategy: rl`) paced until it has a plan.
     let paced: Bool
+    let reinforced: Bool
     let goalValue: Double
     let budget: Double
 
@@ -476,7 +505,8 @@ final class ServedCampaign: Sendable {
         hashes = CampaignFeatureHashes(campaign)
         (id, currency, creatives, bidCap) = (campaign.id, campaign.currency, campaign.creatives, campaign.bidCap)
         (capImpressions, capWindowMillis) = (campaign.frequencyCap?.impressions, campaign.frequencyCap?.windowMillis ?? 0)
-        (perClick, paced, goalValue, budget) = (campaign.goal.isPerClick, campaign.strategy == .paced, campaign.goalValue, campaign.dailyBudget.units)
+        (perClick, paced, reinforced) = (campaign.goal.isPerClick, campaign.strategy != .truthful, campaign.strategy == .rl)
+        (goalValue, budget) = (campaign.goalValue, campaign.dailyBudget.units)
     }
 }
 

@@ -56,6 +56,8 @@ public struct CampaignLedger: Sendable, Equatable {
     public internal(set) var total = Counts()
     /// Its first-price bids and whether each won.
     public internal(set) var curve = BiddingLearner.freshCurve()
+    /// Its second-price auctions' market prices: clearing prices won, bids lost.
+    public internal(set) var market = MarketPrices()
 
     mutating func count(at ts: Int64, _ change: (inout Counts) -> Void) {
         let d = Day(epochMillis: ts).daysSinceEpoch
@@ -77,6 +79,7 @@ public struct CampaignLedger: Sendable, Equatable {
         }
         total.add(o.total)
         curve.merge(o.curve)
+        market.merge(o.market)
     }
 
     /// Spend on `day` (0 for another day).
@@ -94,7 +97,8 @@ public struct CampaignLedger: Sendable, Equatable {
 /// a loss notice or when no win notice came within `pendingMillis` (first-price exchanges
 /// rarely send loss notices), won at the end of the attribution window — it then teaches
 /// the click model whether it was clicked and the conversion model whether it converted;
-/// every first-price bid teaches its campaign's win curve whether it won. Only won bids
+/// every first-price bid teaches its campaign's win curve whether it won, every second-
+/// price one its market prices (a win's clearing price, a loss's bid). Only won bids
 /// wait out the window. Stream time, so replays learn the same.
 ///
 /// Merge law: counts and win curves merge exactly; the click models merge their sums
@@ -102,7 +106,8 @@ public struct CampaignLedger: Sendable, Equatable {
 /// impressions per user stay in the partition.
 public struct BiddingLearner: Learner, Equatable {
     public static let name = "models.bidding"
-    public static let stateVersion: UInt16 = 1
+    /// 2: each campaign's second-price market prices (version 1 is read without them).
+    public static let stateVersion: UInt16 = 2
     /// The surface a logged bid names.
     public static let surface = "bids"
     /// The context key that marks a first-price auction's bid.
@@ -227,6 +232,7 @@ public struct BiddingLearner: Learner, Equatable {
             bid.charged = true
             change.wins = 1
             change.spend = Money(micros: (price.micros + 500) / 1000)
+            if !bid.firstPrice { campaigns[bid.campaign, default: CampaignLedger()].market.learn(clearingPrice: price.units) }
         }
         if o.click, !bid.clicked {
             bid.clicked = true
@@ -266,7 +272,11 @@ public struct BiddingLearner: Learner, Equatable {
             served[key]?.removeAll { $0.id == id }
             if served[key]?.isEmpty == true { served[key] = nil }
         }
-        if bid.firstPrice { campaigns[bid.campaign, default: CampaignLedger()].curve.learn(bid: bid.cpm.units, won: bid.won) }
+        if bid.firstPrice {
+            campaigns[bid.campaign, default: CampaignLedger()].curve.learn(bid: bid.cpm.units, won: bid.won)
+        } else if !bid.won {
+            campaigns[bid.campaign, default: CampaignLedger()].market.learn(lostAt: bid.cpm.units)
+        }
     }
 
     private mutating func sweepServed(now: Int64) {
@@ -346,6 +356,7 @@ public struct BiddingLearner: Learner, Equatable {
                 w.write(counts.conversions)
             }
             c.curve.encode(to: &w)
+            c.market.encode(to: &w)
         }
         w.writeVarint(UInt64(open.count))
         for (id, b) in open.sorted(by: { ($0.value.due, $0.key) < ($1.value.due, $1.key) }) {
@@ -394,6 +405,7 @@ public struct BiddingLearner: Learner, Equatable {
             c.today = counts[0]
             c.total = counts[1]
             c.curve = try WinCurve(from: &r)
+            if version >= 2 { c.market = try MarketPrices(from: &r) }
             campaigns[name] = c
         }
         for _ in 0..<(try r.readCount()) {

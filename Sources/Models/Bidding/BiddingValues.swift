@@ -56,10 +56,13 @@ public struct BiddingValues: Sendable {
     public func value(auctionsLeft t: Int, budgetUnits b: Int) -> Double { values[min(t, auctions) * (budgetUnits + 1) + min(b, budgetUnits)] }
 
     /// The bid, in money, for an auction with `ctr` when `auctionsLeft` (this one
-    /// included) and `budgetLeft` (money) remain.
+    /// included) and `budgetLeft` (money) remain. Beyond the solved horizon T0, Cai et
+    /// al.'s approximation: the state (t, b) bids as (T0, b·T0/t) does, the same budget
+    /// per auction left (their V(t, b) ≈ V(T0, b·T0/t), good once t is large).
     public func bid(ctr: Double, auctionsLeft t: Int, budgetLeft: Double) -> Double {
         guard t >= 1 else { return 0 }
-        let b = min(budgetUnits, Int(budgetLeft / unit))
+        let scaled = t > auctions ? budgetLeft * Double(auctions) / Double(t) : budgetLeft
+        let b = min(budgetUnits, Int(scaled / unit))
         let previous = (min(t, auctions) - 1) * (budgetUnits + 1)
         let here = values[previous + b]
         var a = -1

@@ -89,6 +89,10 @@ public enum BidStrategy: String, Sendable, CaseIterable {
     case paced
     /// The whole value, until the budget is spent.
     case truthful
+    /// Reinforcement-learning bidding (`BiddingValues`, Cai et al.) in second-price
+    /// auctions, on the market prices and goal rates learnt so far, never above the value;
+    /// paced until it has learnt enough, and in first-price auctions.
+    case rl
 }
 
 /// An advertiser's campaign: its creatives, whom it targets, what it may spend per day
