@@ -14,7 +14,11 @@
 # (decisions.wait_for_log)): p50/p90/p99/p99.9 at BENCH_RATE requests/s (h2load,
 # BENCH_CLIENTS connections) for that request against GET /healthz at the same rate,
 # BENCH_HTTP_RUNS fresh engines, medians.
+# Then strategies as served (arbiter-bench bidding-served: the whole bid path, the click
+# model and market learnt from the notices; strategy rl against paced on the same
+# auctions and both against a linear bidder tuned in hindsight with the true CTRs).
 #   BENCH_AUCTIONS (100,000)  BENCH_SEEDS (5)  BENCH_DAYS (40)  BENCH_RUNS (3)
+#   BENCH_SERVED_AUCTIONS (20,000)  BENCH_SERVED_DAYS (3)
 #   BENCH_RATE (10,000)  BENCH_CLIENTS (4)  BENCH_SECONDS (10)  BENCH_HTTP_RUNS (3; 0 skips)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +31,7 @@ swift build -c release --product arbiter-bench >&2
 swift build -c release --product arbiter >&2
 bin="$(swift build -c release --show-bin-path)"
 "$bin/arbiter-bench" bidding --auctions "${BENCH_AUCTIONS:-100000}" --seeds "${BENCH_SEEDS:-5}" --days "${BENCH_DAYS:-40}" >"$work/pacing.jsonl"
+"$bin/arbiter-bench" bidding-served --auctions "${BENCH_SERVED_AUCTIONS:-20000}" --days "${BENCH_SERVED_DAYS:-3}" >"$work/served.jsonl"
 : >"$work/serving.jsonl"
 for i in $(seq "${BENCH_RUNS:-3}"); do "$bin/arbiter-bench" bid-serving >>"$work/serving.jsonl"; done
 
@@ -62,8 +67,17 @@ for i in $(seq "${BENCH_HTTP_RUNS:-3}"); do
   done
 done
 
-python3 - "$work/pacing.jsonl" "$work/serving.jsonl" "$work/http.jsonl" <<'PY'
+python3 - "$work/pacing.jsonl" "$work/serving.jsonl" "$work/http.jsonl" "$work/served.jsonl" <<'PY'
 import json, statistics, sys
+served = [json.loads(l) for l in open(sys.argv[4])]
+print(f"## Strategies as served, days of {served[0]['auctions']:,} auctions through the bid path (click model and market learnt from the notices)\n")
+print("| budget | day | rl / paced clicks | rl / hindsight linear | paced / hindsight linear | rl spend | paced spend | rl bids by the plan |\n|---:|---:|---:|---:|---:|---:|---:|---:|")
+for key in dict.fromkeys((r["budget_share"], r["day"]) for r in served):
+    rl = next(r for r in served if (r["budget_share"], r["day"]) == key and r["strategy"] == "rl")
+    paced = next(r for r in served if (r["budget_share"], r["day"]) == key and r["strategy"] == "paced")
+    print(f"| 1/{round(1 / key[0])} | {key[1]} | {rl['expected_clicks'] / paced['expected_clicks']:.3f} | {rl['expected_clicks'] / rl['hindsight_linear_clicks']:.3f} | "
+          f"{paced['expected_clicks'] / paced['hindsight_linear_clicks']:.3f} | {rl['spend_share']:.1%} | {paced['spend_share']:.1%} | {rl['planned'] / max(1, rl['bids']):.0%} |")
+print()
 rows = [json.loads(l) for l in open(sys.argv[1])]
 rl = [r for r in rows if r["study"] == "reinforcement"]
 rows = [r for r in rows if r["study"] == "pacing"]

@@ -18,7 +18,7 @@ struct ArbiterBench: ParsableCommand {
         abstract: "Arbiter benchmarks (run them with Benchmarks/run.sh).",
         subcommands: [
             Decode.self, Bare.self, PipelineRun.self, BanditDecisions.self, Simulate.self, Logged.self, Regret.self, OffPolicyBench.self, MixFitBench.self,
-            MixCoverage.self, GeoMixCoverage.self, SnapshotBench.self, PricingBench.self, BiddingBench.self, BidServingBench.self,
+            MixCoverage.self, GeoMixCoverage.self, SnapshotBench.self, PricingBench.self, BiddingBench.self, BidServingBench.self, ServedBiddingBench.self,
         ])
 }
 

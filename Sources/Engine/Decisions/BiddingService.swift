@@ -284,11 +284,16 @@ public final class BiddingService: Sendable {
             let model = c.perClick ? state.clicks : state.conversions
             let shadow = c.paced ? configuration.pacer.logShadow(spent: spent, budget: c.budget, planned: c.budget * c.campaign.planShare(at: now)) : 0
             let pending = recent.withLock { $0.exposure(campaign: c.id, at: now) }
-            let plan = c.reinforced ? plans.bidder(for: c, ledger: state.learner.campaigns[c.id], budgetLeft: c.budget - spent - pending, now: now, day: day) : nil
+            let plan = c.reinforced
+                ? plans.bidder(
+                    for: c, ledger: state.learner.campaigns[c.id], model: model, examples: c.perClick ? state.learner.clicks.examples : state.learner.conversions.examples,
+                    budgetLeft: c.budget - spent - pending, now: now, day: day) : nil
             return CampaignPrice(c, spent: spent, pending: pending, shadow: shadow, ownMargin: c.hashes.margin(in: request, model), plan: plan)
         }
         // The reinforcement-learning campaigns' auctions, bid in or not (`ReinforcementPlans`).
-        var candidacies: [(campaign: String, rate: Double)] = []
+        let reinforced = priced.contains { $0.served.reinforced }
+        let domain = request.placement?.domain ?? request.placement?.bundle
+        var candidacies: [(campaign: String, ReinforcementPlans.Candidacy)] = []
         var bids: [PlacedBid] = []
         // Each bid's impression's features and campaign, which its log record describes.
         var made: [([(name: String, value: String)], ServedCampaign)] = []
@@ -300,10 +305,12 @@ public final class BiddingService: Sendable {
             }
             let pairs = request.featurePairs(of: imp)
             var sharedClicks = 0.0, sharedConversions = 0.0
+            var hashes: [UInt64] = []
             for f in pairs {
                 let h = ClickModel.hash(f.value, from: ClickModel.hash(f.name))
                 sharedClicks += state.clicks.weight(of: h)
                 sharedConversions += state.conversions.weight(of: h)
+                if reinforced { hashes.append(h) }
             }
             let id = "\(base).\(i)@\(partition)"
             let firstPrice = (market.deal?.auctionType ?? request.auctionType) == 1
@@ -323,7 +330,9 @@ public final class BiddingService: Sendable {
                 let rate = p.served.perClick
                     ? state.clicks.probability(margin: sharedClicks + p.ownMargin) : state.conversions.probability(margin: sharedConversions + p.ownMargin)
                 let value = 1000 * rate * p.served.goalValue
-                if p.served.reinforced { candidacies.append((p.served.id, rate)) }
+                if p.served.reinforced {
+                    candidacies.append((p.served.id, .init(shared: hashes, own: p.served.hashes.own, cross: domain.map { p.served.hashes.cross(domain: $0) })))
+                }
                 var price = value / exp(p.shadow)
                 var propensity = 1.0
                 if !firstPrice, let (values, left) = p.plan {

@@ -23,8 +23,8 @@ import Darwin
 /// what remains of the day's traffic profile over what has gone by.
 ///
 /// A plan is solved for `horizon` auctions; the bid in a longer day follows Cai et al.'s
-/// approximation (the same budget per auction left). It is solved again when the market
-/// or the candidacies it was solved on have grown by a quarter, when it is an hour
+/// approximation (the same budget per auction left). It is solved again when the market,
+/// the candidacies or the model's examples it was solved on have grown by a quarter, when it is an hour
 /// old, or when the budget per auction left has outgrown the budgets it was solved for.
 /// Until a campaign has a plan it is paced.
 final class ReinforcementPlans: Sendable {
@@ -32,11 +32,6 @@ final class ReinforcementPlans: Sendable {
     static let horizon = 500
     /// Second-price outcomes, some won, a campaign's market needs before it is planned on.
     static let marketEvidence = 50.0
-    /// Clicks (or conversions, its goal) a campaign's won impressions had before it is
-    /// planned on: the plan takes the model's rates as exact, as Cai et al. do, and a
-    /// model still learning them moves them under the plan (early rates are low, so a
-    /// plan made on them takes the dearer auctions for rare and spends its day early).
-    static let rateEvidence: Int64 = 50
     /// Candidacies today, and the share of the day's traffic gone by, before the day's
     /// auctions are extrapolated.
     static let candidacyEvidence = 100.0
@@ -47,34 +42,51 @@ final class ReinforcementPlans: Sendable {
     static let maximumUnits = 96
     static let staleMillis: Int64 = 3_600_000
 
-    /// The latest `capacity` candidacies' goal rates: as the model predicts now, which
-    /// is what the plan's bids will be asked for (the rates of the day's first auctions,
-    /// predicted before the model had learnt, are not).
-    struct Rates: Sendable {
+    /// One auction a campaign was a candidate for: the hashes of its features in the
+    /// campaign's model (`ClickModel.hash`), so its rate can be predicted again.
+    struct Candidacy: Sendable {
+        /// The impression's features, shared by every campaign that was a candidate.
+        var shared: [UInt64]
+        /// The campaign's own feature and, when the request names a domain or bundle, its
+        /// cross with it.
+        var own: UInt64
+        var cross: UInt64?
+    }
+
+    /// The latest `capacity` candidacies, their goal rates predicted at each solve by the
+    /// model as it is then: the rates the plan's bids will be asked for. (Rates kept as
+    /// predicted when each auction came would hold the model's past: low early in a day
+    /// it is still learning, so a plan made on them took the dearer auctions for rare
+    /// and spent its day early.)
+    struct Recent: Sendable {
         static let capacity = 1_024
         static let bins = 48
-        var recent: [Double] = []
+        var items: [Candidacy] = []
         var next = 0
 
-        mutating func add(_ rate: Double) {
-            if recent.count < Self.capacity {
-                recent.append(rate)
+        mutating func add(_ c: Candidacy) {
+            if items.count < Self.capacity {
+                items.append(c)
             } else {
-                recent[next] = rate
+                items[next] = c
                 next = (next + 1) % Self.capacity
             }
         }
 
         /// (rate, probability) per geometric bin from 1e-6 to 1 with candidacies, each at
-        /// its mean.
-        var distribution: [(ctr: Double, p: Double)] {
+        /// its mean, the rates predicted by `model`.
+        func distribution(_ model: ClickModel.Weights) -> [(ctr: Double, p: Double)] {
             var counts = [Double](repeating: 0, count: Self.bins), sums = counts
-            for rate in recent {
+            for c in items {
+                var margin = model.weight(of: c.own)
+                if let x = c.cross { margin += model.weight(of: x) }
+                for h in c.shared { margin += model.weight(of: h) }
+                let rate = model.probability(margin: margin)
                 let i = min(Self.bins - 1, max(0, Int((log10(max(rate, 1e-6)) + 6) / 6 * Double(Self.bins))))
                 counts[i] += 1
                 sums[i] += rate
             }
-            return (0..<Self.bins).compactMap { counts[$0] > 0 ? (sums[$0] / counts[$0], counts[$0] / Double(recent.count)) : nil }
+            return (0..<Self.bins).compactMap { counts[$0] > 0 ? (sums[$0] / counts[$0], counts[$0] / Double(items.count)) : nil }
         }
     }
 
@@ -83,6 +95,8 @@ final class ReinforcementPlans: Sendable {
         let solvedAtMillis: Int64
         let observations: Double
         let candidacies: Double
+        /// What the campaign's model had learnt from.
+        let examples: Int64
     }
 
     struct Entry: Sendable {
@@ -90,7 +104,7 @@ final class ReinforcementPlans: Sendable {
         var candidacies = 0.0
         /// This process's logged bids today.
         var logged = 0.0
-        var rates = Rates()
+        var recent = Recent()
         var plan: Plan?
         var solving: Task<Void, Never>?
 
@@ -102,14 +116,14 @@ final class ReinforcementPlans: Sendable {
 
     private let entries = Mutex<[String: Entry]>([:])
 
-    /// Counts one request's candidacies (campaign and predicted rate) and its logged bids.
-    func count(candidacies: [(campaign: String, rate: Double)], logged: [String], day: Int32) {
+    /// Counts one request's candidacies and its logged bids.
+    func count(candidacies: [(campaign: String, Candidacy)], logged: [String], day: Int32) {
         guard !candidacies.isEmpty else { return }
         entries.withLock { e in
-            for (c, rate) in candidacies {
+            for (c, candidacy) in candidacies {
                 e[c, default: Entry()].turn(to: day)
                 e[c]!.candidacies += 1
-                e[c]!.rates.add(rate)
+                e[c]!.recent.add(candidacy)
             }
             for c in logged where e[c] != nil { e[c]!.logged += 1 }
         }
@@ -117,11 +131,12 @@ final class ReinforcementPlans: Sendable {
 
     /// What campaign `c` bids by now: its plan and the auctions left in its day (this one
     /// included), nil while it is to be paced. Starts a solve when the plan is missing or
-    /// stale.
-    func bidder(for c: ServedCampaign, ledger: CampaignLedger?, budgetLeft: Double, now: Int64, day: Int32) -> (values: BiddingValues, auctionsLeft: Int)? {
-        guard let ledger, ledger.market.observations >= Self.marketEvidence, let highest = ledger.market.highestWon, budgetLeft > 0,
-            (c.perClick ? ledger.total.clicks : ledger.total.conversions) >= Self.rateEvidence
-        else { return nil }
+    /// stale; `model` is the campaign's goal model as the view holds it, which learnt from
+    /// `examples`.
+    func bidder(
+        for c: ServedCampaign, ledger: CampaignLedger?, model: ClickModel.Weights, examples: Int64, budgetLeft: Double, now: Int64, day: Int32
+    ) -> (values: BiddingValues, auctionsLeft: Int)? {
+        guard let ledger, ledger.market.observations >= Self.marketEvidence, let highest = ledger.market.highestWon, budgetLeft > 0 else { return nil }
         let share = c.campaign.planShare(at: now)
         return entries.withLock { e -> (values: BiddingValues, auctionsLeft: Int)? in
             guard var entry = e[c.id] else { return nil }
@@ -135,14 +150,16 @@ final class ReinforcementPlans: Sendable {
             let scaledBudget = budgetLeft * Double(min(left, Self.horizon)) / Double(left) / unit
             let stale: Bool
             if let p = entry.plan {
-                stale = ledger.market.observations > 1.25 * p.observations || entry.candidacies > 1.25 * p.candidacies
+                stale = ledger.market.observations > 1.25 * p.observations || entry.candidacies > 1.25 * p.candidacies || Double(examples) > 1.25 * Double(p.examples)
                     || now - p.solvedAtMillis > Self.staleMillis
                     || (scaledBudget > 1.5 * Double(p.values.budgetUnits) && p.values.budgetUnits < Self.largestBudget(units: p.values.marketPrices.count - 1))
             } else {
                 stale = true
             }
             if stale, entry.solving == nil {
-                entry.solving = solve(c, market: ledger.market, unit: unit, scaledBudgetUnits: scaledBudget, rates: entry.rates, candidacies: entry.candidacies, now: now)
+                entry.solving = solve(
+                    c, market: ledger.market, unit: unit, scaledBudgetUnits: scaledBudget, recent: entry.recent, model: model, examples: examples, candidacies: entry.candidacies,
+                    now: now)
             }
             guard let plan = entry.plan else { return nil }
             return (plan.values, left)
@@ -151,16 +168,19 @@ final class ReinforcementPlans: Sendable {
 
     private static func largestBudget(units: Int) -> Int { horizon * units / 2 }
 
-    private func solve(_ c: ServedCampaign, market: MarketPrices, unit: Double, scaledBudgetUnits: Double, rates: Rates, candidacies: Double, now: Int64) -> Task<Void, Never> {
+    private func solve(
+        _ c: ServedCampaign, market: MarketPrices, unit: Double, scaledBudgetUnits: Double, recent: Recent, model: ClickModel.Weights, examples: Int64, candidacies: Double,
+        now: Int64
+    ) -> Task<Void, Never> {
         let units = max(2, min(Self.maximumUnits, Int(c.bidCap / 1000 / unit)))
         let budgetUnits = min(Self.largestBudget(units: units), max(Self.horizon, Int(3 * scaledBudgetUnits)))
         let observations = market.observations
         let id = c.id
         return Task.detached(priority: .utility) { [self] in
             let values = BiddingValues.solve(
-                auctions: Self.horizon, budgetUnits: budgetUnits, unit: unit, marketPrices: market.distribution(unit: unit * 1000, units: units), ctrs: rates.distribution)
+                auctions: Self.horizon, budgetUnits: budgetUnits, unit: unit, marketPrices: market.distribution(unit: unit * 1000, units: units), ctrs: recent.distribution(model))
             entries.withLock { e in
-                e[id]?.plan = Plan(values: values, solvedAtMillis: now, observations: observations, candidacies: candidacies)
+                e[id]?.plan = Plan(values: values, solvedAtMillis: now, observations: observations, candidacies: candidacies, examples: examples)
                 e[id]?.solving = nil
             }
         }
