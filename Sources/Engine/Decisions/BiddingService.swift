@@ -279,11 +279,11 @@ public final class BiddingService: Sendable {
         let base = idPrefix + String(sequence.wrappingAdd(1, ordering: .relaxed).newValue, radix: 36)
         // What does not depend on the impression, once per campaign: spend, pacing, the
         // campaign's own features' share of the click model's margin.
-        let priced = candidates.map { c in
+        let exposures = recent.withLock { r in candidates.map { r.exposure(campaign: $0.id, at: now) } }
+        let priced = zip(candidates, exposures).map { c, pending in
             let spent = (state.learner.campaigns[c.id]?.spend(on: day) ?? .zero).units
             let model = c.perClick ? state.clicks : state.conversions
             let shadow = c.paced ? configuration.pacer.logShadow(spent: spent, budget: c.budget, planned: c.budget * c.campaign.planShare(at: now)) : 0
-            let pending = recent.withLock { $0.exposure(campaign: c.id, at: now) }
             let plan = c.reinforced
                 ? plans.bidder(
                     for: c, ledger: state.learner.campaigns[c.id], model: model, examples: c.perClick ? state.learner.clicks.examples : state.learner.conversions.examples,
@@ -304,6 +304,7 @@ public final class BiddingService: Sendable {
                 continue
             }
             let pairs = request.featurePairs(of: imp)
+            let slot = CreativeSlot(imp, in: request)
             var sharedClicks = 0.0, sharedConversions = 0.0
             var hashes: [UInt64] = []
             for f in pairs {
@@ -316,7 +317,7 @@ public final class BiddingService: Sendable {
             let firstPrice = (market.deal?.auctionType ?? request.auctionType) == 1
             var best: (bid: PlacedBid, k: Int)?
             for (k, p) in priced.enumerated() where currency == nil || p.served.currency == currency {
-                guard let creative = Campaign.creative(from: p.served.creatives, for: imp, in: request) else { continue }
+                guard let creative = p.served.creative(for: slot) else { continue }
                 if let cap = p.served.capImpressions, shown[p.served.id, default: 0] >= cap {
                     reasons.insert(.dailyUserCap)
                     continue
@@ -453,17 +454,17 @@ public final class BiddingService: Sendable {
         w.key("value"); w.double(b.value)
         w.key("shadow_price"); w.double(b.shadowPrice)
         w.key("context"); w.beginObject()
-        // The click model's features of the impression for the campaign.
+        // The click model's features of the impression for the campaign, each 1.
         for f in features {
             w.key(f.name, f.value)
-            w.double(1)
+            w.raw("1")
         }
         campaign.forEachFeature(in: request) { name, value in
             w.key(name, value)
-            w.double(1)
+            w.raw("1")
         }
-        if request.auctionType == 1 { w.key(BiddingLearner.firstPriceFeature); w.double(1) }
-        if capped { w.key(BiddingLearner.cappedFeature); w.double(1) }
+        if request.auctionType == 1 { w.key(BiddingLearner.firstPriceFeature); w.raw("1") }
+        if capped { w.key(BiddingLearner.cappedFeature); w.raw("1") }
         w.endObject()
         w.endObject()
         return w.bytes
@@ -490,6 +491,31 @@ final class CampaignPrice {
 
 }
 
+/// What an impression takes of a creative, read once per impression rather than once per
+/// campaign and creative.
+struct CreativeSlot {
+    let sizes: [BidBanner.Size]
+    let video: Bool
+    let native: Bool
+    let request: BidRequest
+    /// Whether the request blocks any advertiser or category.
+    let blocks: Bool
+
+    init(_ imp: BidImpression, in r: BidRequest) {
+        sizes = imp.banner?.sizes ?? []
+        (video, native, request) = (imp.video != nil, imp.native != nil, r)
+        blocks = !r.blockedAdvertisers.isEmpty || !r.blockedCategories.isEmpty
+    }
+
+    func fits(_ format: Creative.Format) -> Bool {
+        switch format {
+        case .banner(let w, let h): sizes.contains { $0.width == w && $0.height == h }
+        case .video: video
+        case .native: native
+        }
+    }
+}
+
 /// A campaign as the service holds it: the fields a bid reads copied out of it once
 /// (reading them off the struct each time copied the whole campaign, retains and all),
 /// its features' hashes made once.
@@ -508,6 +534,7 @@ final class ServedCampaign: Sendable {
     let reinforced: Bool
     let goalValue: Double
     let budget: Double
+    let formats: [Creative.Format]
 
     init(_ campaign: Campaign) {
         self.campaign = campaign
@@ -516,6 +543,18 @@ final class ServedCampaign: Sendable {
         (capImpressions, capWindowMillis) = (campaign.frequencyCap?.impressions, campaign.frequencyCap?.windowMillis ?? 0)
         (perClick, paced, reinforced) = (campaign.goal.isPerClick, campaign.strategy != .truthful, campaign.strategy == .rl)
         (goalValue, budget) = (campaign.goalValue, campaign.dailyBudget.units)
+        formats = campaign.creatives.map(\.format)
+    }
+
+    /// The first creative that fills `slot` (`Creative.fits`, on the formats read once)
+    /// and that its request's blocks allow.
+    func creative(for slot: CreativeSlot) -> Creative? {
+        for (i, f) in formats.enumerated() where slot.fits(f) {
+            let c = creatives[i]
+            if !slot.blocks { return c }
+            if !slot.request.blockedAdvertisers.contains(c.advertiserDomain) && !c.categories.contains(where: slot.request.blockedCategories.contains) { return c }
+        }
+        return nil
     }
 }
 

@@ -192,18 +192,6 @@ public struct Campaign: Sendable, Equatable {
         if let domain = r.placement?.domain, blockedDomains.contains(domain) { return false }
         return true
     }
-
-    /// The first creative that fills `imp` and that the request's blocks allow.
-    public func creative(for imp: BidImpression, in r: BidRequest) -> Creative? { Self.creative(from: creatives, for: imp, in: r) }
-
-    /// The first of `creatives` that fills `imp` and that the request's blocks allow.
-    public static func creative(from creatives: [Creative], for imp: BidImpression, in r: BidRequest) -> Creative? {
-        for c in creatives where c.fits(imp) {
-            if r.blockedAdvertisers.isEmpty && r.blockedCategories.isEmpty { return c }
-            if !r.blockedAdvertisers.contains(c.advertiserDomain) && !c.categories.contains(where: r.blockedCategories.contains) { return c }
-        }
-        return nil
-    }
 }
 
 extension BidRequest {
