@@ -50,6 +50,8 @@ import Testing
         // With 2 units left, no bid reaches beyond them.
         #expect(v.bid(ctr: 0.05, auctionsLeft: 10, budgetLeft: 2.5) <= 2.5)
         #expect(v.bid(ctr: 0.05, auctionsLeft: 10, budgetLeft: 0.4) <= 0.4)
+        // A budget beyond any count of units, over a day beyond the horizon, bids like the largest solved.
+        #expect(v.bid(ctr: 0.05, auctionsLeft: 1_000_000, budgetLeft: 1e300) == v.bid(ctr: 0.05, auctionsLeft: 50, budgetLeft: 20))
         // One auction with a CTR of 0.05, all prices winnable: its value is the CTR.
         #expect(abs(BiddingValues.solve(auctions: 1, budgetUnits: 4, unit: 1, marketPrices: m, ctrs: [(0.05, 1)]).value(auctionsLeft: 1, budgetUnits: 4) - 0.05) < 1e-12)
     }

@@ -172,8 +172,8 @@ final class ReinforcementPlans: Sendable {
         _ c: ServedCampaign, market: MarketPrices, unit: Double, scaledBudgetUnits: Double, recent: Recent, model: ClickModel.Weights, examples: Int64, candidacies: Double,
         now: Int64
     ) -> Task<Void, Never> {
-        let units = max(2, min(Self.maximumUnits, Int(c.bidCap / 1000 / unit)))
-        let budgetUnits = min(Self.largestBudget(units: units), max(Self.horizon, Int(3 * scaledBudgetUnits)))
+        let units = max(2, Int(min(Double(Self.maximumUnits), c.bidCap / 1000 / unit)))
+        let budgetUnits = max(Self.horizon, Int(min(Double(Self.largestBudget(units: units)), 3 * scaledBudgetUnits)))
         let observations = market.observations
         let id = c.id
         return Task.detached(priority: .utility) { [self] in

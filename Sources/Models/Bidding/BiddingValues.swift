@@ -62,7 +62,8 @@ public struct BiddingValues: Sendable {
     public func bid(ctr: Double, auctionsLeft t: Int, budgetLeft: Double) -> Double {
         guard t >= 1 else { return 0 }
         let scaled = t > auctions ? budgetLeft * Double(auctions) / Double(t) : budgetLeft
-        let b = min(budgetUnits, Int(scaled / unit))
+        // Clamped as a double: a budget of more units than an Int holds must not trap.
+        let b = Int(min(Double(budgetUnits), max(0, scaled / unit)))
         let previous = (min(t, auctions) - 1) * (budgetUnits + 1)
         let here = values[previous + b]
         var a = -1
