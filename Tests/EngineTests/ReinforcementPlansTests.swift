@@ -28,7 +28,8 @@ import Testing
     static func candidacies(_ plans: ReinforcementPlans, _ n: Int, logged: Int) {
         let day = Day(epochMillis: noon).daysSinceEpoch
         for k in 0..<n {
-            plans.count(candidacies: [("shop", .init(shared: [UInt64(k % 5)], own: 9, cross: nil))], logged: k < logged ? ["shop"] : [], day: day)
+            plans.count(candidacies: [("shop", .init(shared: [UInt64(k % 5)], own: 9, cross: nil))], day: day)
+            if k < logged { plans.count(logged: ["shop"], day: day) }
         }
     }
 

@@ -35,7 +35,9 @@ import Testing
         }
         // Above every bid nothing is known: that mass is at the last unit, the dearest.
         #expect(abs(m.reduce(0, +) - 1) < 1e-9 && m[40] > 1 - Self.truth(1.2) - 0.03)
-        #expect(market.highestWon.map { $0 >= 1 && $0 < 1.2 } == true)
+        // The prices won reach the highest bid (1.0), and their 99th percentile is below it.
+        #expect(market.wonQuantile(1).map { $0 >= 0.99 && $0 < 1.2 } == true)
+        #expect(market.wonQuantile(0.99)! <= market.wonQuantile(1)! && market.wonQuantile(0.5)! < 0.8)
     }
 
     @Test func secondPriceOutcomesTeachTheMarketAndFirstPriceOnesTheWinCurve() {

@@ -296,7 +296,7 @@ public final class BiddingService: Sendable {
         var candidacies: [(campaign: String, ReinforcementPlans.Candidacy)] = []
         var bids: [PlacedBid] = []
         // Each bid's impression's features and campaign, which its log record describes.
-        var made: [([(name: String, value: String)], ServedCampaign)] = []
+        var made: [(features: [(name: String, value: String)], served: ServedCampaign, firstPrice: Bool)] = []
         var currency: String?
         for (i, imp) in request.impressions.enumerated() {
             guard let market = imp.market(for: configuration.seat) else {
@@ -331,7 +331,8 @@ public final class BiddingService: Sendable {
                 let rate = p.served.perClick
                     ? state.clicks.probability(margin: sharedClicks + p.ownMargin) : state.conversions.probability(margin: sharedConversions + p.ownMargin)
                 let value = 1000 * rate * p.served.goalValue
-                if p.served.reinforced {
+                // Plans bid in second-price auctions only, so only those are their day's auctions.
+                if p.served.reinforced && !firstPrice {
                     candidacies.append((p.served.id, .init(shared: hashes, own: p.served.hashes.own, cross: domain.map { p.served.hashes.cross(domain: $0) })))
                 }
                 var price = value / exp(p.shadow)
@@ -363,13 +364,13 @@ public final class BiddingService: Sendable {
             }
             if let (b, k) = best {
                 bids.append(b)
-                made.append((pairs, priced[k].served))
+                made.append((pairs, priced[k].served, firstPrice))
                 priced[k].pending += b.price.units / 1000
                 if shown[b.campaign] != nil { shown[b.campaign]! += 1 }
                 currency = priced[k].served.currency
             }
         }
-        plans.count(candidacies: candidacies, logged: bids.map(\.campaign), day: day)
+        plans.count(candidacies: candidacies, day: day)
         guard let currency, !bids.isEmpty else {
             // The reason nearest to a bid.
             let order: [NoBidReason] = [.belowFloor, .budgetSpent, .dailyUserCap, .privateAuction]
@@ -381,16 +382,18 @@ public final class BiddingService: Sendable {
         // bid an exchange may charge for is in the log.
         var tickets: [DecisionLogTicket] = []
         do {
-            for (b, (features, served)) in zip(bids, made) {
-                let record = Self.record(b, features: features, campaign: served.campaign, request: request, user: key, capped: served.capImpressions != nil, at: now)
+            for (b, m) in zip(bids, made) {
+                let record = Self.record(
+                    b, features: m.features, campaign: m.served.campaign, request: request, user: key, capped: m.served.capImpressions != nil, firstPrice: m.firstPrice, at: now)
                 tickets.append(try log.append(partition: partition, key: Array(key.utf8), record: record))
             }
         } catch {
             throw .refused(DecisionError(.unavailable, "the decision log is not accepting records: \(error)"))
         }
         recent.withLock { r in
-            for (b, (_, served)) in zip(bids, made) { r.add(campaign: b.campaign, cost: b.price.units / 1000, user: key, id: b.id, capped: served.capImpressions != nil, at: now) }
+            for (b, m) in zip(bids, made) { r.add(campaign: b.campaign, cost: b.price.units / 1000, user: key, id: b.id, capped: m.served.capImpressions != nil, at: now) }
         }
+        plans.count(logged: bids.map(\.campaign), day: day)
         if waitForLog {
             for t in tickets {
                 guard await t.durable() else { throw .refused(DecisionError(.unavailable, "the decision log did not acknowledge the bid; no bid was made")) }
@@ -435,7 +438,8 @@ public final class BiddingService: Sendable {
     /// as `action`, the CPM as `price` and the request's features as `context`, so the
     /// partition's bidding learner joins it with its notices.
     static func record(
-        _ b: PlacedBid, features: [(name: String, value: String)], campaign: Campaign, request: BidRequest, user: String, capped: Bool, at ts: Int64
+        _ b: PlacedBid, features: [(name: String, value: String)], campaign: Campaign, request: BidRequest, user: String, capped: Bool, firstPrice: Bool,
+        at ts: Int64
     ) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 512)
         w.beginObject()
@@ -463,7 +467,8 @@ public final class BiddingService: Sendable {
             w.key(name, value)
             w.raw("1")
         }
-        if request.auctionType == 1 { w.key(BiddingLearner.firstPriceFeature); w.raw("1") }
+        // The auction the bid was priced for: the deal's type where it names one.
+        if firstPrice { w.key(BiddingLearner.firstPriceFeature); w.raw("1") }
         if capped { w.key(BiddingLearner.cappedFeature); w.raw("1") }
         w.endObject()
         w.endObject()

@@ -1,5 +1,6 @@
 import Bidding
 import Common
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -29,16 +30,22 @@ import Darwin
 /// Until a campaign has a plan it is paced.
 final class ReinforcementPlans: Sendable {
     /// The auctions a plan is solved for.
-    static let horizon = 500
+    static let horizon = 300
+    /// The most budget units a plan is solved for: 8 per auction of the horizon (a budget
+    /// of more per auction left bids as that one does). Its values take horizon × units ×
+    /// 8 bytes, at most 5.8 MB per campaign.
+    static let largestBudget = horizon * 8
     /// Second-price outcomes, some won, a campaign's market needs before it is planned on.
     static let marketEvidence = 50.0
     /// Candidacies today, and the share of the day's traffic gone by, before the day's
     /// auctions are extrapolated.
     static let candidacyEvidence = 100.0
     static let minimumShare = 1.0 / 96
-    /// Price units of a plan: the highest price won spans `unitsToHighestWon`, at most
-    /// `maximumUnits` up to the campaign's cap.
-    static let unitsToHighestWon = 48.0
+    /// Price units of a plan: the 99th percentile of the prices won spans
+    /// `unitsToHighPrice` (a percentile, so that one outlying price does not coarsen the
+    /// units until every ordinary price rounds to nothing), at most `maximumUnits` up to
+    /// the campaign's cap.
+    static let unitsToHighPrice = 48.0
     static let maximumUnits = 96
     static let staleMillis: Int64 = 3_600_000
 
@@ -82,11 +89,13 @@ final class ReinforcementPlans: Sendable {
                 if let x = c.cross { margin += model.weight(of: x) }
                 for h in c.shared { margin += model.weight(of: h) }
                 let rate = model.probability(margin: margin)
+                guard rate.isFinite else { continue }
                 let i = min(Self.bins - 1, max(0, Int((log10(max(rate, 1e-6)) + 6) / 6 * Double(Self.bins))))
                 counts[i] += 1
                 sums[i] += rate
             }
-            return (0..<Self.bins).compactMap { counts[$0] > 0 ? (sums[$0] / counts[$0], counts[$0] / Double(items.count)) : nil }
+            let total = counts.reduce(0, +)
+            return (0..<Self.bins).compactMap { counts[$0] > 0 ? (sums[$0] / counts[$0], counts[$0] / total) : nil }
         }
     }
 
@@ -106,7 +115,7 @@ final class ReinforcementPlans: Sendable {
         var logged = 0.0
         var recent = Recent()
         var plan: Plan?
-        var solving: Task<Void, Never>?
+        var solving = false
 
         mutating func turn(to d: Int32) {
             guard d != day else { return }
@@ -115,9 +124,12 @@ final class ReinforcementPlans: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// Solves run here, one at a time, off the threads that answer requests (a solve
+    /// takes up to a second: on the cooperative pool it would hold one of its threads).
+    private let solver = DispatchQueue(label: "arbiter.rl-solve", qos: .utility)
 
-    /// Counts one request's candidacies and its logged bids.
-    func count(candidacies: [(campaign: String, Candidacy)], logged: [String], day: Int32) {
+    /// Counts one request's candidacies.
+    func count(candidacies: [(campaign: String, Candidacy)], day: Int32) {
         guard !candidacies.isEmpty else { return }
         entries.withLock { e in
             for (c, candidacy) in candidacies {
@@ -125,7 +137,16 @@ final class ReinforcementPlans: Sendable {
                 e[c]!.candidacies += 1
                 e[c]!.recent.add(candidacy)
             }
-            for c in logged where e[c] != nil { e[c]!.logged += 1 }
+        }
+    }
+
+    /// Counts one request's bids once they are in the log (the view's count has only those).
+    func count(logged: [String], day: Int32) {
+        entries.withLock { e in
+            for c in logged where e[c] != nil {
+                e[c]!.turn(to: day)
+                e[c]!.logged += 1
+            }
         }
     }
 
@@ -136,7 +157,7 @@ final class ReinforcementPlans: Sendable {
     func bidder(
         for c: ServedCampaign, ledger: CampaignLedger?, model: ClickModel.Weights, examples: Int64, budgetLeft: Double, now: Int64, day: Int32
     ) -> (values: BiddingValues, auctionsLeft: Int)? {
-        guard let ledger, ledger.market.observations >= Self.marketEvidence, let highest = ledger.market.highestWon, budgetLeft > 0 else { return nil }
+        guard let ledger, ledger.market.observations >= Self.marketEvidence, let high = ledger.market.wonQuantile(0.99), budgetLeft > 0 else { return nil }
         let share = c.campaign.planShare(at: now)
         return entries.withLock { e -> (values: BiddingValues, auctionsLeft: Int)? in
             guard var entry = e[c.id] else { return nil }
@@ -146,18 +167,19 @@ final class ReinforcementPlans: Sendable {
             let groupBids = ledger.day == day ? Double(ledger.today.bids) : 0
             let groupCandidacies = entry.candidacies * max(1, entry.logged > 0 ? groupBids / entry.logged : 1)
             let left = Int(min(1e9, groupCandidacies * max(0, 1 - share) / share)) + 1
-            let unit = highest / Self.unitsToHighestWon / 1000
+            let unit = high / Self.unitsToHighPrice / 1000
             let scaledBudget = budgetLeft * Double(min(left, Self.horizon)) / Double(left) / unit
             let stale: Bool
             if let p = entry.plan {
                 stale = ledger.market.observations > 1.25 * p.observations || entry.candidacies > 1.25 * p.candidacies || Double(examples) > 1.25 * Double(p.examples)
                     || now - p.solvedAtMillis > Self.staleMillis
-                    || (scaledBudget > 1.5 * Double(p.values.budgetUnits) && p.values.budgetUnits < Self.largestBudget(units: p.values.marketPrices.count - 1))
+                    || (scaledBudget * unit / p.values.unit > 1.5 * Double(p.values.budgetUnits) && p.values.budgetUnits < Self.largestBudget)
             } else {
                 stale = true
             }
-            if stale, entry.solving == nil {
-                entry.solving = solve(
+            if stale, !entry.solving {
+                entry.solving = true
+                solve(
                     c, market: ledger.market, unit: unit, scaledBudgetUnits: scaledBudget, recent: entry.recent, model: model, examples: examples, candidacies: entry.candidacies,
                     now: now)
             }
@@ -166,22 +188,22 @@ final class ReinforcementPlans: Sendable {
         }
     }
 
-    private static func largestBudget(units: Int) -> Int { horizon * units / 2 }
-
     private func solve(
         _ c: ServedCampaign, market: MarketPrices, unit: Double, scaledBudgetUnits: Double, recent: Recent, model: ClickModel.Weights, examples: Int64, candidacies: Double,
         now: Int64
-    ) -> Task<Void, Never> {
+    ) {
         let units = max(2, Int(min(Double(Self.maximumUnits), c.bidCap / 1000 / unit)))
-        let budgetUnits = max(Self.horizon, Int(min(Double(Self.largestBudget(units: units)), 3 * scaledBudgetUnits)))
+        let budgetUnits = max(Self.horizon, Int(min(Double(Self.largestBudget), 3 * scaledBudgetUnits)))
         let observations = market.observations
         let id = c.id
-        return Task.detached(priority: .utility) { [self] in
-            let values = BiddingValues.solve(
-                auctions: Self.horizon, budgetUnits: budgetUnits, unit: unit, marketPrices: market.distribution(unit: unit * 1000, units: units), ctrs: recent.distribution(model))
+        solver.async { [self] in
+            let ctrs = recent.distribution(model)
+            let values = ctrs.isEmpty
+                ? nil
+                : BiddingValues.solve(auctions: Self.horizon, budgetUnits: budgetUnits, unit: unit, marketPrices: market.distribution(unit: unit * 1000, units: units), ctrs: ctrs)
             entries.withLock { e in
-                e[id]?.plan = Plan(values: values, solvedAtMillis: now, observations: observations, candidacies: candidacies, examples: examples)
-                e[id]?.solving = nil
+                if let values { e[id]?.plan = Plan(values: values, solvedAtMillis: now, observations: observations, candidacies: candidacies, examples: examples) }
+                e[id]?.solving = false
             }
         }
     }
@@ -195,8 +217,8 @@ final class ReinforcementPlans: Sendable {
         }
     }
 
-    /// Waits for the solves under way.
+    /// Waits for the solves under way (the queue is serial: a job after them runs once they are done).
     func solved() async {
-        for t in entries.withLock({ $0.values.compactMap(\.solving) }) { await t.value }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in solver.async { done.resume() } }
     }
 }

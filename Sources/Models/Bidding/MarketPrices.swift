@@ -69,8 +69,18 @@ public struct MarketPrices: Sendable, Equatable {
         return p
     }
 
-    /// The upper edge of the highest cell a win was seen in, nil before any win.
-    public var highestWon: Double? { won.lastIndex { $0 > 0 }.map { edge($0 + 1) } }
+    /// The upper edge of the cell by which a share `q` of the wins' prices was reached, nil
+    /// before any win.
+    public func wonQuantile(_ q: Double) -> Double? {
+        let total = wins
+        guard total > 0 else { return nil }
+        var sum = 0.0
+        for i in 0..<cells {
+            sum += won[i]
+            if sum >= q * total { return edge(i + 1) }
+        }
+        return edge(cells)
+    }
 
     /// m(δ) = P(the price rounds to δ units of `unit`), δ = 0…`units`, each cell's mass
     /// spread evenly over the log of its prices. What lies beyond — above the last unit,
@@ -112,8 +122,10 @@ public struct MarketPrices: Sendable, Equatable {
         won = []
         lost = []
         for _ in 0..<count {
-            won.append(try r.readDouble())
-            lost.append(try r.readDouble())
+            let (w, l) = (try r.readDouble(), try r.readDouble())
+            guard w.isFinite, l.isFinite, w >= 0, l >= 0 else { throw StateFormatError("market prices: a count is negative or not finite") }
+            won.append(w)
+            lost.append(l)
         }
     }
 }
